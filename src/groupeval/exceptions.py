@@ -52,7 +52,9 @@ class Problem:
             where.append(f"column {self.column!r}")
         head = ", ".join(where) if where else "input"
         val = "" if self.value is None else f" (value: {self.value!r})"
-        fix = f" Fix: {self.fix}" if self.fix else ""
+        fix = ""
+        if self.fix:
+            fix = f" Fix: {self.fix}" + ("" if self.fix.endswith((".", "!", "?")) else ".")
         return f"{head}: {self.reason}{val}.{fix}"
 
 
