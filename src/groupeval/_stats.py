@@ -1,0 +1,450 @@
+"""Shared helpers of the statistics layer (owner: outcomes/models).
+
+Small, vectorised building blocks used by :mod:`groupeval.outcomes` and
+:mod:`groupeval.models` (other statistics modules may import them too):
+
+* input checks that raise :class:`~groupeval.exceptions.SchemaError` /
+  :class:`~groupeval.exceptions.ConfigError` listing every problem;
+* :func:`resolve_instrument` (a registry name or any object with the
+  instrument contract's attributes);
+* :func:`paired_frame` (long scores -> one row per member with ``pre`` and
+  ``post``), :func:`attach_columns` (join group / member attributes);
+* closed-form interval helpers: :func:`wilson_ci`, :func:`nct_ci`,
+  :func:`hedges_j`, :func:`rubin_pool`;
+* :func:`cluster_ols` (OLS with CR1 cluster-robust covariance and G - 1
+  degrees of freedom, as Stata and ``sandwich::vcovCL(type = "HC1")``).
+
+Nothing here rounds.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from .exceptions import ConfigError, Problem, SchemaError, SmallSampleWarning, ValidationError
+
+__all__ = [
+    "check_frame",
+    "check_choice",
+    "resolve_instrument",
+    "instrument_name",
+    "paired_frame",
+    "attach_columns",
+    "wilson_ci",
+    "nct_ci",
+    "hedges_j",
+    "rubin_pool",
+    "ClusterOLS",
+    "cluster_ols",
+]
+
+
+# ---------------------------------------------------------------------------
+# argument and input checks
+# ---------------------------------------------------------------------------
+def check_frame(df: Any, columns: Iterable[str], *, what: str = "scores", fix: str = "") -> None:
+    """Raise :class:`SchemaError` unless ``df`` is a DataFrame holding ``columns``.
+
+    Every missing column is listed at once.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise SchemaError(f"`{what}` must be a pandas DataFrame, got {type(df).__name__}.")
+    missing = [c for c in dict.fromkeys(columns) if c is not None and c not in df.columns]
+    if missing:
+        problems = [Problem(None, None, c, None, f"`{what}` has no column {c!r}",
+                            fix or f"pass a table with a {c!r} column or name the right column with the "
+                                   f"matching keyword (available: {', '.join(map(str, df.columns))})")
+                    for c in missing]
+        raise SchemaError(f"`{what}` lacks required column(s)", problems)
+
+
+def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> None:
+    """Raise :class:`ConfigError` naming the argument, the allowed values and what was given."""
+    if value not in allowed:
+        allowed_txt = ", ".join(repr(a) for a in allowed)
+        raise ConfigError(f"`{name}` must be one of {allowed_txt}; got {value!r}.")
+
+
+def resolve_instrument(instrument: Any) -> Any:
+    """Return an instrument object from a registry name or an instrument-like object.
+
+    Any object with ``higher_is_better``, ``reliability`` and ``norms``
+    attributes (the instrument contract) is accepted as is, so users and
+    tests can pass their own.
+    """
+    if instrument is None:
+        return None
+    if isinstance(instrument, str):
+        try:
+            from . import instruments  # scoring layer (lower): allowed
+        except ImportError as exc:  # pragma: no cover - registry not installed
+            raise ConfigError(f"cannot look up instrument {instrument!r}: the instrument registry is "
+                              f"unavailable ({exc}). Pass an Instrument object instead.") from exc
+        try:
+            return instruments.get(instrument)
+        except Exception as exc:  # registry raises its own error type; re-raise ours
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(f"unknown instrument {instrument!r}: {exc}") from exc
+    missing = [a for a in ("higher_is_better",) if not hasattr(instrument, a)]
+    if missing:
+        raise ConfigError(f"`instrument` must be a registry name or an Instrument; the object given "
+                          f"({type(instrument).__name__}) lacks {', '.join(missing)}.")
+    return instrument
+
+
+def instrument_name(instrument: Any) -> str | None:
+    if instrument is None:
+        return None
+    return getattr(instrument, "name", None) or getattr(instrument, "label", None)
+
+
+def _timepoint_problem(scores: pd.DataFrame, time: str, tp: str, role: str) -> Problem:
+    present = pd.unique(scores[time].dropna().astype(str))
+    return Problem(None, None, time, tp, f"`{role}` timepoint {tp!r} does not occur in the scores",
+                   f"use one of {', '.join(map(repr, present[:20]))}")
+
+
+def paired_frame(scores: pd.DataFrame, pre: str, post: str, *, dv: str = "score",
+                 subject: str = "member_id", time: str = "timepoint",
+                 keep: Sequence[str] = ()) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Long scores -> one row per subject with ``pre`` and ``post`` values.
+
+    Parameters
+    ----------
+    scores
+        Long table with ``subject``, ``time`` and ``dv``.
+    pre, post
+        The two timepoints.
+    keep
+        Extra columns carried over (taken from the ``pre`` row, or the
+        ``post`` row when the subject has no ``pre`` row).
+
+    Returns
+    -------
+    (frame, counts)
+        ``frame`` has ``subject``, ``pre``, ``post`` (NaN where missing) and
+        the ``keep`` columns, one row per subject seen at either timepoint.
+        ``counts`` gives ``n_pre`` (subjects with a pre value), ``n_post``,
+        ``n_paired``, ``n_pre_only``, ``n_post_only``.
+
+    Raises
+    ------
+    SchemaError
+        Missing columns.
+    ConfigError
+        ``pre`` equals ``post`` or a timepoint does not occur.
+    ValidationError
+        A subject has two rows at the same timepoint (all listed).
+    """
+    check_frame(scores, [subject, time, dv, *keep])
+    if pre == post:
+        raise ConfigError(f"`pre` and `post` are the same timepoint ({pre!r}); choose two different timepoints.")
+    tp = scores[time].astype("string")
+    problems = [_timepoint_problem(scores, time, t, role) for t, role in ((pre, "pre"), (post, "post"))
+                if not (tp == t).any()]
+    if problems:
+        raise ConfigError("timepoint not found", problems)
+    if not pd.api.types.is_numeric_dtype(scores[dv]):
+        raise SchemaError(f"column {dv!r} must be numeric (scores), got dtype {scores[dv].dtype}; "
+                          f"pass `dv=` naming a numeric score column.")
+    sub = scores.loc[(tp == pre) | (tp == post), [subject, time, dv, *keep]].copy()
+    sub[subject] = sub[subject].astype("string")
+    sub[time] = sub[time].astype("string")
+    dup = sub.duplicated([subject, time], keep=False)
+    if dup.any():
+        d = sub.loc[dup, [subject, time]].drop_duplicates()
+        probs = [Problem(None, None, subject, f"{m} @ {t}",
+                         "more than one score for this member at this timepoint",
+                         "keep one row per member and timepoint (e.g. the first completed survey)")
+                 for m, t in zip(d[subject].tolist(), d[time].tolist())]
+        raise ValidationError("scores are not one row per member and timepoint", probs)
+    sub = sub.loc[sub[dv].notna()]
+    wide = sub.pivot(index=subject, columns=time, values=dv)
+    wide = wide.reindex(columns=[pre, post])
+    wide.columns = ["pre", "post"]
+    out = wide.reset_index()
+    if keep:
+        carry = (sub.assign(_o=(sub[time] != pre).astype(int)).sort_values("_o", kind="stable")
+                 .drop_duplicates(subject)[[subject, *keep]])
+        out = out.merge(carry, on=subject, how="left")
+    has_pre, has_post = out["pre"].notna(), out["post"].notna()
+    counts = {"n_pre": int(has_pre.sum()), "n_post": int(has_post.sum()),
+              "n_paired": int((has_pre & has_post).sum()),
+              "n_pre_only": int((has_pre & ~has_post).sum()),
+              "n_post_only": int((~has_pre & has_post).sum())}
+    return out, counts
+
+
+def attach_columns(frame: pd.DataFrame, columns: Sequence[str], data: Any = None, *,
+                   subject: str = "member_id", group: str = "group_id",
+                   what: str = "scores") -> pd.DataFrame:
+    """Add ``columns`` missing from ``frame`` from ``data.members`` or ``data.groups``.
+
+    Member attributes (e.g. ``age_band``) join on ``subject``; group
+    attributes (``group_type``, ``facilitation``) join on ``group``.  A
+    missing ``group`` column is first taken from ``data.members``.  Raises
+    :class:`SchemaError` listing every column that cannot be found.
+    """
+    need = [c for c in dict.fromkeys(columns) if c and c not in frame.columns]
+    if not need:
+        return frame
+    out = frame
+    members = getattr(data, "members", None) if data is not None else None
+    groups = getattr(data, "groups", None) if data is not None else None
+    problems: list[Problem] = []
+    if isinstance(members, pd.DataFrame) and subject in members.columns:
+        mcols = [c for c in need if c in members.columns and c != subject]
+        if group in need or (any(c not in members.columns for c in need) and group not in out.columns):
+            if group in members.columns and group not in mcols:
+                mcols.append(group)
+        mcols = [c for c in mcols if c not in out.columns]
+        if mcols:
+            m = members[[subject, *mcols]].copy()
+            m[subject] = m[subject].astype("string")
+            if m[subject].duplicated().any():
+                # a member enrolled in several groups: keep the first enrolment
+                sort_col = "enrolled_on" if "enrolled_on" in members.columns else None
+                if sort_col:
+                    m = m.assign(_e=members[sort_col].values).sort_values("_e", kind="stable").drop(columns="_e")
+                m = m.drop_duplicates(subject)
+            out = out.assign(**{subject: out[subject].astype("string")}).merge(m, on=subject, how="left")
+    if isinstance(groups, pd.DataFrame) and "group_id" in groups.columns and group in out.columns:
+        gcols = [c for c in need if c in groups.columns and c not in out.columns and c != "group_id"]
+        if gcols:
+            g = groups[["group_id", *gcols]].drop_duplicates("group_id").copy()
+            g["group_id"] = g["group_id"].astype("string")
+            out = out.assign(**{group: out[group].astype("string")}).merge(
+                g.rename(columns={"group_id": group}), on=group, how="left")
+    for c in need:
+        if c not in out.columns:
+            where = "scores" if data is None else "scores, data.members or data.groups"
+            problems.append(Problem(None, None, c, None, f"column {c!r} is not in {where}",
+                                    "pass `data=` (the Dataset) so group and member attributes can be joined, "
+                                    "or add the column to the scores"))
+    if problems:
+        raise SchemaError(f"cannot find the columns asked for in `{what}`", problems)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# closed-form intervals
+# ---------------------------------------------------------------------------
+def wilson_ci(k: Any, n: Any, ci: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    r"""Wilson score interval for a binomial proportion (vectorised).
+
+    .. math::
+        \frac{\hat p + z^2/2n \pm z\sqrt{\hat p(1-\hat p)/n + z^2/4n^2}}{1 + z^2/n}
+
+    Equals R's ``prop.test(k, n, correct = FALSE)$conf.int``.  ``n = 0``
+    gives NaN.
+    """
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    z = stats.norm.ppf(0.5 + ci / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        denom = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+    return centre - half, centre + half
+
+
+def _nct_bound(t: float, df: float, q: float) -> float:
+    """ncp such that P(T <= t | df, ncp) = q (T noncentral t)."""
+    f = lambda ncp: stats.nct.cdf(t, df, ncp) - q  # noqa: E731
+    # the cdf decreases in ncp; bracket around t
+    step = max(1.0, abs(t) * 0.1) + 10.0 / np.sqrt(df)
+    lo, hi = t - step, t + step
+    for _ in range(200):
+        if f(lo) > 0:
+            break
+        lo -= step
+        step *= 2
+    step = max(1.0, abs(t) * 0.1) + 10.0 / np.sqrt(df)
+    for _ in range(200):
+        if f(hi) < 0:
+            break
+        hi += step
+        step *= 2
+    return optimize.brentq(f, lo, hi, xtol=1e-12, rtol=1e-12, maxiter=500)
+
+
+def nct_ci(t: float, df: float, ci: float = 0.95) -> tuple[float, float]:
+    """Exact confidence interval for a noncentrality parameter by inverting the noncentral t.
+
+    Returns ``(ncp_low, ncp_high)`` with ``P(T <= t | ncp_low) = 1 - a/2``
+    and ``P(T <= t | ncp_high) = a/2`` (Steiger & Fouladi 1997).  For a
+    paired design ``d_z`` limits are ``ncp / sqrt(n)``.  In R:
+    ``uniroot(function(x) pt(t, df, x) - 0.975, ...)``.
+    """
+    if not (np.isfinite(t) and np.isfinite(df) and df > 0):
+        return float("nan"), float("nan")
+    a = 1 - ci
+    return _nct_bound(t, df, 1 - a / 2), _nct_bound(t, df, a / 2)
+
+
+def hedges_j(df: Any) -> Any:
+    """Hedges' small-sample correction ``J = 1 - 3 / (4 df - 1)`` (vectorised)."""
+    df = np.asarray(df, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 1 - 3 / (4 * df - 1)
+
+
+def rubin_pool(estimates: Sequence[float], variances: Sequence[float], *, ci: float = 0.95,
+               df_complete: float | None = None) -> dict[str, float]:
+    r"""Pool one estimate over ``m`` imputations with Rubin's rules (Rubin 1987).
+
+    .. math::
+        \bar Q = \frac1m\sum Q_i,\; W = \frac1m\sum U_i,\;
+        B = \frac1{m-1}\sum (Q_i - \bar Q)^2,\; T = W + (1 + 1/m) B
+
+    ``df = (m - 1)(1 + 1/r)^2`` with ``r = (1 + 1/m) B / W`` (Rubin 1987);
+    with ``df_complete`` the Barnard & Rubin (1999) small-sample df
+    ``(1/df_old + 1/df_obs)^-1`` is used instead.  ``fmi`` is the fraction
+    of missing information ``(r + 2/(df + 3)) / (r + 1)``.
+
+    Returns
+    -------
+    dict
+        ``estimate, se, ci_low, ci_high, t, df, p_value, within, between,
+        total, riv, fmi, m``.
+    """
+    q = np.asarray(estimates, dtype=float)
+    u = np.asarray(variances, dtype=float)
+    m = q.size
+    if m < 2:
+        raise ConfigError(f"Rubin's rules need at least 2 imputations; got {m}. Increase `m`.")
+    qbar = q.mean()
+    w = u.mean()
+    b = q.var(ddof=1)
+    tvar = w + (1 + 1 / m) * b
+    riv = (1 + 1 / m) * b / w if w > 0 else np.inf
+    with np.errstate(divide="ignore"):
+        df_old = (m - 1) * (1 + 1 / riv) ** 2 if riv > 0 else np.inf
+    df = df_old
+    if df_complete is not None and np.isfinite(df_complete):
+        lam = (1 + 1 / m) * b / tvar
+        df_obs = (df_complete + 1) / (df_complete + 3) * df_complete * (1 - lam)
+        df = 1 / (1 / df_old + 1 / df_obs) if np.isfinite(df_old) else df_obs
+    se = np.sqrt(tvar)
+    crit = stats.t.ppf(0.5 + ci / 2, df) if np.isfinite(df) else stats.norm.ppf(0.5 + ci / 2)
+    tstat = qbar / se if se > 0 else np.nan
+    p = 2 * (stats.t.sf(abs(tstat), df) if np.isfinite(df) else stats.norm.sf(abs(tstat)))
+    fmi = (riv + 2 / (df + 3)) / (riv + 1) if np.isfinite(df) else riv / (riv + 1)
+    return {"estimate": float(qbar), "se": float(se), "ci_low": float(qbar - crit * se),
+            "ci_high": float(qbar + crit * se), "t": float(tstat), "df": float(df), "p_value": float(p),
+            "within": float(w), "between": float(b), "total": float(tvar), "riv": float(riv),
+            "fmi": float(fmi), "m": int(m)}
+
+
+# ---------------------------------------------------------------------------
+# cluster-robust OLS
+# ---------------------------------------------------------------------------
+@dataclass
+class ClusterOLS:
+    """OLS fit with CR1 cluster-robust covariance (see :func:`cluster_ols`)."""
+
+    params: pd.Series
+    cov: pd.DataFrame
+    df: float
+    n: int
+    n_clusters: int
+    names: list[str]
+    design_info: Any
+    ci: float
+
+    @property
+    def bse(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.diag(self.cov.to_numpy())), index=self.params.index)
+
+    def table(self) -> pd.DataFrame:
+        """Tidy coefficients: term, estimate, se, t, df, p_value, ci_low, ci_high."""
+        se = self.bse
+        t = self.params / se
+        crit = stats.t.ppf(0.5 + self.ci / 2, self.df)
+        return pd.DataFrame({
+            "term": self.params.index.astype(str), "estimate": self.params.to_numpy(), "se": se.to_numpy(),
+            "t": t.to_numpy(), "df": float(self.df), "p_value": 2 * stats.t.sf(np.abs(t.to_numpy()), self.df),
+            "ci_low": (self.params - crit * se).to_numpy(), "ci_high": (self.params + crit * se).to_numpy()})
+
+    def contrast(self, L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Estimates and SEs of the linear combinations in the rows of ``L``."""
+        L = np.atleast_2d(L)
+        est = L @ self.params.to_numpy()
+        se = np.sqrt(np.einsum("ij,jk,ik->i", L, self.cov.to_numpy(), L))
+        return est, se
+
+
+def cluster_ols(formula: str, data: pd.DataFrame, cluster: str, *, ci: float = 0.95,
+                warn_clusters: int = 20) -> ClusterOLS:
+    r"""OLS with the CR1 cluster-robust covariance (Cameron & Miller 2015).
+
+    .. math::
+        V = \frac{G}{G-1}\frac{N-1}{N-K}(X'X)^{-1}\Big(\sum_g X_g'e_ge_g'X_g\Big)(X'X)^{-1}
+
+    Inference uses t with ``G - 1`` degrees of freedom.  Same as Stata's
+    ``vce(cluster)`` and R's ``sandwich::vcovCL(fit, cluster = ~g, type =
+    "HC1")`` with ``lmtest::coeftest(df = G - 1)``.  Warns
+    :class:`SmallSampleWarning` with fewer than ``warn_clusters`` clusters.
+    """
+    import statsmodels.formula.api as smf
+
+    d = data.dropna(subset=[cluster])
+    model = smf.ols(formula, data=d)
+    # rows patsy kept (drops NaN in model variables)
+    idx = model.data.row_labels
+    groups = pd.factorize(d.loc[idx, cluster])[0]
+    fit = model.fit()
+    X = model.exog
+    e = fit.resid.to_numpy()
+    n, k = X.shape
+    G = int(groups.max() + 1) if len(groups) else 0
+    if G < 2:
+        raise ValidationError(f"cluster-robust errors need at least 2 clusters ({cluster!r}); got {G}. "
+                              f"Check the {cluster!r} column.")
+    if G < warn_clusters:
+        warnings.warn(f"only {G} clusters ({cluster!r}); cluster-robust standard errors are unreliable with "
+                      f"fewer than about {warn_clusters} clusters (Cameron & Miller 2015). Interpret CIs with "
+                      f"caution.", SmallSampleWarning, stacklevel=3)
+    xtx_inv = np.linalg.pinv(X.T @ X)
+    score = np.zeros((G, k))
+    np.add.at(score, groups, X * e[:, None])
+    meat = score.T @ score
+    c = G / (G - 1) * (n - 1) / (n - k)
+    V = c * xtx_inv @ meat @ xtx_inv
+    names = list(model.exog_names)
+    return ClusterOLS(params=pd.Series(fit.params.to_numpy(), index=names),
+                      cov=pd.DataFrame(V, index=names, columns=names), df=float(G - 1), n=int(n),
+                      n_clusters=G, names=names, design_info=model.data.design_info, ci=ci)
+
+
+def as_str_id(s: pd.Series) -> pd.Series:
+    return s.astype("string")
+
+
+def z_crit(ci: float) -> float:
+    return float(stats.norm.ppf(0.5 + ci / 2))
+
+
+def tidy_norms(norms: Mapping[str, Any] | None) -> dict[str, tuple[float, float] | None]:
+    out: dict[str, tuple[float, float] | None] = {"clinical": None, "functional": None}
+    if norms:
+        for k in out:
+            v = norms.get(k) if hasattr(norms, "get") else None
+            if v is not None:
+                if len(v) != 2:
+                    raise ConfigError(f"norms[{k!r}] must be a (mean, sd) pair; got {v!r}.")
+                m, s = float(v[0]), float(v[1])
+                if not (np.isfinite(m) and np.isfinite(s) and s > 0):
+                    raise ConfigError(f"norms[{k!r}] must be a finite mean and a positive SD; got {v!r}.")
+                out[k] = (m, s)
+        bad = [k for k in norms if k not in out]
+        if bad:
+            raise ConfigError(f"unknown norms key(s) {bad}; use 'clinical' and/or 'functional'.")
+    return out

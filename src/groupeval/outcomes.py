@@ -1,0 +1,614 @@
+"""Pre/post change and reliable (clinically significant) change.
+
+:func:`change` gives the paired change between two timepoints with a paired
+t-test, the Wilcoxon signed-rank test and standardised effect sizes
+(``d_z`` with an exact noncentral-t interval, ``d_av`` and Hedges' ``g_av``),
+overall or by group type, facilitation or group.
+
+:func:`reliable_change` classifies each member with the Jacobson & Truax
+(1991) reliable change index and cut-offs a, b and c, or with the
+Gulliksen-Lord-Novick or Hageman & Arrindell (1999) variants, and returns a
+:class:`ReliableChangeResult`.
+
+Both work on the long scores table :func:`groupeval.score` returns
+(``member_id, timepoint, score, ...``).  Raw means are never flipped: the
+instrument's direction (an improvement on PHQ-9 is a fall) is reported in a
+column and used only to name categories.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._stats import (attach_columns, check_choice, check_frame, hedges_j, instrument_name, nct_ci,
+                     paired_frame, resolve_instrument, tidy_norms, wilson_ci)
+from .exceptions import ConfigError, Problem, SchemaError, SmallSampleWarning, ValidationError
+from .results import Result
+
+__all__ = ["change", "reliable_change", "ReliableChangeResult", "CATEGORIES", "CHANGE_COLUMNS",
+           "wilcoxon_signed_rank", "cronbach_alpha"]
+
+#: Reliable-change categories in display order.
+CATEGORIES = ("recovered", "improved", "unchanged", "deteriorated", "harmed")
+
+#: Columns of :func:`change` (after the ``by`` columns).
+CHANGE_COLUMNS = (
+    "pre", "post", "n", "n_pre_only", "n_post_only", "mean_pre", "mean_post", "sd_pre", "sd_post",
+    "r_pre_post", "mean_change", "sd_change", "se_change", "ci_low", "ci_high", "t", "df", "p_value",
+    "wilcoxon_w", "wilcoxon_p", "wilcoxon_method", "d_z", "d_z_ci_low", "d_z_ci_high", "d_av",
+    "hedges_g_av", "improved_direction",
+)
+
+_SMALL_N = 10
+
+
+# ---------------------------------------------------------------------------
+# Wilcoxon signed-rank, as R's wilcox.test(paired = TRUE)
+# ---------------------------------------------------------------------------
+def _signrank_cdf(n: int) -> np.ndarray:
+    """Exact null distribution of the signed-rank statistic: P(V <= v), v = 0..n(n+1)/2."""
+    top = n * (n + 1) // 2
+    counts = np.zeros(top + 1)
+    counts[0] = 1.0
+    for k in range(1, n + 1):  # loop over ranks (n < 50), not over rows
+        counts[k:] = counts[k:] + counts[:-k].copy()
+    return np.cumsum(counts) / 2.0**n
+
+
+def wilcoxon_signed_rank(diff: np.ndarray, *, exact: bool | None = None) -> tuple[float, float, str]:
+    """Two-sided Wilcoxon signed-rank test of paired differences, as R computes it.
+
+    Zero differences are dropped; ``V`` is the sum of the ranks of the
+    positive differences.  The exact null distribution is used when fewer
+    than 50 non-zero differences remain and there are no ties (R's
+    ``wilcox.test`` default); otherwise the normal approximation with tie
+    and continuity correction.
+
+    Returns ``(V, p_value, method)`` with method ``"exact"`` or ``"normal"``.
+    In R: ``wilcox.test(post, pre, paired = TRUE)``.
+    """
+    x = np.asarray(diff, dtype=float)
+    x = x[np.isfinite(x)]
+    zeroes = bool((x == 0).any())
+    x = x[x != 0]
+    n = x.size
+    if n == 0:
+        return float("nan"), float("nan"), "none"
+    r = stats.rankdata(np.abs(x))
+    v = float(r[x > 0].sum())
+    _, tie_counts = np.unique(r, return_counts=True)
+    ties = bool((tie_counts > 1).any())
+    if exact is None:
+        exact = n < 50
+    if exact and not ties and not zeroes:
+        cdf = _signrank_cdf(n)
+        vi = int(round(v))
+        if v > n * (n + 1) / 4:
+            p = 1.0 - cdf[vi - 1]  # P(V >= v)
+        else:
+            p = cdf[vi]
+        return v, float(min(1.0, 2 * p)), "exact"
+    z = v - n * (n + 1) / 4
+    sigma = np.sqrt(n * (n + 1) * (2 * n + 1) / 24 - np.sum(tie_counts**3 - tie_counts) / 48)
+    if sigma == 0:
+        return v, float("nan"), "normal"
+    z = (z - np.sign(z) * 0.5) / sigma
+    p = 2 * min(stats.norm.cdf(z), stats.norm.sf(z))
+    return v, float(min(1.0, p)), "normal"
+
+
+# ---------------------------------------------------------------------------
+# change
+# ---------------------------------------------------------------------------
+def _direction(instrument: Any) -> str | None:
+    if instrument is None:
+        return None
+    return "higher" if bool(instrument.higher_is_better) else "lower"
+
+
+def change(scores: pd.DataFrame, pre: str = "baseline", post: str = "week_26", by: str | Sequence[str] | None = None,
+           *, dv: str = "score", subject: str = "member_id", time: str = "timepoint", data: Any = None,
+           instrument: Any = None, ci: float = 0.95) -> pd.DataFrame:
+    r"""Paired change between two timepoints, with tests and effect sizes.
+
+    Parameters
+    ----------
+    scores
+        Long scores (as :func:`groupeval.score` returns): one row per member
+        and timepoint with ``subject``, ``time`` and ``dv`` columns.
+    pre, post
+        The two timepoints compared (any pair; ``post - pre`` is the change).
+    by
+        Column name(s) to split by: a column of ``scores`` or of
+        ``data.groups`` (``group_type``, ``facilitation``, ...) joined via
+        ``group_id``, or of ``data.members``.  ``None`` gives one row.
+        A member's ``by`` value is taken from their ``pre`` row.
+    dv, subject, time
+        Column names of the score, the member id and the timepoint.
+    data
+        The :class:`~groupeval.Dataset`, needed only when ``by`` names a
+        group or member attribute that ``scores`` lacks.
+    instrument
+        Registry name or instrument object; only its ``higher_is_better``
+        is used, to fill ``improved_direction``.  Means are never flipped.
+    ci
+        Confidence level of every interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``by`` level (sorted), columns: the ``by`` columns,
+        ``pre``, ``post`` (the timepoints), ``n`` (members with both scores),
+        ``n_pre_only``, ``n_post_only`` (members left out for lack of the
+        other score: reported, never silently dropped), ``mean_pre``,
+        ``mean_post``, ``sd_pre``, ``sd_post``, ``r_pre_post`` (Pearson r),
+        ``mean_change`` (post - pre), ``sd_change``, ``se_change``,
+        ``ci_low``, ``ci_high`` (t interval of the mean change), ``t``,
+        ``df``, ``p_value`` (paired t-test), ``wilcoxon_w`` (R's ``V``: sum
+        of ranks of positive changes), ``wilcoxon_p``, ``wilcoxon_method``
+        (``exact`` / ``normal``), ``d_z``, ``d_z_ci_low``, ``d_z_ci_high``,
+        ``d_av``, ``hedges_g_av``, ``improved_direction`` (``"higher"`` /
+        ``"lower"`` / missing when no instrument is given).
+
+    Notes
+    -----
+    With :math:`D_i = x_{post,i} - x_{pre,i}` over the :math:`n` complete pairs:
+
+    .. math::
+        t = \frac{\bar D}{s_D/\sqrt n},\quad df = n-1,\quad
+        d_z = \frac{\bar D}{s_D} = \frac{t}{\sqrt n},\quad
+        d_{av} = \frac{\bar D}{(s_{pre}+s_{post})/2},\quad
+        g_{av} = d_{av}\Big(1-\frac{3}{4(2n)-9}\Big)
+
+    The ``d_z`` interval is exact: the noncentrality parameter
+    :math:`\lambda` of a noncentral t with ``df = n - 1`` is found (Brent's
+    method) so that :math:`P(T\le t\mid\lambda_{low}) = 1-\alpha/2` and
+    :math:`P(T\le t\mid\lambda_{high}) = \alpha/2`, and the limits are
+    :math:`\lambda/\sqrt n` (Steiger & Fouladi 1997; Lakens 2013).  ``g_av``
+    applies Hedges' correction with :math:`n_1 = n_2 = n` (Lakens 2013,
+    formula 4).  The Wilcoxon test follows R's ``wilcox.test`` defaults.
+    A :class:`SmallSampleWarning` names levels with fewer than 10 pairs.
+
+    References
+    ----------
+    Lakens D (2013). Calculating and reporting effect sizes to facilitate
+    cumulative science. *Front Psychol* 4:863.
+    Steiger JH, Fouladi RT (1997). Noncentrality interval estimation and the
+    evaluation of statistical models. In *What if there were no significance tests?*
+
+    Examples
+    --------
+    >>> change(scores, "baseline", "week_26", by="group_type", data=ds)  # doctest: +SKIP
+
+    In R: ``t.test(post, pre, paired = TRUE)``; ``wilcox.test(post, pre, paired = TRUE)``.
+    """
+    if not (0 < ci < 1):
+        raise ConfigError(f"`ci` must be between 0 and 1 (e.g. 0.95); got {ci!r}.")
+    by_cols = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    check_frame(scores, [subject, time, dv])
+    inst = resolve_instrument(instrument)
+    frame = scores
+    if by_cols:
+        frame = attach_columns(scores, by_cols, data, subject=subject)
+    wide, _ = paired_frame(frame, pre, post, dv=dv, subject=subject, time=time, keep=by_cols)
+    if by_cols:
+        for c in by_cols:
+            wide[c] = wide[c].astype("object").where(wide[c].notna(), "(missing)")
+    key = by_cols if by_cols else None
+    w = wide.assign(_all="all") if key is None else wide
+    keys = key or ["_all"]
+    has_pre, has_post = w["pre"].notna(), w["post"].notna()
+    w = w.assign(_pre_only=has_pre & ~has_post, _post_only=~has_pre & has_post)
+    comp = w.loc[has_pre & has_post].copy()
+    comp["_d"] = comp["post"] - comp["pre"]
+    comp["_xy"] = comp["pre"] * comp["post"]
+    g = comp.groupby(keys, sort=True, observed=True)
+    agg = g.agg(n=("_d", "size"), mean_pre=("pre", "mean"), mean_post=("post", "mean"),
+                sd_pre=("pre", "std"), sd_post=("post", "std"), mean_change=("_d", "mean"),
+                sd_change=("_d", "std"), _sxy=("_xy", "sum"))
+    counts = w.groupby(keys, sort=True, observed=True)[["_pre_only", "_post_only"]].sum()
+    agg = counts.join(agg, how="left")
+    agg["n"] = agg["n"].fillna(0).astype(int)
+    n = agg["n"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = (agg["_sxy"] - n * agg["mean_pre"] * agg["mean_post"]) / (n - 1)
+        agg["r_pre_post"] = cov / (agg["sd_pre"] * agg["sd_post"])
+        agg["se_change"] = agg["sd_change"] / np.sqrt(n)
+        df = n - 1
+        agg["df"] = np.where(n >= 2, df, np.nan)
+        tcrit = stats.t.ppf(0.5 + ci / 2, agg["df"])
+        agg["ci_low"] = agg["mean_change"] - tcrit * agg["se_change"]
+        agg["ci_high"] = agg["mean_change"] + tcrit * agg["se_change"]
+        agg["t"] = agg["mean_change"] / agg["se_change"]
+        agg["p_value"] = 2 * stats.t.sf(np.abs(agg["t"]), agg["df"])
+        agg["d_z"] = agg["mean_change"] / agg["sd_change"]
+        agg["d_av"] = agg["mean_change"] / ((agg["sd_pre"] + agg["sd_post"]) / 2)
+        agg["hedges_g_av"] = agg["d_av"] * hedges_j(2 * n - 2)  # 1 - 3/(4(2n) - 9)
+    lo, hi, wv, wp, wm = [], [], [], [], []
+    diffs = {}
+    for k_, d_ in (g["_d"] if len(comp) else ()):  # one iteration per by level
+        diffs[k_[0] if isinstance(k_, tuple) and len(keys) == 1 else k_] = d_
+    for idx, row in agg.iterrows():  # one iteration per by level, not per member
+        if row["n"] >= 2 and np.isfinite(row["t"]):
+            a, b = nct_ci(float(row["t"]), float(row["df"]), ci)
+            lo.append(a / np.sqrt(row["n"]))
+            hi.append(b / np.sqrt(row["n"]))
+        else:
+            lo.append(np.nan)
+            hi.append(np.nan)
+        d = diffs.get(idx)
+        if d is not None and len(d):
+            v, p, m = wilcoxon_signed_rank(d.to_numpy())
+        else:
+            v, p, m = np.nan, np.nan, "none"
+        wv.append(v)
+        wp.append(p)
+        wm.append(m)
+    agg["d_z_ci_low"], agg["d_z_ci_high"] = lo, hi
+    agg["wilcoxon_w"], agg["wilcoxon_p"], agg["wilcoxon_method"] = wv, wp, wm
+    agg = agg.rename(columns={"_pre_only": "n_pre_only", "_post_only": "n_post_only"})
+    agg["n_pre_only"] = agg["n_pre_only"].astype(int)
+    agg["n_post_only"] = agg["n_post_only"].astype(int)
+    agg["pre"], agg["post"] = pre, post
+    agg["improved_direction"] = _direction(inst)
+    out = agg.reset_index()
+    if key is None:
+        out = out.drop(columns="_all")
+    out = out[[*by_cols, *CHANGE_COLUMNS]]
+    small = out.loc[out["n"] < _SMALL_N]
+    if len(small):
+        what = ("overall" if not by_cols else
+                ", ".join(f"{'/'.join(map(str, r))} (n={n})" for r, n in
+                          zip(small[by_cols].itertuples(index=False), small["n"])))
+        warnings.warn(f"change {pre} -> {post}: fewer than {_SMALL_N} members with both scores in {what}; "
+                      f"estimates are unstable.", SmallSampleWarning, stacklevel=2)
+    return out.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------
+# reliable change
+# ---------------------------------------------------------------------------
+def cronbach_alpha(items: pd.DataFrame) -> tuple[float, int]:
+    r"""Cronbach's alpha of complete rows: :math:`\frac{k}{k-1}(1-\sum s_i^2/s_X^2)`.
+
+    Returns ``(alpha, n_complete)``.  In R: ``psych::alpha(items)$total$raw_alpha``
+    on complete cases.
+    """
+    x = items.dropna().to_numpy(dtype=float)
+    n, k = x.shape
+    if n < 2 or k < 2:
+        return float("nan"), int(n)
+    item_var = x.var(axis=0, ddof=1).sum()
+    total_var = x.sum(axis=1).var(ddof=1)
+    return float(k / (k - 1) * (1 - item_var / total_var)), int(n)
+
+
+def _data_alpha(responses: pd.DataFrame | None, inst: Any, pre: str, subject: str, time: str) -> tuple[float, str]:
+    if responses is None:
+        raise ConfigError("reliability='data' computes Cronbach's alpha from the item responses; pass "
+                          "`responses=` (the responses table with the instrument's item columns).")
+    name = getattr(inst, "name", None)
+    k = getattr(inst, "n_items", None)
+    if not name or not k:
+        raise ConfigError("reliability='data' needs an instrument with `name` and `n_items` to find its items.")
+    cols = [f"{name}_{i}" for i in range(1, int(k) + 1)]
+    check_frame(responses, [time, *cols], what="responses")
+    items = responses.loc[responses[time].astype("string") == pre, cols].apply(pd.to_numeric, errors="coerce")
+    rev = [f"{name}_{i}" for i in getattr(inst, "reverse", ()) or ()]
+    if rev:
+        lo_, hi_ = float(inst.item_min), float(inst.item_max)
+        items[rev] = lo_ + hi_ - items[rev]
+    alpha, n = cronbach_alpha(items)
+    if not np.isfinite(alpha):
+        raise ValidationError(f"cannot compute alpha from the data: only {n} complete response(s) at {pre!r}. "
+                              f"Use reliability='test_retest', 'alpha' or a number.")
+    return alpha, f"Cronbach's alpha from the data at {pre} (n = {n} complete responses)"
+
+
+def _resolve_reliability(reliability: Any, inst: Any, responses, pre, subject, time) -> tuple[float, str]:
+    if isinstance(reliability, (int, float, np.floating)) and not isinstance(reliability, bool):
+        r = float(reliability)
+        source = "given by the user"
+    else:
+        check_choice("reliability", reliability, ("test_retest", "alpha", "data"))
+        if reliability == "data":
+            r, source = _data_alpha(responses, inst, pre, subject, time)
+        else:
+            rel = getattr(inst, "reliability", None) or {}
+            r = rel.get(reliability) if hasattr(rel, "get") else None
+            if r is None:
+                other = "alpha" if reliability == "test_retest" else "test_retest"
+                have = [k for k in ("test_retest", "alpha") if (rel.get(k) if hasattr(rel, "get") else None)]
+                raise ConfigError(
+                    f"the instrument {instrument_name(inst)!r} has no registry {reliability!r} reliability. "
+                    f"Use reliability={other!r}" + (" (available)" if other in have else "") +
+                    ", reliability='data' with `responses=`, or a number such as reliability=0.85.")
+            r = float(r)
+            source = f"registry {reliability.replace('_', '-')} reliability of {instrument_name(inst)}"
+    if not (0 < r < 1):
+        raise ConfigError(f"reliability must be strictly between 0 and 1; got {r!r} ({source}).")
+    return r, source
+
+
+class ReliableChangeResult(Result):
+    """Reliable and clinically significant change of each member.
+
+    Attributes
+    ----------
+    members : DataFrame
+        One row per member with both scores: ``member_id`` (the ``subject``
+        column), ``group_id`` when present, ``pre``, ``post``, ``change``,
+        ``rci``, ``reliable_improvement``, ``reliable_deterioration``,
+        ``pre_functional``, ``post_functional``, ``crossed_cutoff``
+        (dysfunctional before, functional after), ``category``
+        (ordered categorical: recovered / improved / unchanged /
+        deteriorated / harmed) and, for ``method="ha"``, ``cs`` (the
+        individual clinical-significance index).
+    summary : DataFrame
+        ``category, n, share, share_ci_low, share_ci_high`` (Wilson CI), all
+        five categories, in order.
+    method : str
+        ``"jt"``, ``"gln"`` or ``"ha"``.
+    reliability, reliability_source
+        The reliability used and where it came from.
+    sd, sd_source
+        SD used for the standard error of measurement.
+    se_measurement, sdiff
+        ``SE = sd * sqrt(1 - r)`` and ``Sdiff = sqrt(2) * SE``.
+    critical_value : float
+        |index| beyond which change is reliable (1.96 for JT/GLN, 1.645 for HA at ``ci=0.95``).
+    min_reliable_change : float
+        ``critical_value * sdiff`` (JT): the smallest raw change that is reliable.
+    cutoffs : dict
+        ``{"a": ..., "b": ..., "c": ...}`` (NaN where norms are missing).
+    cutoff, cutoff_value
+        The cut-off used (letter) and its value.
+    norms : dict
+        Clinical / functional (mean, sd) used and ``clinical_source``.
+    higher_is_better : bool
+    instrument, pre, post : str
+    n_pre_only, n_post_only : int
+        Members left out for lack of the other score.
+    """
+
+    _plotter = "plot_reliable_change"
+    _title = "Reliable change"
+
+    def __init__(self, members: pd.DataFrame, summary: pd.DataFrame, **attrs: Any):
+        self.members = members
+        self._summary = summary
+        for k, v in attrs.items():
+            setattr(self, k, v)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self._summary
+
+    @property
+    def settings(self) -> pd.DataFrame:
+        """The choices behind the classification as a two-column table (name, value)."""
+        rows = [("instrument", self.instrument), ("pre", self.pre), ("post", self.post), ("method", self.method),
+                ("reliability", self.reliability), ("reliability_source", self.reliability_source),
+                ("sd", self.sd), ("sd_source", self.sd_source), ("se_measurement", self.se_measurement),
+                ("sdiff", self.sdiff), ("critical_value", self.critical_value),
+                ("min_reliable_change", self.min_reliable_change), ("cutoff", self.cutoff),
+                ("cutoff_value", self.cutoff_value), ("cutoff_a", self.cutoffs["a"]),
+                ("cutoff_b", self.cutoffs["b"]), ("cutoff_c", self.cutoffs["c"]),
+                ("higher_is_better", self.higher_is_better), ("n_pre_only", self.n_pre_only),
+                ("n_post_only", self.n_post_only)]
+        return pd.DataFrame(rows, columns=["name", "value"])
+
+    def _repr_html_(self) -> str:
+        head = (f"<p><b>Reliable change</b> ({self.instrument}, {self.pre} &rarr; {self.post}; method "
+                f"{self.method.upper()}, reliability {self.reliability:.3g} [{self.reliability_source}], "
+                f"cut-off {self.cutoff} = {self.cutoff_value:.4g})</p>")
+        return head + self.summary.to_html(index=False)
+
+
+def reliable_change(scores: pd.DataFrame, instrument: Any, pre: str = "baseline", post: str = "week_26", *,
+                    reliability: str | float = "test_retest", norms: Mapping[str, Any] | None = None,
+                    cutoff: str = "auto", method: str = "jt", sd: str | float = "sample",
+                    responses: pd.DataFrame | None = None, dv: str = "score", subject: str = "member_id",
+                    time: str = "timepoint", ci: float = 0.95) -> ReliableChangeResult:
+    r"""Jacobson-Truax reliable and clinically significant change.
+
+    Parameters
+    ----------
+    scores
+        Long scores with ``subject``, ``time``, ``dv`` (``group_id`` is carried over).
+    instrument
+        Registry name or instrument object (``higher_is_better``,
+        ``reliability``, ``norms``; ``name``/``n_items``/``reverse``/
+        ``item_min``/``item_max`` for ``reliability="data"``).
+    pre, post
+        The two timepoints.
+    reliability
+        ``"test_retest"`` (registry, default: J&T specify test-retest),
+        ``"alpha"`` (registry), ``"data"`` (Cronbach's alpha of the items in
+        ``responses`` at ``pre``) or a number in (0, 1).  Always reported.
+    norms
+        ``{"clinical": (mean, sd), "functional": (mean, sd)}``; default the
+        instrument's ``norms``.  Without clinical norms the pre-treatment
+        sample plays the dysfunctional population (J&T 1991).
+    cutoff
+        ``"auto"`` (c when functional norms exist and the two populations
+        overlap, b when they do not, a without functional norms), or
+        ``"a"``, ``"b"``, ``"c"``.
+    method
+        ``"jt"`` Jacobson & Truax 1991 (default), ``"gln"``
+        Gulliksen-Lord-Novick (regression to the mean), ``"ha"`` Hageman &
+        Arrindell 1999 (RC_ID and individual clinical significance).
+    sd
+        SD for the standard error of measurement: ``"sample"`` (SD of the
+        pre scores of the members analysed; default), ``"clinical"`` (the
+        clinical norm SD) or a number.
+    responses
+        Item responses, only for ``reliability="data"``.
+    ci
+        Two-sided level of the reliable-change criterion (0.95 → 1.96) and of
+        the Wilson intervals; HA uses the one-sided quantile (1.645).
+
+    Returns
+    -------
+    ReliableChangeResult
+        ``.members``, ``.summary`` and the settings used (see the class).
+
+    Notes
+    -----
+    Direction :math:`f = +1` if higher is better, else :math:`-1`.  With
+    :math:`M_1, s_1` the clinical (or pre-sample) mean and SD, :math:`M_0,
+    s_0` the functional ones and :math:`r` the reliability:
+
+    .. math::
+        SE = s\sqrt{1-r},\quad S_{diff} = \sqrt{2SE^2},\quad
+        RC = (x_2 - x_1)/S_{diff}
+
+        a = M_1 + 2f s_1,\quad b = M_0 - 2f s_0,\quad
+        c = \frac{s_0M_1 + s_1M_0}{s_0+s_1}
+
+    (J&T 1991 definitions: *b* uses the functional SD, with 2 SD, not 1.96;
+    the R package ``clinicalsignificance`` uses the clinical SD for *b*.)
+    A score is functional when :math:`f(x - cut) > 0`.  Categories:
+    *recovered* = reliable improvement (:math:`fRC > z`) and pre
+    dysfunctional and post functional; *improved* = other reliable
+    improvement; *unchanged* = :math:`|RC| \le z`; *harmed* = reliable
+    deterioration from functional to dysfunctional; *deteriorated* = other
+    reliable deterioration.
+
+    GLN: :math:`RC = [(x_2 - M_{pre}) - r(x_1 - M_{pre})]/(s\sqrt{1-r^2})`.
+    HA: :math:`r_{dd} = \frac{s_{pre}^2r_{pre} + s_{post}^2r_{post} -
+    2s_{pre}s_{post}r_{12}}{s_{pre}^2 + s_{post}^2 - 2s_{pre}s_{post}r_{12}}`,
+    :math:`r_t = (s_t^2 - SE^2)/s_t^2`,
+    :math:`RC_{ID} = \frac{(x_2-x_1)r_{dd} + (M_{post}-M_{pre})(1-r_{dd})}{\sqrt{r_{dd}}\sqrt{2SE^2}}`,
+    cut-offs with true SDs :math:`s\sqrt r`, and
+    :math:`CS = [M_{post} + (x_2 - M_{post})r_{post} - cut]/(\sqrt{r_{post}}SE)`;
+    post is functional when :math:`f\,CS > z` (1.645).
+
+    References
+    ----------
+    Jacobson NS, Truax P (1991). *J Consult Clin Psychol* 59(1):12-19.
+    Hageman WJ, Arrindell WA (1999). *Behav Res Ther* 37:1169-1193.
+    Hsu LM (1989). *J Consult Clin Psychol* 57:131-137.
+
+    In R: ``clinicalsignificance::cs_distribution(data, id, time, outcome,
+    reliability = r, pre = "baseline")`` (note its *b* variant).
+    """
+    if not (0 < ci < 1):
+        raise ConfigError(f"`ci` must be between 0 and 1 (e.g. 0.95); got {ci!r}.")
+    check_choice("method", method, ("jt", "gln", "ha"))
+    check_choice("cutoff", cutoff, ("auto", "a", "b", "c"))
+    inst = resolve_instrument(instrument)
+    if inst is None:
+        raise ConfigError("`instrument` is required (a registry name such as 'phq9' or an Instrument): its "
+                          "direction, reliability and norms define reliable change.")
+    check_frame(scores, [subject, time, dv])
+    keep = [c for c in ("group_id",) if c in scores.columns and c != subject]
+    wide, counts = paired_frame(scores, pre, post, dv=dv, subject=subject, time=time, keep=keep)
+    m = wide.loc[wide["pre"].notna() & wide["post"].notna()].reset_index(drop=True)
+    if len(m) < 2:
+        raise ValidationError(f"reliable change needs members with both a {pre!r} and a {post!r} score; "
+                              f"found {len(m)}. Check the timepoints and the score column {dv!r}.")
+    f = 1.0 if bool(inst.higher_is_better) else -1.0
+    r, r_source = _resolve_reliability(reliability, inst, responses, pre, subject, time)
+    nm = tidy_norms(norms if norms is not None else getattr(inst, "norms", None))
+    x1, x2 = m["pre"].to_numpy(float), m["post"].to_numpy(float)
+    m_pre, s_pre = float(x1.mean()), float(x1.std(ddof=1))
+    m_post, s_post = float(x2.mean()), float(x2.std(ddof=1))
+    if nm["clinical"] is not None:
+        M1, s1 = nm["clinical"]
+        clinical_source = "norms"
+    else:
+        M1, s1 = m_pre, s_pre
+        clinical_source = f"pre-treatment sample ({pre}, n = {len(m)})"
+    if isinstance(sd, str):
+        check_choice("sd", sd, ("sample", "clinical"))
+        if sd == "clinical":
+            if nm["clinical"] is None:
+                raise ConfigError("sd='clinical' needs clinical norms; pass norms={'clinical': (mean, sd)} or use "
+                                  "sd='sample'.")
+            s_used, sd_source = nm["clinical"][1], "clinical norm SD"
+        else:
+            s_used, sd_source = s_pre, f"SD of the {pre} scores (n = {len(m)})"
+    else:
+        s_used, sd_source = float(sd), "given by the user"
+        if not (np.isfinite(s_used) and s_used > 0):
+            raise ConfigError(f"`sd` must be a positive number, 'sample' or 'clinical'; got {sd!r}.")
+    se = s_used * np.sqrt(1 - r)
+    sdiff = np.sqrt(2 * se**2)
+    z = float(stats.norm.ppf(ci)) if method == "ha" else float(stats.norm.ppf(0.5 + ci / 2))
+
+    # cut-offs (HA uses "true" SDs s*sqrt(r))
+    shrink = np.sqrt(r) if method == "ha" else 1.0
+    cut = {"a": M1 + 2 * f * s1 * shrink, "b": np.nan, "c": np.nan}
+    if nm["functional"] is not None:
+        M0, s0 = nm["functional"]
+        cut["b"] = M0 - 2 * f * s0 * shrink
+        cut["c"] = (s0 * shrink * M1 + s1 * shrink * M0) / (s0 * shrink + s1 * shrink)
+    if cutoff == "auto":
+        if nm["functional"] is None:
+            used = "a"
+        else:
+            overlap = f * (cut["a"] - cut["b"]) > 0
+            used = "c" if overlap else "b"
+    else:
+        used = cutoff
+        if not np.isfinite(cut[used]):
+            raise ConfigError(f"cut-off {used!r} needs functional norms (mean, sd); pass norms={{'functional': "
+                              f"(mean, sd)}} or use cutoff='a'.")
+    cv = float(cut[used])
+
+    extra: dict[str, Any] = {}
+    if method == "jt":
+        rci = (x2 - x1) / sdiff
+    elif method == "gln":
+        rci = ((x2 - m_pre) - r * (x1 - m_pre)) / (s_used * np.sqrt(1 - r**2))
+    else:  # ha
+        r12 = float(np.corrcoef(x1, x2)[0, 1])
+        r_pre = (s_pre**2 - se**2) / s_pre**2
+        r_post = (s_post**2 - se**2) / s_post**2
+        num = s_pre**2 * r_pre + s_post**2 * r_post - 2 * s_pre * s_post * r12
+        den = s_pre**2 + s_post**2 - 2 * s_pre * s_post * r12
+        r_dd = num / den
+        if not (r_dd > 0 and r_post > 0):
+            raise ValidationError(f"Hageman-Arrindell needs positive reliabilities of the difference and post "
+                                  f"scores; got r_dd = {r_dd:.4g}, r_post = {r_post:.4g}. Use method='jt'.")
+        rci = ((x2 - x1) * r_dd + (m_post - m_pre) * (1 - r_dd)) / (np.sqrt(r_dd) * np.sqrt(2 * se**2))
+        cs = (m_post + (x2 - m_post) * r_post - cv) / (np.sqrt(r_post) * se)
+        extra = {"r_dd": r_dd, "r_pre": r_pre, "r_post": r_post, "r_pre_post": r12}
+        m["cs"] = cs
+
+    rel_up = f * rci > z
+    rel_down = f * rci < -z
+    pre_fun = f * (x1 - cv) > 0
+    if method == "ha":
+        post_fun = f * m["cs"].to_numpy() > z
+        post_dys = f * m["cs"].to_numpy() < -z
+    else:
+        post_fun = f * (x2 - cv) > 0
+        post_dys = ~post_fun
+    cat = np.select([rel_up & ~pre_fun & post_fun, rel_up, rel_down & pre_fun & post_dys, rel_down],
+                    ["recovered", "improved", "harmed", "deteriorated"], default="unchanged")
+    m = m.assign(change=x2 - x1, rci=rci, reliable_improvement=rel_up, reliable_deterioration=rel_down,
+                 pre_functional=pre_fun, post_functional=post_fun, crossed_cutoff=~pre_fun & post_fun,
+                 category=pd.Categorical(cat, categories=list(CATEGORIES), ordered=True))
+    cols = [subject, *keep, "pre", "post", "change", "rci", "reliable_improvement", "reliable_deterioration",
+            "pre_functional", "post_functional", "crossed_cutoff", "category"] + (["cs"] if method == "ha" else [])
+    members = m[cols]
+    n_cat = members["category"].value_counts(sort=False).reindex(list(CATEGORIES), fill_value=0)
+    k = n_cat.to_numpy(dtype=float)
+    lo, hi = wilson_ci(k, len(members), ci)
+    summary = pd.DataFrame({"category": list(CATEGORIES), "n": n_cat.to_numpy(dtype=int), "share": k / len(members),
+                            "share_ci_low": lo, "share_ci_high": hi})
+    return ReliableChangeResult(
+        members.reset_index(drop=True), summary, method=method, reliability=r, reliability_source=r_source,
+        sd=float(s_used), sd_source=sd_source, se_measurement=float(se), sdiff=float(sdiff), critical_value=z,
+        min_reliable_change=float(z * sdiff), cutoffs={k_: float(v) for k_, v in cut.items()}, cutoff=used,
+        cutoff_value=cv, norms={"clinical": (M1, s1), "functional": nm["functional"],
+                                "clinical_source": clinical_source},
+        higher_is_better=bool(inst.higher_is_better), instrument=instrument_name(inst) or "instrument",
+        pre=pre, post=post, n_pre_only=counts["n_pre_only"], n_post_only=counts["n_post_only"],
+        subject=subject, ci=ci, details=extra)
