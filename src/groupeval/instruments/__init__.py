@@ -1,0 +1,716 @@
+"""Registry of scored questionnaires (instruments).
+
+Every instrument is plain data: a TOML file under ``instruments/data/`` is
+parsed into a frozen :class:`Instrument`.  No item wording is shipped, only
+what is needed to score: item count, response range, reverse-keyed items,
+scoring method, subscales, missing-item rules, bands, reliability and
+normative values with their sources, the licence note, and ``conventions``
+that say which rules are package conventions rather than official rules.
+
+>>> from groupeval import instruments
+>>> phq9 = instruments.get("phq9")
+>>> phq9.label, phq9.n_items, phq9.item_min, phq9.item_max, phq9.higher_is_better
+('PHQ-9', 9, 0, 3, False)
+>>> instruments.available()[:3]
+('brs', 'cdrisc10', 'core10')
+
+Users define their own instrument in Python (:class:`Instrument` with a few
+keywords, then :func:`register`) or in TOML (:func:`from_toml`).  Definitions
+are validated; a bad definition raises :class:`~groupeval.exceptions.ConfigError`
+naming every bad key.
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping, Sequence
+
+from ..exceptions import ConfigError, Problem
+
+__all__ = [
+    "Instrument",
+    "Subscale",
+    "MissingRule",
+    "Flag",
+    "get",
+    "available",
+    "register",
+    "unregister",
+    "from_toml",
+    "from_dict",
+    "item_columns",
+]
+
+METHODS = ("sum", "mean", "none")
+BANDS_CLOSED = ("left", "right")
+
+
+def _frozen(mapping: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class Subscale:
+    """One subscale (an output column besides ``score``).
+
+    The value is ``aggregate(items) * scale + shift`` where ``aggregate`` is
+    the sum (prorated: mean of answered items times the number of items) or
+    the mean of the answered items.  A subscale with ``transform_of`` is a
+    linear transform of another subscale (same items, same missing status),
+    e.g. WHOQOL-BREF's 0-100 domain from its 4-20 domain.
+    """
+
+    name: str
+    items: tuple[int, ...]
+    method: str = "mean"
+    scale: float = 1.0
+    shift: float = 0.0
+    transform_of: str | None = None
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class MissingRule:
+    """How many items may be unanswered before a score is not computed.
+
+    ``max_missing`` applies to the main score; ``subscale_max_missing`` maps
+    subscale names to their own limits (subscales not named allow none
+    missing).  ``min_answered_total`` voids *every* score of a row that
+    answered fewer items of the whole instrument (WHOQOL-BREF's 80 % rule).
+    A score computed from fewer items than it has is *prorated*: a sum is
+    ``mean(answered) * n_items``, a mean is the mean of the answered items.
+    ``round_raw`` rounds the prorated raw sum to a whole number before a
+    lookup table is applied (``floor(x + 0.5)``).
+    """
+
+    name: str
+    max_missing: int = 0
+    subscale_max_missing: Mapping[str, int] = field(default_factory=dict)
+    min_answered_total: int | None = None
+    round_raw: bool = False
+    convention: bool = True
+    description: str = ""
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "subscale_max_missing", _frozen(self.subscale_max_missing))
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.max_missing, self.min_answered_total))
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A boolean column set when item ``item`` (raw, before reverse-keying) >= ``at_least``."""
+
+    name: str
+    item: int
+    at_least: float
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """A scored questionnaire.
+
+    Item columns are ``<name>_<n>`` (n = 1..n_items) unless mapped with
+    ``score(..., items=...)``.  Only the first few fields are needed to
+    define a simple instrument::
+
+        Instrument("mood4", n_items=4, item_min=0, item_max=3, method="sum",
+                   higher_is_better=False, reverse=(2,))
+
+    Attributes
+    ----------
+    name : str
+        Registry name; also the item-column prefix.
+    label : str
+        Display name, e.g. ``"PHQ-9"``.
+    n_items, item_min, item_max : int
+        Number of items and the response range of every item.
+    reverse : tuple of int
+        Reverse-keyed items (1-based), recoded ``item_min + item_max - x``.
+    higher_is_better : bool
+        Direction of the main ``score``.
+    method : {"sum", "mean", "none"}
+        Aggregation for the main score (``"none"``: no single main score,
+        ``score`` is NaN, e.g. WHOQOL-BREF).
+    scale, shift : float
+        Linear transform of the aggregate: ``score = aggregate * scale + shift``.
+    lookup : mapping int -> float or None
+        Raw-sum -> score table (SWEMWBS); applied instead of the transform.
+    raw_column : str or None
+        Name of an extra output column holding the raw aggregate before the
+        transform / lookup (WHO-5, SWEMWBS: ``"raw"``).
+    score_min, score_max : float
+        Range of the main ``score``.
+    subscales : mapping str -> tuple of int
+        Output column name -> item numbers (derived from ``subscale_specs``).
+    subscale_specs : tuple of Subscale
+        Full subscale definitions.
+    missing_rules : mapping str -> MissingRule
+        Selectable missing-item rules; ``missing_rule`` names the default.
+    bands : tuple of (float, str)
+        ``(lower, label)`` pairs in increasing order.  With
+        ``bands_closed="left"`` a label covers ``lower <= score < next lower``;
+        with ``"right"`` it covers ``lower < score <= next lower`` (the first
+        band also includes its lower bound).
+    flags : tuple of Flag
+        Item-level safety flags (PHQ-9 item 9).
+    reliability : mapping
+        ``{"alpha": float | None, "test_retest": float | None}`` for the main score.
+    norms : mapping
+        ``{"clinical": (mean, sd) | None, "functional": (mean, sd) | None}``.
+    subscale_reliability, subscale_norms : mapping
+        The same per subscale, where known.
+    sources : mapping str -> str
+        Where each reliability / norm / band value comes from.
+    citation, licence : str
+    conventions : mapping str -> str
+        Rules that are package conventions (the literature gives no official
+        rule, or instruments.md marks it UNCONFIRMED) with the reason;
+        override them with ``score(..., missing_rule=...)`` or your own
+        :class:`Instrument`.
+    variants : mapping str -> mapping
+        Named sets of field overrides (K10: ``"us"`` 0-4 scoring); see
+        :meth:`variant`.
+    """
+
+    name: str
+    n_items: int
+    item_min: int
+    item_max: int
+    method: str = "sum"
+    higher_is_better: bool = True
+    reverse: tuple[int, ...] = ()
+    label: str = ""
+    title: str = ""
+    scale: float = 1.0
+    shift: float = 0.0
+    lookup: Mapping[int, float] | None = None
+    raw_column: str | None = None
+    score_min: float | None = None
+    score_max: float | None = None
+    subscale_specs: tuple[Subscale, ...] = ()
+    missing_rules: Mapping[str, MissingRule] = field(default_factory=dict)
+    missing_rule: str = "complete"
+    bands: tuple[tuple[float, str], ...] = ()
+    bands_closed: str = "left"
+    flags: tuple[Flag, ...] = ()
+    reliability: Mapping[str, float | None] = field(default_factory=dict)
+    norms: Mapping[str, tuple[float, float] | None] = field(default_factory=dict)
+    subscale_reliability: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+    subscale_norms: Mapping[str, Mapping[str, tuple[float, float] | None]] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)
+    citation: str = ""
+    licence: str = ""
+    conventions: Mapping[str, str] = field(default_factory=dict)
+    variants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    variant_name: str | None = None
+    description: str = ""
+
+    # ------------------------------------------------------------------ init
+    def __post_init__(self) -> None:
+        _validate_instrument(self)
+        s = object.__setattr__
+        s(self, "reverse", tuple(int(i) for i in self.reverse))
+        if not self.label:
+            s(self, "label", self.name)
+        if self.lookup is not None:
+            s(self, "lookup", _frozen({int(k): float(v) for k, v in self.lookup.items()}))
+        rules = dict(self.missing_rules)
+        if "complete" not in rules:
+            rules["complete"] = MissingRule("complete", max_missing=0, convention=False,
+                                            description="every item must be answered")
+        s(self, "missing_rules", _frozen(rules))
+        s(self, "bands", tuple((float(lo), str(lab)) for lo, lab in self.bands))
+        rel = {"alpha": None, "test_retest": None}
+        rel.update(self.reliability)
+        s(self, "reliability", _frozen(rel))
+        norms = {"clinical": None, "functional": None}
+        norms.update({k: (None if v is None else (float(v[0]), float(v[1]))) for k, v in self.norms.items()})
+        s(self, "norms", _frozen(norms))
+        s(self, "subscale_reliability", _frozen({k: _frozen(v) for k, v in self.subscale_reliability.items()}))
+        s(self, "subscale_norms", _frozen({k: _frozen(v) for k, v in self.subscale_norms.items()}))
+        s(self, "sources", _frozen(self.sources))
+        s(self, "conventions", _frozen(self.conventions))
+        s(self, "variants", _frozen({k: _frozen(v) for k, v in self.variants.items()}))
+        lo, hi = self._natural_range()
+        if self.score_min is None:
+            s(self, "score_min", lo)
+        if self.score_max is None:
+            s(self, "score_max", hi)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.variant_name, self.n_items, self.item_min, self.item_max))
+
+    def _natural_range(self) -> tuple[float, float]:
+        if self.method == "none":
+            return (math.nan, math.nan)
+        if self.lookup:
+            vals = list(self.lookup.values())
+            return (min(vals), max(vals))
+        k = self.n_items if self.method == "sum" else 1
+        a = self.item_min * k * self.scale + self.shift
+        b = self.item_max * k * self.scale + self.shift
+        return (float(min(a, b)), float(max(a, b)))
+
+    # ------------------------------------------------------------ properties
+    @property
+    def subscales(self) -> Mapping[str, tuple[int, ...]]:
+        """Output column name -> item numbers, for every subscale column."""
+        by_name = {s.name: s for s in self.subscale_specs}
+        out = {}
+        for s in self.subscale_specs:
+            items = s.items if s.transform_of is None else by_name[s.transform_of].items
+            out[s.name] = tuple(items)
+        return MappingProxyType(out)
+
+    @property
+    def items(self) -> tuple[str, ...]:
+        """Conventional item column names ``<name>_1 .. <name>_<n_items>``."""
+        return item_columns(self.name, self.n_items)
+
+    @property
+    def default_missing_rule(self) -> MissingRule:
+        return self.missing_rules[self.missing_rule]
+
+    def variant(self, name: str) -> "Instrument":
+        """The instrument with the named variant's overrides applied (e.g. K10 ``"us"``)."""
+        if name == self.variant_name:
+            return self
+        if name not in self.variants:
+            allowed = ", ".join(repr(v) for v in self.variants) or "none"
+            raise ConfigError(f"instrument {self.name!r} has no variant {name!r}; variants: {allowed}")
+        data = _instrument_to_dict(self)
+        data.update(dict(self.variants[name]))
+        data["variant_name"] = name
+        data.setdefault("score_min", None)
+        if "score_min" not in self.variants[name]:
+            data["score_min"] = None
+        if "score_max" not in self.variants[name]:
+            data["score_max"] = None
+        return Instrument(**data)
+
+    def __repr__(self) -> str:
+        v = f", variant={self.variant_name!r}" if self.variant_name else ""
+        return (f"Instrument({self.name!r}{v}, label={self.label!r}, n_items={self.n_items}, "
+                f"items {self.item_min}-{self.item_max}, method={self.method!r}, "
+                f"score {self.score_min:g}-{self.score_max:g}, higher_is_better={self.higher_is_better})")
+
+
+def item_columns(prefix: str, n_items: int) -> tuple[str, ...]:
+    """``("<prefix>_1", ..., "<prefix>_<n_items>")``."""
+    return tuple(f"{prefix}_{i}" for i in range(1, n_items + 1))
+
+
+def _instrument_to_dict(inst: Instrument) -> dict[str, Any]:
+    return {f.name: getattr(inst, f.name) for f in fields(inst)}
+
+
+# ---------------------------------------------------------------- validation
+def _validate_instrument(inst: Instrument) -> None:
+    problems: list[Problem] = []
+    where = f"instrument {inst.name!r}"
+
+    def bad(key: str, value: object, reason: str, fix: str = "") -> None:
+        problems.append(Problem(None, None, key, value, f"{where}: {reason}", fix))
+
+    if not isinstance(inst.name, str) or not inst.name.isidentifier() or inst.name != inst.name.lower():
+        bad("name", inst.name, "name must be a lower-case identifier (letters, digits, _)",
+            "use e.g. 'phq9' - it is also the item-column prefix")
+    if not isinstance(inst.n_items, int) or isinstance(inst.n_items, bool) or inst.n_items < 1:
+        bad("n_items", inst.n_items, "n_items must be a positive whole number")
+    for key in ("item_min", "item_max"):
+        v = getattr(inst, key)
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not float(v).is_integer():
+            bad(key, v, f"{key} must be a whole number")
+    if not problems and inst.item_min >= inst.item_max:
+        bad("item_max", inst.item_max, "item_max must be greater than item_min")
+    if inst.method not in METHODS:
+        bad("method", inst.method, f"method must be one of {', '.join(map(repr, METHODS))}")
+    n = inst.n_items if isinstance(inst.n_items, int) else 0
+
+    def check_items(key: str, items: Sequence[Any]) -> None:
+        try:
+            items = list(items)
+        except TypeError:
+            bad(key, items, "must be a list of item numbers")
+            return
+        wrong = [i for i in items if not isinstance(i, int) or isinstance(i, bool) or not 1 <= i <= n]
+        if wrong:
+            bad(key, wrong, f"item numbers must be whole numbers from 1 to n_items={n}")
+        if len(set(items)) != len(items):
+            bad(key, items, "item numbers are repeated")
+
+    check_items("reverse", inst.reverse)
+    if not isinstance(inst.higher_is_better, bool):
+        bad("higher_is_better", inst.higher_is_better, "must be true or false")
+    for key in ("scale", "shift"):
+        v = getattr(inst, key)
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+            bad(key, v, f"{key} must be a finite number")
+    if inst.lookup is not None:
+        if inst.method != "sum":
+            bad("lookup", "...", "a lookup table needs method='sum' (it maps raw sums)")
+        try:
+            keys = sorted(int(k) for k in inst.lookup)
+            want = list(range(n * int(inst.item_min), n * int(inst.item_max) + 1))
+            if keys != want:
+                bad("lookup", f"{len(keys)} entries", f"lookup must map every raw sum {want[0]}..{want[-1]}")
+        except (TypeError, ValueError):
+            bad("lookup", inst.lookup, "lookup keys must be whole raw sums")
+    # subscales
+    names = [s.name for s in inst.subscale_specs]
+    reserved = {"score", "n_answered", "prorated", "band", "member_id", "timepoint", "group_id",
+                "completed_on", inst.raw_column, *(f.name for f in inst.flags)}
+    for s in inst.subscale_specs:
+        if not isinstance(s, Subscale):
+            bad("subscales", s, "each subscale must be a Subscale")
+            continue
+        key = f"subscales.{s.name}"
+        if not s.name.isidentifier():
+            bad(key, s.name, "subscale names must be identifiers (they become column names)")
+        if s.name in reserved:
+            bad(key, s.name, "subscale name clashes with an output column")
+        if s.method not in ("sum", "mean"):
+            bad(key + ".method", s.method, "subscale method must be 'sum' or 'mean'")
+        if s.transform_of is not None:
+            if s.transform_of not in names or s.transform_of == s.name:
+                bad(key + ".transform_of", s.transform_of, "transform_of must name another subscale")
+        else:
+            if not s.items:
+                bad(key + ".items", s.items, "a subscale needs at least one item")
+            check_items(key + ".items", s.items)
+    if len(set(names)) != len(names):
+        bad("subscales", names, "subscale names are repeated")
+    # missing rules
+    for rname, rule in dict(inst.missing_rules).items():
+        key = f"missing.rules.{rname}"
+        if not isinstance(rule, MissingRule):
+            bad(key, rule, "must be a MissingRule")
+            continue
+        if not isinstance(rule.max_missing, int) or rule.max_missing < 0 or rule.max_missing >= max(n, 1):
+            bad(key + ".max_missing", rule.max_missing, f"max_missing must be a whole number from 0 to n_items-1={n - 1}")
+        for sname, m in dict(rule.subscale_max_missing).items():
+            if sname not in names:
+                bad(key + ".subscales", sname, "names an unknown subscale", f"subscales: {names}")
+            elif not isinstance(m, int) or m < 0:
+                bad(key + f".subscales.{sname}", m, "must be a whole number >= 0")
+        if rule.min_answered_total is not None and not (isinstance(rule.min_answered_total, int)
+                                                        and 0 <= rule.min_answered_total <= n):
+            bad(key + ".min_answered_total", rule.min_answered_total, f"must be a whole number from 0 to {n}")
+    rule_names = set(dict(inst.missing_rules)) | {"complete"}
+    if inst.missing_rule not in rule_names:
+        bad("missing_rule", inst.missing_rule, "default missing rule is not defined",
+            f"define it under [missing.rules] or use one of {sorted(rule_names)}")
+    # bands
+    try:
+        lows = [float(lo) for lo, _ in inst.bands]
+        if lows != sorted(lows) or len(set(lows)) != len(lows):
+            bad("bands", inst.bands, "band lower bounds must be strictly increasing")
+    except (TypeError, ValueError):
+        bad("bands", inst.bands, "bands must be (lower, label) pairs")
+    if inst.bands_closed not in BANDS_CLOSED:
+        bad("bands_closed", inst.bands_closed, "must be 'left' or 'right'")
+    for f in inst.flags:
+        if not isinstance(f, Flag) or not (isinstance(f.item, int) and 1 <= f.item <= n):
+            bad("flags", f, f"flag item must be a number from 1 to {n}")
+    for key in inst.reliability:
+        if key not in ("alpha", "test_retest"):
+            bad(f"reliability.{key}", key, "reliability keys are 'alpha' and 'test_retest'")
+    for key, v in dict(inst.reliability).items():
+        if v is not None and not (isinstance(v, (int, float)) and 0 < v <= 1):
+            bad(f"reliability.{key}", v, "reliability must be a number in (0, 1] or absent")
+    for key, v in dict(inst.norms).items():
+        if key not in ("clinical", "functional"):
+            bad(f"norms.{key}", key, "norm keys are 'clinical' and 'functional'")
+        elif v is not None:
+            try:
+                m, sd = v
+                if not (float(sd) > 0):
+                    raise ValueError
+            except (TypeError, ValueError):
+                bad(f"norms.{key}", v, "a norm is (mean, sd) with sd > 0")
+    if problems:
+        raise ConfigError(f"Invalid instrument definition {inst.name!r}", problems)
+
+
+# ------------------------------------------------------------------ TOML
+_TOP_KEYS = {"name", "label", "title", "description", "n_items", "item_min", "item_max", "reverse",
+             "higher_is_better", "citation", "licence", "score", "subscales", "missing", "bands",
+             "flags", "reliability", "norms", "conventions", "variants"}
+
+
+def from_dict(data: Mapping[str, Any], *, source: str = "definition") -> Instrument:
+    """Build an :class:`Instrument` from the TOML-shaped mapping (see :func:`from_toml`)."""
+    problems: list[Problem] = []
+    name = data.get("name", "?")
+
+    def bad(key: str, value: object, reason: str, fix: str = "") -> None:
+        problems.append(Problem(source, None, key, value, reason, fix))
+
+    unknown = sorted(set(data) - _TOP_KEYS)
+    for k in unknown:
+        bad(k, data[k], "unknown key", f"allowed keys: {', '.join(sorted(_TOP_KEYS))}")
+    for k in ("name", "n_items", "item_min", "item_max"):
+        if k not in data:
+            bad(k, None, "required key is missing")
+    if problems:
+        raise ConfigError(f"Invalid instrument definition {name!r}", problems)
+
+    score = dict(data.get("score", {}))
+    allowed_score = {"method", "scale", "shift", "lookup", "raw_column", "min", "max"}
+    for k in sorted(set(score) - allowed_score):
+        bad(f"score.{k}", score[k], "unknown key", f"allowed: {', '.join(sorted(allowed_score))}")
+    lookup = score.get("lookup")
+    if lookup is not None:
+        try:
+            lookup = {int(k): float(v) for k, v in dict(lookup).items()}
+        except (TypeError, ValueError):
+            bad("score.lookup", lookup, "lookup must map raw sums (as keys) to numbers")
+            lookup = None
+
+    subs: list[Subscale] = []
+    allowed_sub = {"items", "method", "scale", "shift", "transform_of", "min", "max"}
+    for sname, sdef in dict(data.get("subscales", {})).items():
+        if not isinstance(sdef, Mapping):
+            bad(f"subscales.{sname}", sdef, "must be a table with 'items'")
+            continue
+        for k in sorted(set(sdef) - allowed_sub):
+            bad(f"subscales.{sname}.{k}", sdef[k], "unknown key", f"allowed: {', '.join(sorted(allowed_sub))}")
+        subs.append(Subscale(sname, tuple(sdef.get("items", ())), sdef.get("method", "mean"),
+                             float(sdef.get("scale", 1.0)), float(sdef.get("shift", 0.0)),
+                             sdef.get("transform_of"), sdef.get("min"), sdef.get("max")))
+
+    missing = dict(data.get("missing", {}))
+    rules: dict[str, MissingRule] = {}
+    allowed_rule = {"max_missing", "subscales", "min_answered_total", "round_raw", "convention",
+                    "description", "source"}
+    for rname, rdef in dict(missing.get("rules", {})).items():
+        for k in sorted(set(rdef) - allowed_rule):
+            bad(f"missing.rules.{rname}.{k}", rdef[k], "unknown key", f"allowed: {', '.join(sorted(allowed_rule))}")
+        rules[rname] = MissingRule(rname, rdef.get("max_missing", 0), dict(rdef.get("subscales", {})),
+                                   rdef.get("min_answered_total"), bool(rdef.get("round_raw", False)),
+                                   bool(rdef.get("convention", True)), rdef.get("description", ""),
+                                   rdef.get("source", ""))
+    for k in sorted(set(missing) - {"default", "rules"}):
+        bad(f"missing.{k}", missing[k], "unknown key", "allowed: default, rules")
+
+    bands_def = data.get("bands", {})
+    bands: list[tuple[float, str]] = []
+    closed = "left"
+    sources: dict[str, str] = {}
+    if bands_def:
+        closed = bands_def.get("closed", "left")
+        for b in bands_def.get("levels", []):
+            if not isinstance(b, Mapping) or "lower" not in b or "label" not in b:
+                bad("bands.levels", b, "each band needs 'lower' and 'label'")
+                continue
+            bands.append((b["lower"], b["label"]))
+        if bands_def.get("source"):
+            sources["bands"] = bands_def["source"]
+        for k in sorted(set(bands_def) - {"closed", "levels", "source"}):
+            bad(f"bands.{k}", bands_def[k], "unknown key", "allowed: closed, levels, source")
+
+    flags = []
+    for fname, fdef in dict(data.get("flags", {})).items():
+        if "item" not in fdef or "at_least" not in fdef:
+            bad(f"flags.{fname}", fdef, "a flag needs 'item' and 'at_least'")
+            continue
+        flags.append(Flag(fname, fdef["item"], fdef["at_least"], fdef.get("description", "")))
+
+    def value_and_source(table: Mapping, prefix: str) -> tuple[dict, dict]:
+        rel: dict[str, Any] = {}
+        for key in ("alpha", "test_retest"):
+            if key in table:
+                rel[key] = table[key]
+            if f"{key}_source" in table:
+                sources[f"{prefix}{key}"] = table[f"{key}_source"]
+        for k in sorted(set(table) - {"alpha", "test_retest", "alpha_source", "test_retest_source",
+                                       "subscales", "note"}):
+            bad(f"{prefix}{k}", table[k], "unknown key", "allowed: alpha, test_retest, *_source, note")
+        if table.get("note"):
+            sources[f"{prefix}note"] = table["note"]
+        return rel, {}
+
+    def norms_of(table: Mapping, prefix: str) -> dict:
+        out: dict[str, Any] = {}
+        for key in ("clinical", "functional"):
+            if key in table:
+                t = table[key]
+                if not isinstance(t, Mapping) or "mean" not in t or "sd" not in t:
+                    bad(f"{prefix}{key}", t, "a norm needs 'mean' and 'sd'")
+                    continue
+                out[key] = (t["mean"], t["sd"])
+                if t.get("source"):
+                    sources[f"{prefix}{key}"] = t["source"]
+        for k in sorted(set(table) - {"clinical", "functional", "subscales", "note"}):
+            bad(f"{prefix}{k}", table[k], "unknown key", "allowed: clinical, functional, note, subscales")
+        if table.get("note"):
+            sources[f"{prefix}note"] = table["note"]
+        return out
+
+    rel_table = dict(data.get("reliability", {}))
+    reliability, _ = value_and_source(rel_table, "reliability.")
+    sub_rel = {s: value_and_source(t, f"reliability.subscales.{s}.")[0]
+               for s, t in dict(rel_table.get("subscales", {})).items()}
+    norms_table = dict(data.get("norms", {}))
+    norms = norms_of(norms_table, "norms.")
+    sub_norms = {s: norms_of(t, f"norms.subscales.{s}.") for s, t in dict(norms_table.get("subscales", {})).items()}
+
+    variants = {}
+    for vname, vdef in dict(data.get("variants", {})).items():
+        v = dict(vdef)
+        translated: dict[str, Any] = {}
+        for k, val in v.items():
+            if k in ("item_min", "item_max", "label", "title", "description", "higher_is_better"):
+                translated[k] = val
+            elif k == "score_min":
+                translated["score_min"] = val
+            elif k == "score_max":
+                translated["score_max"] = val
+            elif k == "scale" or k == "shift":
+                translated[k] = val
+            elif k == "bands":
+                translated["bands"] = tuple((b["lower"], b["label"]) for b in val.get("levels", []))
+                translated["bands_closed"] = val.get("closed", "left")
+            elif k == "norms":
+                translated["norms"] = {kk: (t["mean"], t["sd"]) for kk, t in val.items()}
+            elif k == "reliability":
+                translated["reliability"] = {kk: val[kk] for kk in ("alpha", "test_retest") if kk in val}
+            elif k == "conventions":
+                translated["conventions"] = dict(val)
+            else:
+                bad(f"variants.{vname}.{k}", val, "this key cannot be overridden in a variant")
+        variants[vname] = translated
+
+    if problems:
+        raise ConfigError(f"Invalid instrument definition {name!r}", problems)
+    try:
+        return Instrument(
+            name=data["name"], n_items=data["n_items"], item_min=data["item_min"], item_max=data["item_max"],
+            method=score.get("method", "sum"), higher_is_better=data.get("higher_is_better", True),
+            reverse=tuple(data.get("reverse", ())), label=data.get("label", ""), title=data.get("title", ""),
+            scale=score.get("scale", 1.0), shift=score.get("shift", 0.0), lookup=lookup,
+            raw_column=score.get("raw_column"), score_min=score.get("min"), score_max=score.get("max"),
+            subscale_specs=tuple(subs), missing_rules=rules, missing_rule=missing.get("default", "complete"),
+            bands=tuple(bands), bands_closed=closed, flags=tuple(flags), reliability=reliability,
+            norms=norms, subscale_reliability=sub_rel, subscale_norms=sub_norms, sources=sources,
+            citation=data.get("citation", ""), licence=data.get("licence", ""),
+            conventions=dict(data.get("conventions", {})), variants=variants,
+            description=data.get("description", ""),
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"Invalid instrument definition {name!r} in {source}", exc.problems) from None
+    except (TypeError, ValueError) as exc:  # wrong types that slipped past the key checks
+        raise ConfigError(f"Invalid instrument definition {name!r} in {source}: {exc}") from None
+
+
+def from_toml(source: str | Path) -> Instrument:
+    """Read an instrument definition from a TOML file (a path) or TOML text.
+
+    Minimal example::
+
+        name = "mood4"
+        label = "Mood-4"
+        n_items = 4
+        item_min = 0
+        item_max = 3
+        reverse = [2]
+        higher_is_better = false
+        [score]
+        method = "sum"
+        [missing]
+        default = "one_missing"
+        [missing.rules.one_missing]
+        max_missing = 1
+
+    See ``docs/instruments.md`` for every key.
+    """
+    label = "TOML text"
+    text: str
+    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and "=" not in source):
+        path = Path(source)
+        if not path.exists():
+            raise ConfigError(f"Instrument file {str(path)!r} does not exist; pass a path to a .toml file or TOML text")
+        text = path.read_text(encoding="utf-8")
+        label = str(path)
+    else:
+        text = str(source)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{label} is not valid TOML: {exc}") from None
+    return from_dict(data, source=label)
+
+
+# ------------------------------------------------------------------ registry
+_REGISTRY: dict[str, Instrument] = {}
+_BUILTIN_LOADED = False
+
+
+def _load_builtin() -> None:
+    global _BUILTIN_LOADED
+    if _BUILTIN_LOADED:
+        return
+    folder = resources.files(__package__).joinpath("data")
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".toml"):
+            inst = from_dict(tomllib.loads(entry.read_text(encoding="utf-8")), source=f"instruments/data/{entry.name}")
+            _REGISTRY.setdefault(inst.name, inst)
+    _BUILTIN_LOADED = True
+
+
+def available() -> tuple[str, ...]:
+    """Names of the registered instruments, sorted."""
+    _load_builtin()
+    return tuple(sorted(_REGISTRY))
+
+
+def get(name: str | Instrument, *, variant: str | None = None) -> Instrument:
+    """The registered instrument called ``name`` (``variant=`` applies e.g. K10 ``"us"``).
+
+    An :class:`Instrument` passed in is returned as is (with the variant applied).
+    """
+    if isinstance(name, Instrument):
+        return name if variant is None else name.variant(variant)
+    _load_builtin()
+    if not isinstance(name, str) or name.lower() not in _REGISTRY:
+        raise ConfigError(
+            f"Unknown instrument {name!r}; available: {', '.join(available())}. "
+            "Define your own with groupeval.instruments.Instrument(...) or from_toml(...) and register() it.")
+    inst = _REGISTRY[name.lower()]
+    return inst if variant is None else inst.variant(variant)
+
+
+def register(instrument: Instrument | str | Path | Mapping[str, Any], *, overwrite: bool = False) -> Instrument:
+    """Add an instrument to the registry and return it.
+
+    ``instrument`` is an :class:`Instrument`, a path to / text of a TOML
+    definition, or the TOML-shaped mapping.  Registering a name that exists
+    raises :class:`ConfigError` unless ``overwrite=True``.
+    """
+    _load_builtin()
+    if isinstance(instrument, Mapping):
+        instrument = from_dict(instrument)
+    elif not isinstance(instrument, Instrument):
+        instrument = from_toml(instrument)
+    if instrument.name in _REGISTRY and not overwrite:
+        raise ConfigError(f"An instrument called {instrument.name!r} is already registered; "
+                          "pass overwrite=True to replace it or choose another name")
+    _REGISTRY[instrument.name] = instrument
+    return instrument
+
+
+def unregister(name: str) -> None:
+    """Remove a registered instrument (built-ins come back on the next process start)."""
+    _load_builtin()
+    if name not in _REGISTRY:
+        raise ConfigError(f"No instrument called {name!r} is registered")
+    del _REGISTRY[name]
