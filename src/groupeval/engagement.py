@@ -1,0 +1,676 @@
+"""Attendance per member, dropout rules and group engagement.
+
+This is the statistics layer's view of attendance: which sessions each member
+was offered, which they attended, whether and when they dropped out.  The
+retention analyses in :mod:`groupeval.retention` build on
+:func:`attendance_summary`.
+
+Definitions (DESIGN.md, "Dropout and retention"; all configurable through
+:class:`Dropout`):
+
+* A member's **scheduled sessions** are the non-cancelled sessions of their
+  group from ``enrolled_on`` to ``exited_on`` (or the data cut-off).  A
+  scheduled session without an attendance row counts as missed.
+* **Dropped**: ``consecutive_missed`` scheduled sessions missed in a row
+  (default 3), or no attendance for more than ``weeks_without_attendance``
+  weeks (off by default), or an explicit exit whose reason is not censored
+  (every reason except ``completed`` by default).  Misses are counted from
+  the member's first attended session; a member who never attends is dropped
+  when the rule is met from enrolment (they are left out of the retention
+  curve and counted in the participant flow).
+* **Event time**: the last attended session before the dropout, in weeks
+  (days / 7) since ``enrolled_on``.  Completers are censored at ``exited_on``;
+  members still active are censored at their group's last session in the
+  data (no later than the data cut-off).
+* **Late entry**: a member enrolled before their group's first session in
+  the data enters the risk set at ``entry_weeks`` (weeks from enrolment to
+  that first session).
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .dataset import Dataset
+from .exceptions import ConfigError, DataQualityWarning, Problem, SchemaError
+
+__all__ = [
+    "Dropout",
+    "DROPOUT_PRESETS",
+    "as_dropout",
+    "attendance_summary",
+    "group_engagement",
+    "SUMMARY_COLUMNS",
+]
+
+#: The columns DESIGN.md fixes for :func:`attendance_summary` (in this order).
+SUMMARY_COLUMNS = ("member_id", "group_id", "sessions_offered", "sessions_attended", "attendance_rate",
+                   "first_attended", "last_attended", "status", "weeks_in_group")
+_EXCUSED = ("neither", "attended", "missed")
+_DAY = np.timedelta64(1, "D")
+
+
+# ---------------------------------------------------------------------------
+# dropout rule
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Dropout:
+    """A dropout rule.
+
+    Parameters
+    ----------
+    consecutive_missed
+        Dropped after missing this many scheduled sessions in a row (counted
+        from the member's first attended session).  ``None`` switches the
+        rule off.  Default 3.
+    weeks_without_attendance
+        Dropped when more than this many weeks pass after an attended session
+        without another one (``next attended - last attended > 7 w`` days; at
+        the end of observation, ``end - last attended >= 7 w`` days).
+        ``None`` (default) switches the rule off.
+    excused
+        How an excused absence (attendance ``status == "excused"``) counts:
+        ``"neither"`` (default: not offered, skipped when counting consecutive
+        misses), ``"attended"`` or ``"missed"``.
+    censor_exits
+        Exit reasons that end follow-up without a dropout (the member is
+        censored at ``exited_on``).  Any other recorded exit (including an
+        exit date with no reason) is a dropout.  Default ``("completed",)``.
+    exits
+        Whether explicit exits count at all (``False``: only attendance
+        decides; an exit then just ends the member's scheduled sessions).
+
+    Notes
+    -----
+    A member is dropped when *any* active rule fires; the earliest event
+    (last attended session before the rule fired) is used.  Cancelled
+    sessions never count.  Named presets are in :data:`DROPOUT_PRESETS` and
+    can be passed by name wherever ``dropout=`` is accepted.
+
+    Examples
+    --------
+    >>> Dropout()                          # DESIGN.md default
+    >>> Dropout(consecutive_missed=2)      # stricter
+    >>> Dropout(consecutive_missed=None, weeks_without_attendance=6)
+    """
+
+    consecutive_missed: int | None = 3
+    weeks_without_attendance: float | None = None
+    excused: str = "neither"
+    censor_exits: tuple[str, ...] = ("completed",)
+    exits: bool = True
+
+    def __post_init__(self) -> None:
+        problems = []
+        k = self.consecutive_missed
+        if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1):
+            problems.append(Problem(None, None, "consecutive_missed", k, "must be a whole number >= 1 or None",
+                                    "use e.g. Dropout(consecutive_missed=3)"))
+        w = self.weeks_without_attendance
+        if w is not None and (isinstance(w, bool) or not isinstance(w, (int, float, np.integer, np.floating))
+                              or not np.isfinite(w) or w <= 0):
+            problems.append(Problem(None, None, "weeks_without_attendance", w, "must be a positive number or None",
+                                    "use e.g. Dropout(weeks_without_attendance=4)"))
+        if self.excused not in _EXCUSED:
+            problems.append(Problem(None, None, "excused", self.excused,
+                                    f"must be one of {', '.join(repr(e) for e in _EXCUSED)}", ""))
+        if isinstance(self.censor_exits, str):
+            object.__setattr__(self, "censor_exits", (self.censor_exits,))
+        else:
+            try:
+                object.__setattr__(self, "censor_exits", tuple(str(c) for c in self.censor_exits))
+            except TypeError:
+                problems.append(Problem(None, None, "censor_exits", self.censor_exits,
+                                        "must be a tuple of exit reasons", "use e.g. ('completed', 'moved')"))
+        if k is None and w is None and not self.exits:
+            problems.append(Problem(None, None, None, None, "every dropout rule is switched off",
+                                    "set consecutive_missed, weeks_without_attendance or exits=True"))
+        if problems:
+            raise ConfigError("Invalid dropout rule", problems)
+
+    def describe(self) -> str:
+        """A plain-language description of the rule (for methods text)."""
+        parts = []
+        if self.consecutive_missed is not None:
+            parts.append(f"missed {self.consecutive_missed} scheduled sessions in a row")
+        if self.weeks_without_attendance is not None:
+            parts.append(f"did not attend for more than {self.weeks_without_attendance:g} weeks")
+        if self.exits:
+            parts.append("left with an exit reason other than " + " or ".join(self.censor_exits))
+        exc = {"neither": "excused absences were not counted",
+               "attended": "excused absences counted as attended",
+               "missed": "excused absences counted as missed"}[self.excused]
+        return "Dropped if the member " + ", or ".join(parts) + f"; cancelled sessions never counted; {exc}."
+
+    def replace(self, **changes: Any) -> "Dropout":
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+#: Named dropout rules (pass the name as ``dropout="strict"``).
+DROPOUT_PRESETS: dict[str, Dropout] = {
+    "default": Dropout(),
+    "strict": Dropout(consecutive_missed=2),
+    "lenient": Dropout(consecutive_missed=4),
+    "exit_only": Dropout(consecutive_missed=None),
+    "four_weeks": Dropout(consecutive_missed=None, weeks_without_attendance=4),
+    "excused_as_missed": Dropout(excused="missed"),
+    "moved_censored": Dropout(censor_exits=("completed", "moved")),
+}
+
+
+def as_dropout(dropout: Any) -> Dropout:
+    """Turn ``None``, a preset name, a mapping of fields or a :class:`Dropout` into a :class:`Dropout`."""
+    if dropout is None:
+        return Dropout()
+    if isinstance(dropout, Dropout):
+        return dropout
+    if isinstance(dropout, str):
+        if dropout in DROPOUT_PRESETS:
+            return DROPOUT_PRESETS[dropout]
+        raise ConfigError(f"Unknown dropout preset {dropout!r}; choose one of "
+                          f"{', '.join(repr(p) for p in DROPOUT_PRESETS)} or pass a Dropout(...).")
+    if isinstance(dropout, Mapping):
+        unknown = sorted(set(dropout) - set(Dropout.__dataclass_fields__))
+        if unknown:
+            raise ConfigError(f"Unknown dropout setting(s) {unknown}; allowed: "
+                              f"{', '.join(Dropout.__dataclass_fields__)}.")
+        return Dropout(**dropout)
+    raise ConfigError(f"`dropout` must be a Dropout, a preset name or a dict, got {type(dropout).__name__}.")
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+def _days(values: Any) -> np.ndarray:
+    """datetime-like -> int64 days since 1970 (NaT -> INT64 min)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind != "M":
+        arr = pd.to_datetime(pd.Series(values), errors="coerce").to_numpy()
+    return arr.astype("datetime64[D]").astype(np.int64)
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+def _to_date(days: np.ndarray) -> np.ndarray:
+    out = days.astype("datetime64[D]").astype("datetime64[ns]")
+    return out
+
+
+def _indexer(index: pd.Index, values: pd.Series) -> np.ndarray:
+    """Positions of ``values`` in ``index`` (-1 if absent); fast for categoricals."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cat_pos = index.get_indexer(values.cat.categories.astype(str))
+        codes = values.cat.codes.to_numpy()
+        return np.where(codes >= 0, cat_pos[codes], -1)
+    return index.get_indexer(values)
+
+
+def _require(df: pd.DataFrame, table: str, columns: tuple[str, ...]) -> list[Problem]:
+    return [Problem(None, None, c, None, f"the {table} table has no column {c!r}",
+                    f"add a {c!r} column to {table} (see DESIGN.md, canonical tables)")
+            for c in columns if c not in df.columns]
+
+
+def _check_dataset(dataset: Any) -> None:
+    if not isinstance(dataset, Dataset):
+        raise SchemaError(f"Expected a groupeval Dataset (from groupeval.load or groupeval.validate), "
+                          f"got {type(dataset).__name__}.")
+    problems = (_require(dataset.members, "members", ("member_id", "group_id", "enrolled_on"))
+                + _require(dataset.attendance, "attendance", ("member_id", "group_id", "session_date", "attended")))
+    if len(dataset.sessions) or len(dataset.sessions.columns):
+        problems += _require(dataset.sessions, "sessions", ("group_id", "session_date"))
+    for table, col in (("members", "enrolled_on"), ("attendance", "session_date")):
+        df = getattr(dataset, table)
+        if col in df.columns and len(df) and df[col].dtype.kind != "M":
+            problems.append(Problem(None, None, col, str(df[col].dtype),
+                                    f"{table}.{col} must hold datetime64 dates",
+                                    "build the Dataset with groupeval.load/validate, or convert with pd.to_datetime"))
+    if "enrolled_on" in dataset.members.columns and dataset.members["enrolled_on"].isna().any():
+        bad = dataset.members.loc[dataset.members["enrolled_on"].isna(), "member_id"].astype(str).tolist()
+        problems.append(Problem(None, None, "enrolled_on", ", ".join(bad[:10]),
+                                f"{len(bad)} member(s) have no enrolment date",
+                                "fill members.enrolled_on; the retention time origin is the enrolment date"))
+    if problems:
+        raise SchemaError("The dataset cannot be summarised", problems)
+
+
+@dataclass
+class _Engagement:
+    """Internal per-member result plus the expanded schedule (for group_engagement)."""
+
+    members: pd.DataFrame
+    sched_member: np.ndarray = field(repr=False)
+    sched_session: np.ndarray = field(repr=False)
+    sched_state: np.ndarray = field(repr=False)  # 0 missed/no row, 1 attended, 2 excused (before rule mapping)
+    sessions: pd.DataFrame = field(repr=False)
+
+
+def _compute(dataset: Dataset, dropout: Dropout) -> _Engagement:
+    _check_dataset(dataset)
+    members = dataset.members
+    att = dataset.attendance
+    ses = dataset.sessions
+    nm = len(members)
+    cutoff = dataset.data_cutoff if (len(ses) or len(att)) else pd.NaT
+    cut_day = _days(np.array([cutoff], dtype="datetime64[ns]"))[0] if not pd.isna(cutoff) else np.iinfo(np.int64).max
+
+    # ---- groups universe --------------------------------------------------
+    gid_parts = [members["group_id"].astype(str).unique()]
+    if len(ses):
+        gid_parts.append(ses["group_id"].astype(str).unique())
+    if len(att):
+        gid_parts.append(pd.unique(att["group_id"].astype(str)) if not isinstance(att["group_id"].dtype, pd.CategoricalDtype)
+                         else att["group_id"].cat.categories.astype(str).to_numpy())
+    groups = pd.Index(pd.unique(np.concatenate(gid_parts)))
+    m_g = groups.get_indexer(members["group_id"].astype(str)).astype(np.int64)
+
+    # ---- sessions (non-cancelled, up to the cut-off) -------------------------
+    if len(ses):
+        s_g = groups.get_indexer(ses["group_id"].astype(str)).astype(np.int64)
+        s_d = _days(ses["session_date"].to_numpy())
+        s_c = ses["cancelled"].fillna(False).to_numpy(dtype=bool) if "cancelled" in ses.columns else np.zeros(len(ses), bool)
+    else:
+        s_g = np.zeros(0, np.int64)
+        s_d = np.zeros(0, np.int64)
+        s_c = np.zeros(0, bool)
+
+    # attendance codes
+    a_g = _indexer(groups, att["group_id"]).astype(np.int64) if len(att) else np.zeros(0, np.int64)
+    a_d = _days(att["session_date"].to_numpy()) if len(att) else np.zeros(0, np.int64)
+    SH = np.int64(1) << np.int64(32)
+    OFF = np.int64(1) << np.int64(31)
+    a_key = a_g * SH + (a_d + OFF)
+    all_key = np.sort(s_g * SH + (s_d + OFF))
+    notes: list[str] = []
+    if len(att):
+        pos = np.searchsorted(all_key, a_key)
+        found = (pos < len(all_key)) & (all_key[np.minimum(pos, len(all_key) - 1)] == a_key) if len(all_key) else np.zeros(len(a_key), bool)
+        if not found.all():
+            extra = np.unique(a_key[~found])
+            if len(ses):
+                notes.append(f"{len(extra)} session(s) appear in attendance but not in sessions; they were added "
+                             "as held sessions")
+            s_g = np.concatenate([s_g, extra // SH])
+            s_d = np.concatenate([s_d, extra % SH - OFF])
+            s_c = np.concatenate([s_c, np.zeros(len(extra), bool)])
+    keep = (~s_c) & (s_d <= cut_day)
+    key = np.unique(s_g[keep] * SH + (s_d[keep] + OFF))
+    key_g = key // SH
+    key_d = key % SH - OFF
+    ng = len(groups)
+    g_first = np.full(ng, _NAT, np.int64)
+    g_last = np.full(ng, _NAT, np.int64)
+    if len(key):
+        bnd = np.flatnonzero(np.r_[True, key_g[1:] != key_g[:-1]])
+        g_first[key_g[bnd]] = key_d[bnd]
+        g_last[key_g[np.r_[bnd[1:] - 1, len(key) - 1]]] = key_d[np.r_[bnd[1:] - 1, len(key) - 1]]
+
+    # ---- member windows -------------------------------------------------
+    enr = _days(members["enrolled_on"].to_numpy())
+    if "exited_on" in members.columns:
+        ex = members["exited_on"]
+        ex_day = _days(ex.to_numpy()) if ex.dtype.kind == "M" else _days(pd.to_datetime(ex, errors="coerce").to_numpy())
+        has_exit = (ex_day != _NAT) & (ex_day <= cut_day)
+    else:
+        ex_day = np.full(nm, _NAT, np.int64)
+        has_exit = np.zeros(nm, bool)
+    if "exit_reason" in members.columns:
+        reason = members["exit_reason"].astype("object").where(members["exit_reason"].notna(), None).to_numpy()
+    else:
+        reason = np.full(nm, None, dtype=object)
+    end_day = np.where(has_exit, ex_day, np.minimum(cut_day, np.iinfo(np.int64).max // 4))
+    start = np.searchsorted(key, m_g * SH + (enr + OFF), "left")
+    stop = np.searchsorted(key, m_g * SH + (np.minimum(end_day, np.int64(1) << 30) + OFF), "right")
+    n_sched = np.maximum(stop - start, 0)
+    stop = start + n_sched
+    total = int(n_sched.sum())
+    offs = np.zeros(nm + 1, np.int64)
+    np.cumsum(n_sched, out=offs[1:])
+    sched_member = np.repeat(np.arange(nm, dtype=np.int64), n_sched)
+    sched_session = np.arange(total, dtype=np.int64) - np.repeat(offs[:-1] - start, n_sched)
+    state = np.zeros(total, np.int8)
+
+    # ---- attendance -> schedule positions ----------------------------------
+    if len(att) and nm:
+        mid_index = pd.Index(members["member_id"].astype(str))
+        if mid_index.is_unique:
+            a_m = _indexer(mid_index, att["member_id"]).astype(np.int64)
+            ok = (a_m >= 0)
+            ok &= np.where(ok, m_g[np.maximum(a_m, 0)] == a_g, False)
+        else:
+            mi = pd.MultiIndex.from_arrays([members["member_id"].astype(str), m_g])
+            a_m = mi.get_indexer(pd.MultiIndex.from_arrays([att["member_id"].astype(str), a_g])).astype(np.int64)
+            ok = a_m >= 0
+        n_unknown = int((~ok).sum())
+        sidx = np.searchsorted(key, a_key)
+        am = np.maximum(a_m, 0)
+        in_sched = ok & (sidx >= start[am]) & (sidx < stop[am])
+        in_sched &= key[np.minimum(sidx, max(len(key) - 1, 0))] == a_key if len(key) else False
+        attended = att["attended"].to_numpy(dtype=bool, na_value=False) if att["attended"].dtype != bool else att["attended"].to_numpy()
+        if "status" in att.columns:
+            st = att["status"]
+            excused = (st.astype("object") == "excused").to_numpy(dtype=bool) if not isinstance(st.dtype, pd.CategoricalDtype) \
+                else (st == "excused").to_numpy(dtype=bool)
+            excused &= ~attended
+        else:
+            excused = np.zeros(len(att), bool)
+        n_outside = int((ok & ~in_sched & attended).sum())
+        p = offs[am[in_sched]] + (sidx[in_sched] - start[am[in_sched]])
+        state[p] = np.where(attended[in_sched], 1, np.where(excused[in_sched], 2, 0)).astype(np.int8)
+        if n_unknown:
+            notes.append(f"{n_unknown} attendance row(s) name a member not enrolled in that group and were ignored")
+        if n_outside:
+            notes.append(f"{n_outside} attended mark(s) fall outside the member's scheduled sessions (before "
+                         "enrolled_on, after exited_on/the cut-off, or on a cancelled session) and were not counted")
+    if notes:
+        warnings.warn("attendance_summary: " + "; ".join(notes) + ". Check the dataset's QualityReport and the "
+                      "members' enrolment dates.", DataQualityWarning, stacklevel=3)
+
+    # ---- apply the excused rule --------------------------------------------
+    n_excused = np.bincount(sched_member, weights=(state == 2), minlength=nm).astype(np.int64)
+    if dropout.excused == "neither":
+        kept = state != 2
+        r_member = sched_member[kept]
+        r_session = sched_session[kept]
+        a = state[kept] == 1
+    else:
+        r_member = sched_member
+        r_session = sched_session
+        a = (state == 1) | ((state == 2) if dropout.excused == "attended" else False)
+    day = key_d[r_session] if len(r_session) else np.zeros(0, np.int64)
+    offered = np.bincount(r_member, minlength=nm).astype(np.int64)
+    n_att = np.bincount(r_member, weights=a, minlength=nm).astype(np.int64)
+    roffs = np.zeros(nm + 1, np.int64)
+    np.cumsum(offered, out=roffs[1:])
+
+    first_d = np.full(nm, _NAT, np.int64)
+    last_d = np.full(nm, _NAT, np.int64)
+    ma = r_member[a]
+    da = day[a]
+    if len(ma):
+        b = np.flatnonzero(np.r_[True, ma[1:] != ma[:-1]])
+        e = np.r_[b[1:] - 1, len(ma) - 1]
+        first_d[ma[b]] = da[b]
+        last_d[ma[b]] = da[e]
+    any_att = n_att > 0
+
+    BIG = np.iinfo(np.int64).max
+    # candidates per rule: event day (last attended before the rule fired) and known day
+    cand_ev = []
+    cand_kn = []
+    n = len(r_member)
+    idx = np.arange(n, dtype=np.int64)
+    mstart = roffs[:-1][r_member] if n else np.zeros(0, np.int64)
+    last_att = np.maximum.accumulate(np.where(a, idx, -1)) if n else np.zeros(0, np.int64)
+    has_prev = last_att >= mstart
+
+    k = dropout.consecutive_missed
+    if k is not None:
+        ev = np.full(nm, BIG, np.int64)
+        kn = np.full(nm, BIG, np.int64)
+        run = idx - np.where(has_prev, last_att, mstart - 1)
+        started = has_prev | ~any_att[r_member] if n else np.zeros(0, bool)
+        hit = (~a) & started & (run == k)
+        hm = r_member[hit]
+        if len(hm):
+            b = np.flatnonzero(np.r_[True, hm[1:] != hm[:-1]])
+            hp = idx[hit][b]
+            mm = hm[b]
+            kn[mm] = day[hp]
+            la = last_att[hp]
+            ev[mm] = np.where(la >= mstart[hp], day[np.maximum(la, 0)], _NAT)
+        cand_ev.append(ev)
+        cand_kn.append(kn)
+        rule_names = ["consecutive_missed"]
+    else:
+        rule_names = []
+
+    obs_end = np.where(has_exit, ex_day, np.minimum(cut_day, np.where(g_last[m_g] == _NAT, cut_day, g_last[m_g])))
+    w = dropout.weeks_without_attendance
+    if w is not None:
+        gap = 7.0 * float(w)
+        ev = np.full(nm, BIG, np.int64)
+        kn = np.full(nm, BIG, np.int64)
+        if len(ma):
+            nxt = np.r_[da[1:], 0]
+            same = np.r_[ma[1:] == ma[:-1], False]
+            nxt = np.where(same, nxt, obs_end[ma] + 1)
+            hit = (nxt - da) > gap
+            hm = ma[hit]
+            if len(hm):
+                b = np.flatnonzero(np.r_[True, hm[1:] != hm[:-1]])
+                mm = hm[b]
+                ev[mm] = da[hit][b]
+                kn[mm] = da[hit][b] + int(np.ceil(gap))
+        never = ~any_att & ((obs_end + 1 - enr) > gap) & (obs_end != _NAT)
+        ev[never] = _NAT
+        kn[never] = enr[never] + int(np.ceil(gap))
+        cand_ev.append(ev)
+        cand_kn.append(kn)
+        rule_names.append("weeks_without_attendance")
+
+    if dropout.exits:
+        is_censor_reason = np.isin(reason.astype(object), np.array(dropout.censor_exits, dtype=object))
+        exit_drop = has_exit & ~is_censor_reason
+        ev = np.where(exit_drop, np.where(any_att, last_d, _NAT), BIG)
+        kn = np.where(exit_drop, ex_day, BIG)
+        cand_ev.append(ev)
+        cand_kn.append(kn)
+        rule_names.append("exit")
+
+    EV = np.stack(cand_ev, axis=1)
+    KN = np.stack(cand_kn, axis=1)
+    fired = EV != BIG
+    # choose the rule with the earliest event, then the earliest known date (the event is NaT only for
+    # members who never attended; all of their candidates are NaT, so the known date decides)
+    ev_f = np.where(fired, np.where(EV == _NAT, np.iinfo(np.int64).min // 2, EV), BIG).astype(np.float64)
+    kn_f = np.where(fired, KN, BIG).astype(np.float64)
+    min_ev = ev_f.min(axis=1, keepdims=True)
+    kn_masked = np.where(ev_f == min_ev, kn_f, np.inf)
+    choice = np.argmin(kn_masked, axis=1)
+    dropped = fired.any(axis=1)
+    rows = np.arange(nm)
+    drop_ev = np.where(dropped, EV[rows, choice], _NAT)
+    drop_kn = np.where(dropped, KN[rows, choice], _NAT)
+    drop_rule = np.where(dropped, np.array(rule_names, dtype=object)[choice], None)
+
+    censor_exit = has_exit & ~dropped
+    status = np.where(dropped, "dropped", np.where(censor_exit, "completed", "active")).astype(object)
+
+    # ---- times (weeks since enrolment) -------------------------------------
+    g_cut = np.where(g_last[m_g] == _NAT, _NAT, np.minimum(g_last[m_g], cut_day))
+    end_t = np.where(dropped, drop_ev, np.where(censor_exit, ex_day, g_cut))
+    valid_t = any_att & (end_t != _NAT)
+    time_w = np.where(valid_t, (end_t - enr) / 7.0, np.nan)
+    g_start = g_first[m_g]
+    entry_w = np.where(g_start != _NAT, np.maximum(g_start - enr, 0) / 7.0, 0.0)
+    returned = dropped & any_att & (drop_ev != _NAT) & (last_d > drop_kn)
+
+    def dates(dd: np.ndarray) -> pd.Series:
+        out = np.where(dd == _NAT, np.datetime64("NaT"), dd.astype("datetime64[D]")).astype("datetime64[ns]")
+        return out
+
+    out = pd.DataFrame({
+        "member_id": members["member_id"].to_numpy(),
+        "group_id": members["group_id"].to_numpy(),
+        "sessions_offered": offered,
+        "sessions_attended": n_att,
+        "attendance_rate": np.where(offered > 0, n_att / np.maximum(offered, 1), np.nan),
+        "first_attended": dates(first_d),
+        "last_attended": dates(last_d),
+        "status": pd.Categorical(status, categories=["active", "completed", "dropped"]),
+        "weeks_in_group": time_w,
+        "sessions_excused": n_excused,
+        "never_attended": ~any_att,
+        "dropped_on": dates(drop_kn),
+        "dropout_rule": pd.Series(drop_rule, dtype="object"),
+        "event_time_weeks": time_w,
+        "censored": ~dropped,
+        "entry_weeks": entry_w,
+        "returned_after_dropout": returned,
+    })
+    out.index = members.index
+    out = out.reset_index(drop=True)
+    sessions = pd.DataFrame({"group_id": groups.to_numpy()[key_g] if len(key) else np.array([], dtype=object),
+                             "session_date": dates(key_d)})
+    return _Engagement(out, sched_member, sched_session, state, sessions)
+
+
+# ---------------------------------------------------------------------------
+# public API
+# ---------------------------------------------------------------------------
+def attendance_summary(dataset: Dataset, dropout: Dropout | str | Mapping | None = None) -> pd.DataFrame:
+    """Attendance, dropout status and time in group, one row per member enrolment.
+
+    Parameters
+    ----------
+    dataset
+        A :class:`~groupeval.Dataset`.
+    dropout
+        The dropout rule: a :class:`Dropout`, a preset name from
+        :data:`DROPOUT_PRESETS` (``"default"``, ``"strict"``, ...), a dict of
+        :class:`Dropout` fields, or ``None`` for the default (3 consecutive
+        missed sessions or an exit other than ``completed``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per row of ``dataset.members``, in that order:
+
+        * ``member_id``, ``group_id``
+        * ``sessions_offered``: scheduled, non-cancelled sessions from
+          ``enrolled_on`` to ``exited_on`` (or the cut-off); excused ones are
+          left out when ``excused="neither"``
+        * ``sessions_attended``; ``attendance_rate`` = attended / offered
+          (NaN when nothing was offered)
+        * ``first_attended``, ``last_attended`` (dates, NaT if never)
+        * ``status``: ``active`` / ``completed`` / ``dropped``
+        * ``weeks_in_group``: weeks from enrolment to the last attended
+          session before dropout (dropped), to ``exited_on`` (completed) or
+          to the group's last session in the data (active); NaN for members
+          who never attended
+        * extras: ``sessions_excused``, ``never_attended``, ``dropped_on``
+          (the date the rule fired: the k-th missed session, the exit date,
+          or last attended + w weeks), ``dropout_rule``
+          (``consecutive_missed`` / ``weeks_without_attendance`` / ``exit``),
+          ``event_time_weeks`` (= ``weeks_in_group``; the retention time),
+          ``censored`` (not dropped), ``entry_weeks`` (late entry: weeks from
+          enrolment to the group's first session in the data, else 0),
+          ``returned_after_dropout`` (attended again after the rule fired).
+
+    Notes
+    -----
+    Scheduled sessions without an attendance row count as missed.  A run of
+    ``k`` misses is counted from the member's first attended session (misses
+    before a late first attendance do not make a dropout); a member who
+    never attends is ``dropped`` once ``k`` sessions have passed (or by an
+    exit) and stays out of the retention curve.  Attended marks outside the
+    member's scheduled sessions are not counted and raise a
+    :class:`~groupeval.exceptions.DataQualityWarning` with their number.
+
+    Vectorised: the schedule of every member is one contiguous slice of
+    their group's sorted sessions, expanded with ``np.repeat``; runs of
+    misses come from a running maximum of the last attended position.
+
+    In R there is no single equivalent; the same figures come from a
+    ``dplyr`` pipeline over the attendance table.
+
+    Examples
+    --------
+    >>> import groupeval as ge
+    >>> ds = ge.sample.generate(seed=1)
+    >>> summ = ge.attendance_summary(ds)                        # default rule
+    >>> summ = ge.attendance_summary(ds, dropout="strict")      # 2 misses
+    >>> summ["status"].value_counts()
+    """
+    dropout = as_dropout(dropout)
+    return _compute(dataset, dropout).members
+
+
+def group_engagement(dataset: Dataset, dropout: Dropout | str | Mapping | None = None, *,
+                     level: str = "group") -> pd.DataFrame:
+    """Engagement per group, or per session (members present at each meeting).
+
+    Parameters
+    ----------
+    dataset
+        A :class:`~groupeval.Dataset`.
+    dropout
+        Dropout rule (only its ``excused`` setting matters here); see
+        :func:`attendance_summary`.
+    level
+        ``"group"`` (default): one row per group; ``"session"``: one row per
+        held (non-cancelled) session.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``level="session"``: ``group_id``, ``session_date``, ``week``
+        (weeks since the group's first session in the data), ``scheduled``
+        (members whose enrolment covers the session), ``present``,
+        ``excused``, ``present_share`` (present / scheduled).
+
+        ``level="group"``: ``group_id`` (+ ``group_type``, ``facilitation``
+        when known), ``n_members``, ``n_attended_any``, ``sessions_held``,
+        ``sessions_cancelled``, ``mean_present`` (members present per held
+        session), ``mean_attendance_rate`` and ``median_attendance_rate``
+        (over members offered at least one session), ``dropped_share``
+        (share of members with status ``dropped``).
+    """
+    if level not in ("group", "session"):
+        raise ConfigError(f"`level` must be 'group' or 'session', got {level!r}.")
+    dropout = as_dropout(dropout)
+    eng = _compute(dataset, dropout)
+    ses = eng.sessions
+    n_ses = len(ses)
+    st = eng.sched_state
+    if dropout.excused == "attended":
+        present = (st == 1) | (st == 2)
+    else:
+        present = st == 1
+    pres = np.bincount(eng.sched_session, weights=present, minlength=n_ses).astype(np.int64)
+    sched = np.bincount(eng.sched_session, minlength=n_ses).astype(np.int64)
+    exc = np.bincount(eng.sched_session, weights=(st == 2), minlength=n_ses).astype(np.int64)
+    per = ses.copy()
+    first = per.groupby("group_id", sort=False)["session_date"].transform("min")
+    per["week"] = (per["session_date"] - first) / np.timedelta64(7, "D")
+    per["scheduled"] = sched
+    per["present"] = pres
+    per["excused"] = exc
+    per["present_share"] = np.where(sched > 0, pres / np.maximum(sched, 1), np.nan)
+    if level == "session":
+        return per.reset_index(drop=True)
+
+    m = eng.members
+    gm = m.groupby("group_id", sort=True, observed=True).agg(
+        n_members=("member_id", "size"),
+        n_attended_any=("never_attended", lambda s: int((~s).sum())),
+        mean_attendance_rate=("attendance_rate", "mean"),
+        median_attendance_rate=("attendance_rate", "median"),
+        dropped_share=("status", lambda s: float((s == "dropped").mean())),
+    )
+    gs = per.groupby("group_id", sort=True).agg(sessions_held=("session_date", "size"),
+                                                 mean_present=("present", "mean"))
+    ses_all = dataset.sessions
+    if len(ses_all) and "cancelled" in ses_all.columns:
+        canc = ses_all.assign(group_id=ses_all["group_id"].astype(str)).groupby("group_id")["cancelled"].sum()
+    else:
+        canc = pd.Series(dtype="int64")
+    out = gm.join(gs, how="outer")
+    out["sessions_cancelled"] = canc.reindex(out.index).fillna(0).astype(np.int64)
+    out["sessions_held"] = out["sessions_held"].fillna(0).astype(np.int64)
+    out["n_members"] = out["n_members"].fillna(0).astype(np.int64)
+    out = out.reset_index().rename(columns={"index": "group_id"})
+    g = dataset.groups
+    extra = [c for c in ("group_type", "facilitation") if c in g.columns]
+    if extra:
+        out = out.merge(g[["group_id", *extra]].assign(group_id=g["group_id"].astype(str)), on="group_id", how="left")
+    cols = ["group_id", *extra, "n_members", "n_attended_any", "sessions_held", "sessions_cancelled",
+            "mean_present", "mean_attendance_rate", "median_attendance_rate", "dropped_share"]
+    return out[cols]
