@@ -1,0 +1,305 @@
+"""Tests of the synthetic sample programme (groupeval.sample).
+
+Sources of truth: the schema in groupeval.schema (dtypes), the closed-form
+graded-response expectation checked against independent numerical
+integration (scipy.integrate.quad) and a large Monte-Carlo draw made by a
+separate sampler, and the scoring rules of /work/shared/instruments.md.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate, stats
+
+from groupeval import sample
+from groupeval.dataset import Dataset
+from groupeval.exceptions import ConfigError
+from groupeval.schema import TABLES
+
+KIND_DTYPES = {"id": "string", "string": "string", "category": "string", "bool": "bool",
+               "date": "datetime64[ns]"}
+
+
+@pytest.fixture(scope="module")
+def ds() -> Dataset:
+    return sample.generate(seed=2025)
+
+
+@pytest.fixture(scope="module")
+def big() -> Dataset:
+    return sample.generate(seed=7, n_members=30_000)
+
+
+# ---------------------------------------------------------------- schema -----
+@pytest.mark.parametrize("table", list(TABLES))
+def test_tables_have_canonical_columns_and_dtypes(ds, table):
+    spec = TABLES[table]
+    df = getattr(ds, table)
+    for col in spec.required:
+        assert col in df.columns, f"{table} lacks {col}"
+    for col, kind in spec.kinds.items():
+        if col in df.columns:
+            assert str(df[col].dtype) == KIND_DTYPES[kind], (table, col, df[col].dtype)
+    if spec.key:
+        assert not df.duplicated(list(spec.key)).any()
+    for col in df.columns:
+        if "date" in col or col.endswith("_on"):
+            ser = df[col].dropna()
+            assert (ser == ser.dt.normalize()).all()
+
+
+def test_responses_items_are_raw_numbers_in_each_instruments_range(ds):
+    for name, model in sample.ITEM_MODELS.items():
+        items = ds.responses[model.columns]
+        assert all(items.dtypes == "float64")
+        vals = items.stack().to_numpy()
+        assert vals.min() >= model.item_min and vals.max() <= model.item_max
+        assert np.all(vals == np.round(vals))
+        # every category is used somewhere
+        assert len(np.unique(vals)) == model.n_categories, name
+
+
+def test_dataset_meta_and_timepoints(ds):
+    assert ds.timepoints == ("baseline", "week_12", "week_26")
+    assert ds.meta["instruments"] == ("brs", "who5", "whoqol_bref", "phq9")
+    assert ds.meta["seed"] == 2025
+    assert ds.cutoff == ds.sessions["session_date"].max()
+    truth = ds.meta["truth"]
+    for key in ("icc", "dropout_share_26w", "attendance_rate", "change", "change_by_group_type"):
+        assert key in truth
+
+
+def test_same_seed_same_data_and_different_seed_differs():
+    a, b, c = sample.generate(seed=11), sample.generate(seed=11), sample.generate(seed=12)
+    for name in TABLES:
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    assert a.meta["truth"] == b.meta["truth"]
+    assert not a.attendance.equals(c.attendance)
+
+
+def test_no_identifiers_in_any_table(ds):
+    # an explicit allow-list: no names, contact details or birth dates anywhere
+    allowed = {
+        "groups": {"group_id", "group_type", "facilitation", "format", "site", "meeting_frequency",
+                   "start_date", "end_date"},
+        "members": {"member_id", "group_id", "enrolled_on", "exited_on", "exit_reason", "age_band", "gender"},
+        "sessions": {"group_id", "session_date", "cancelled"},
+        "attendance": {"member_id", "group_id", "session_date", "attended", "status"},
+        "responses": {"member_id", "timepoint", "completed_on", "group_id",
+                      *[c for m in sample.ITEM_MODELS.values() for c in m.columns]},
+    }
+    for name, df in ds.tables().items():
+        assert set(df.columns) == allowed[name], name
+
+
+# -------------------------------------------------------------- realism -----
+def test_groups_cover_four_types_and_both_facilitation_kinds(ds):
+    g = ds.groups
+    assert len(g) == 12
+    assert set(g["group_type"]) == set(sample.GROUP_TYPES)
+    assert set(g["facilitation"]) == {"peer", "co-facilitated"}
+    assert (g["meeting_frequency"] == "weekly").all()
+    assert g["group_id"].str.fullmatch(r"G\d\d").all()
+    assert ds.members["member_id"].str.fullmatch(r"M\d{4}").all()
+
+
+def test_sessions_are_weekly_with_a_few_cancelled_and_no_attendance_on_them(ds):
+    s = ds.sessions.sort_values(["group_id", "session_date"])
+    gaps = s.groupby("group_id")["session_date"].diff().dropna()
+    assert (gaps == pd.Timedelta(days=7)).all()
+    assert s.groupby("group_id").size().eq(27).all()
+    n_cancelled = int(s["cancelled"].sum())
+    assert 1 <= n_cancelled <= 0.1 * len(s)
+    cancelled = s.loc[s["cancelled"], ["group_id", "session_date"]]
+    hit = ds.attendance.merge(cancelled, on=["group_id", "session_date"])
+    assert hit.empty
+    # every attendance row is on a scheduled session of the member's group
+    on_schedule = ds.attendance.merge(s, on=["group_id", "session_date"], how="left", indicator=True)
+    assert (on_schedule["_merge"] == "both").all()
+
+
+def test_attendance_rows_lie_within_enrolment(ds):
+    a = ds.attendance.merge(ds.members, on=["member_id", "group_id"])
+    assert (a["session_date"] >= a["enrolled_on"]).all()
+    assert ((a["session_date"] <= a["exited_on"]) | a["exited_on"].isna()).all()
+    assert set(a["status"]) == {"present", "late", "absent", "excused"}
+    assert (a["attended"] == a["status"].isin(["present", "late"])).all()
+
+
+def test_rolling_enrolment_and_late_entry(ds):
+    m = ds.members.merge(ds.groups[["group_id", "start_date"]], on="group_id")
+    weeks = (m["enrolled_on"] - m["start_date"]).dt.days / 7
+    assert (weeks < 0).sum() >= 5                   # enrolled before the data window (late entry)
+    assert (weeks == 0).sum() >= 0.2 * len(m)
+    assert weeks.between(1, 8).sum() >= 0.2 * len(m)  # rolling enrolment over the first weeks
+
+
+def test_exit_reasons_and_dates(ds):
+    m = ds.members
+    assert set(m["exit_reason"].dropna()) <= {"completed", "dropped", "moved", "other"}
+    assert {"completed", "dropped"} <= set(m["exit_reason"].dropna())
+    assert (m["exit_reason"].isna() == m["exited_on"].isna()).all()
+    assert (m["exited_on"].dropna() >= m.loc[m["exited_on"].notna(), "enrolled_on"]).all()
+
+
+def _stop_weeks(ds: Dataset) -> pd.DataFrame:
+    """Weeks from enrolment to the last attended session; whether the member stopped."""
+    a = ds.attendance
+    last_att = a[a["attended"]].groupby("member_id")["session_date"].max()
+    last_sched = a.groupby("member_id")["session_date"].max()
+    m = ds.members.set_index("member_id")
+    out = pd.DataFrame({"last_att": last_att, "last_sched": last_sched}).join(m)
+    return out
+
+
+def test_about_a_third_drop_out_by_26_weeks(big):
+    truth = big.meta["truth"]
+    assert truth["dropout_share_26w"] == pytest.approx(1 / 3)
+    # members who joined at the first session are followed for 26 weeks: count who stopped
+    # attending for good (no attendance in the last 4 scheduled weeks of the window)
+    m = big.members.merge(big.groups[["group_id", "start_date"]], on="group_id")
+    fresh = m[m["enrolled_on"] == m["start_date"]]["member_id"]
+    a = big.attendance[big.attendance["member_id"].isin(fresh)]
+    cut = big.cutoff - pd.Timedelta(days=27)
+    still = a[a["attended"] & (a["session_date"] >= cut)]["member_id"].unique()
+    stopped = 1 - len(still) / fresh.nunique()
+    # a continuing member misses 4 sessions in a row by chance sometimes: allow for it
+    assert 0.30 <= stopped <= 0.42, stopped
+
+
+def test_about_70_percent_attendance_while_enrolled(big):
+    rate = big.attendance["attended"].mean()
+    assert 0.62 <= rate <= 0.75, rate
+
+
+def test_missing_follow_ups_and_items_concentrate_among_dropouts(big):
+    m = big.members
+    dropped = m["exit_reason"].isin(["dropped", "moved", "other"])
+    completed = m["exit_reason"].eq("completed")
+    r = big.responses
+    has26 = m["member_id"].isin(r.loc[r["timepoint"] == "week_26", "member_id"])
+    assert has26[dropped].mean() < has26[completed].mean() - 0.3
+    items = [c for c in r.columns if c.startswith(("brs_", "who5_", "whoqol_bref_", "phq9_"))]
+    miss = r[items].isna().mean(axis=1)
+    ids_dropped = set(m.loc[dropped, "member_id"])
+    ids_completed = set(m.loc[completed, "member_id"])
+    assert miss[r["member_id"].isin(ids_dropped)].mean() > 2 * miss[r["member_id"].isin(ids_completed)].mean()
+
+
+def test_completed_on_near_each_timepoint(ds):
+    r = ds.responses.merge(ds.groups[["group_id", "start_date"]], on="group_id")
+    days = (r["completed_on"] - r["start_date"]).dt.days
+    assert days[r["timepoint"] == "week_12"].between(84 - 7, 84 + 10).all()
+    assert days[r["timepoint"] == "week_26"].between(182 - 11, 182).all()
+    assert (r["completed_on"] <= ds.cutoff).all()
+
+
+def test_generate_rejects_bad_arguments_listing_all():
+    with pytest.raises(ConfigError, match=r"weeks must be at least 13.*icc must be in \[0, 1\)"):
+        sample.generate(weeks=5, icc=1.5)
+    with pytest.raises(ConfigError, match="unknown group types"):
+        sample.generate(effects={"yoga": {"week_12": 0.1}})
+
+
+def test_scales_to_many_members_quickly():
+    import time
+    t0 = time.perf_counter()
+    big = sample.generate(seed=1, n_members=20_000)
+    assert time.perf_counter() - t0 < 5
+    assert len(big.members) == 20_000
+    assert big.members["member_id"].is_unique
+
+
+# ------------------------------------------------------ truth exactness -----
+@pytest.mark.parametrize("name", list(sample.ITEM_MODELS))
+def test_expected_items_match_numerical_integration(name):
+    """Closed form E[X_j] vs scipy.integrate.quad over the latent density."""
+    model = sample.ITEM_MODELS[name]
+    lam, thr = model.arrays()
+    m, v = 0.37, 1.21
+    got = sample.expected_items(model, m, v)
+    for j in range(model.n_items):
+        def f(theta, j=j):
+            p = stats.norm.cdf(lam[j] * (model.sign * theta - thr[j]))
+            return p.sum() * stats.norm.pdf(theta, m, math.sqrt(v))
+        val, _ = integrate.quad(f, -12, 12, limit=200)
+        assert got[j] == pytest.approx(model.item_min + val, abs=1e-9)
+
+
+def _mc_items(model, m, v, n, rng):
+    """Independent sampler: category probabilities given theta, then a categorical draw."""
+    lam, thr = model.arrays()
+    theta = rng.normal(m, math.sqrt(v), n)
+    p_ge = stats.norm.cdf(lam[None, :, None] * (model.sign * theta[:, None, None] - thr[None]))
+    u = rng.random((n, model.n_items))
+    return model.item_min + (u[:, :, None] < p_ge).sum(axis=2)   # P(X >= c) = P(u < p_ge_c)
+
+
+@pytest.mark.parametrize("name", list(sample.ITEM_MODELS))
+def test_expected_scores_match_large_monte_carlo(name):
+    model = sample.ITEM_MODELS[name]
+    rng = np.random.default_rng(99)
+    x = _mc_items(model, 0.2, 1.05, 400_000, rng)
+    exp = sample.expected_scores(name, 0.2, 1.05)
+    for sc, (w, const) in sample.SCORES[name].items():
+        s = const + x @ w
+        se = s.std() / math.sqrt(len(s))
+        assert abs(s.mean() - exp[sc]) < 4 * se, (sc, s.mean(), exp[sc])
+
+
+def test_truth_change_is_the_expected_score_difference(ds):
+    t = ds.meta["truth"]
+    for name in ("brs", "who5", "phq9"):
+        for gt in sample.GROUP_TYPES:
+            e = t["expected_score"][name]["score"][gt]
+            assert t["change_by_group_type"][name][gt]["week_26"] == pytest.approx(e["week_26"] - e["baseline"])
+    assert t["change"]["phq9"]["week_26"] < t["change"]["phq9"]["week_12"] < 0
+    assert t["change"]["brs"]["week_26"] > t["change"]["brs"]["week_12"] > 0
+    assert t["change"]["who5"]["week_26"] > 0
+    # differs by group type
+    by = t["change_by_group_type"]["phq9"]
+    assert len({round(by[gt]["week_26"], 6) for gt in sample.GROUP_TYPES}) >= 3
+
+
+def test_null_programme_has_zero_true_change():
+    t = sample.generate(seed=3, effect_scale=0.0).meta["truth"]
+    # the dose effect still adds variance, which moves the expected score a little
+    for name in ("brs", "who5", "phq9"):
+        assert abs(t["change"][name]["week_26"]) < 0.02 * (10 if name != "brs" else 1)
+    t0 = sample.generate(seed=3, effect_scale=0.0).meta["truth"]
+    assert t0["effects"]["12-step"]["week_26"] == 0.0
+
+
+def test_latent_icc_truth_is_the_variance_ratio(ds):
+    t = ds.meta["truth"]
+    vc = t["variance_components"]
+    assert t["icc"] == pytest.approx(vc["group"] / (vc["group"] + vc["member"] + vc["occasion"]))
+    assert t["icc"] == pytest.approx(0.05)
+
+
+# ---------------------------------------------------------------- recovery -----
+def _score_by_rules(r: pd.DataFrame) -> dict[str, pd.Series]:
+    """Main scores per instruments.md for complete item sets (NaN otherwise)."""
+    out = {}
+    brs = r[[f"brs_{j}" for j in range(1, 7)]].to_numpy().copy()
+    brs[:, [1, 3, 5]] = 6 - brs[:, [1, 3, 5]]
+    out["brs"] = brs.mean(axis=1)
+    out["who5"] = 4 * r[[f"who5_{j}" for j in range(1, 6)]].to_numpy().sum(axis=1)
+    out["phq9"] = r[[f"phq9_{j}" for j in range(1, 10)]].to_numpy().sum(axis=1)
+    return {k: pd.Series(v, index=r.index) for k, v in out.items()}
+
+
+def test_observed_change_recovers_truth_within_sampling_error(big):
+    r = big.responses
+    scores = _score_by_rules(r)
+    truth = big.meta["truth"]["change"]
+    for name, sc in scores.items():
+        wide = pd.DataFrame({"member_id": r["member_id"], "tp": r["timepoint"], "s": sc}).pivot(
+            index="member_id", columns="tp", values="s")
+        for tp in ("week_12", "week_26"):
+            d = (wide[tp] - wide["baseline"]).dropna()
+            se = d.std(ddof=1) / math.sqrt(len(d))
+            assert abs(d.mean() - truth[name][tp]) < 3.5 * se, (name, tp, d.mean(), truth[name][tp], se)
