@@ -198,7 +198,8 @@ def _complementary(values: np.ndarray, suppressed: np.ndarray,
 
 
 def suppression_mask(table: pd.DataFrame, *, count_columns: Sequence[str], min_cell: int = DEFAULT_MIN_CELL,
-                     totals: Any = None, suppress_zero: bool = False) -> pd.DataFrame:
+                     totals: Any = None, relations: Sequence[tuple[Sequence[tuple[int, str]], tuple[int, str]]] = (),
+                     suppress_zero: bool = False) -> pd.DataFrame:
     """Boolean frame (rows of ``table`` x ``count_columns``): True where a count is hidden.
 
     Primary suppression hides counts ``0 < n < min_cell`` (also 0 when
@@ -216,13 +217,25 @@ def suppression_mask(table: pd.DataFrame, *, count_columns: Sequence[str], min_c
     values = block.to_numpy().ravel()
     lower = -np.inf if suppress_zero else 0
     primary = (values < min_cell) & (values > lower) & ~np.isnan(values)
-    hidden = _complementary(values, primary, _relations(table, cols, totals))
+    rel = _relations(table, cols, totals)
+    for parts, tot in relations or ():
+        try:
+            rel.append(([int(i) * len(cols) + cols.index(c) for i, c in parts],
+                        int(tot[0]) * len(cols) + cols.index(tot[1])))
+        except (ValueError, TypeError, IndexError):
+            raise ConfigError(f"relations entries must be ([(row_position, count_column), ...], (row_position, "
+                              f"count_column)) with columns from count_columns {cols}; got {(parts, tot)!r}.") from None
+    bad_pos = [i for parts, tot in relations or () for i, _ in [*parts, tot] if not 0 <= int(i) < len(table)]
+    if bad_pos:
+        raise ConfigError(f"relations refer to row positions {sorted(set(bad_pos))} outside 0..{len(table) - 1}.")
+    hidden = _complementary(values, primary, rel)
     return pd.DataFrame(hidden.reshape(block.shape), index=table.index, columns=cols)
 
 
 def suppress(table: pd.DataFrame, *, count_columns: str | Sequence[str], min_cell: int = DEFAULT_MIN_CELL,
              audience: str = "funder", totals: Any = None,
              estimates: Mapping[str, str | Sequence[str]] | None = None,
+             relations: Sequence[tuple[Sequence[tuple[int, str]], tuple[int, str]]] = (),
              suppress_zero: bool = False) -> pd.DataFrame:
     """Hide small counts, the cells that would reveal them, and estimates resting on them.
 
@@ -248,6 +261,11 @@ def suppress(table: pd.DataFrame, *, count_columns: str | Sequence[str], min_cel
           returning a boolean mask); with ``"within": col`` each level of ``col``
           has its own total row;
         * both keys together for a cross-table with margins.
+    relations
+        Further additive relations, each ``([(row_position, column), ...],
+        (row_position, column))`` meaning the parts sum to the total — e.g. a
+        participant flow where ``n`` of stage *k-1* = ``n`` + ``n_lost`` of
+        stage *k*.
     estimates
         ``{estimate_column: count_column(s)}``: the estimate (mean, share, CI
         bound, rate) is hidden in every row where one of its count columns is
@@ -309,7 +327,7 @@ def suppress(table: pd.DataFrame, *, count_columns: str | Sequence[str], min_cel
     if not needs_suppression(audience):
         out.attrs["suppression"] = {"audience": audience, "min_cell": min_cell, "n_hidden": 0, "applied": False}
         return out
-    mask = suppression_mask(table, count_columns=cols, min_cell=min_cell, totals=totals,
+    mask = suppression_mask(table, count_columns=cols, min_cell=min_cell, totals=totals, relations=relations,
                             suppress_zero=suppress_zero)
     for c in cols:
         num = pd.to_numeric(out[c], errors="coerce")

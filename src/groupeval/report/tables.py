@@ -115,10 +115,10 @@ class ReportTables:
 
     def add(self, name: str, table: pd.DataFrame, *, title: str, count_columns: str | Sequence[str] = (),
             estimates: Mapping[str, str | Sequence[str]] | None = None, totals: Any = None,
-            labels: Mapping[str, str] | None = None, note: str | None = None) -> pd.DataFrame:
+            relations: Sequence[Any] = (), labels: Mapping[str, str] | None = None, note: str | None = None) -> pd.DataFrame:
         """Suppress (funder/public), check, show and keep one table; returns the kept table.
 
-        ``count_columns``, ``estimates`` and ``totals`` are passed to
+        ``count_columns``, ``estimates``, ``totals`` and ``relations`` are passed to
         :func:`groupeval.privacy.suppress`.  A table with a ``member_id``
         column is refused (:class:`~groupeval.exceptions.IdentifierError`):
         report tables are aggregates.
@@ -131,7 +131,8 @@ class ReportTables:
                                            "aggregate the table or drop the column") for c in bad])
         kept = suppress(table.reset_index(drop=True), count_columns=list(count_columns) if not
                         isinstance(count_columns, str) else [count_columns], min_cell=self.min_cell,
-                        audience=self.audience, totals=totals, estimates=estimates) \
+                        audience=self.audience, totals=totals, estimates=estimates,
+                        relations=relations) \
             if (count_columns and len(table)) else table.reset_index(drop=True).copy()
         self.tables[slug] = kept
         self.titles[slug] = title
