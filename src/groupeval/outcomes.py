@@ -314,21 +314,33 @@ def _resolve_reliability(reliability: Any, inst: Any, responses, pre, subject, t
         r = float(reliability)
         source = "given by the user"
     else:
-        check_choice("reliability", reliability, ("test_retest", "alpha", "data"))
+        check_choice("reliability", reliability, ("auto", "test_retest", "alpha", "data"))
+        rel = getattr(inst, "reliability", None) or {}
+        get = rel.get if hasattr(rel, "get") else (lambda k: None)
+        note = ""
+        if reliability == "auto":
+            if get("test_retest") is not None:
+                reliability = "test_retest"
+            elif get("alpha") is not None:
+                reliability, note = "alpha", " (the registry has no test-retest value)"
+            else:
+                raise ConfigError(
+                    f"the instrument {instrument_name(inst)!r} has neither a test-retest nor an alpha reliability "
+                    f"in the registry. Use reliability='data' with `responses=` (alpha from your items) or give a "
+                    f"number such as reliability=0.85 from the literature.")
         if reliability == "data":
             r, source = _data_alpha(responses, inst, pre, subject, time)
         else:
-            rel = getattr(inst, "reliability", None) or {}
-            r = rel.get(reliability) if hasattr(rel, "get") else None
+            r = get(reliability)
             if r is None:
                 other = "alpha" if reliability == "test_retest" else "test_retest"
-                have = [k for k in ("test_retest", "alpha") if (rel.get(k) if hasattr(rel, "get") else None)]
+                have = [k for k in ("test_retest", "alpha") if get(k) is not None]
                 raise ConfigError(
                     f"the instrument {instrument_name(inst)!r} has no registry {reliability!r} reliability. "
                     f"Use reliability={other!r}" + (" (available)" if other in have else "") +
                     ", reliability='data' with `responses=`, or a number such as reliability=0.85.")
             r = float(r)
-            source = f"registry {reliability.replace('_', '-')} reliability of {instrument_name(inst)}"
+            source = f"registry {reliability.replace('_', '-')} reliability of {instrument_name(inst)}{note}"
     if not (0 < r < 1):
         raise ConfigError(f"reliability must be strictly between 0 and 1; got {r!r} ({source}).")
     return r, source
@@ -410,7 +422,7 @@ class ReliableChangeResult(Result):
 
 
 def reliable_change(scores: pd.DataFrame, instrument: Any, pre: str = "baseline", post: str = "week_26", *,
-                    reliability: str | float = "test_retest", norms: Mapping[str, Any] | None = None,
+                    reliability: str | float = "auto", norms: Mapping[str, Any] | None = None,
                     cutoff: str = "auto", method: str = "jt", sd: str | float = "sample",
                     responses: pd.DataFrame | None = None, dv: str = "score", subject: str = "member_id",
                     time: str = "timepoint", ci: float = 0.95) -> ReliableChangeResult:
@@ -427,7 +439,8 @@ def reliable_change(scores: pd.DataFrame, instrument: Any, pre: str = "baseline"
     pre, post
         The two timepoints.
     reliability
-        ``"test_retest"`` (registry, default: J&T specify test-retest),
+        ``"auto"`` (default: the registry's test-retest value, as J&T
+        specify, else the registry's alpha), ``"test_retest"`` (registry),
         ``"alpha"`` (registry), ``"data"`` (Cronbach's alpha of the items in
         ``responses`` at ``pre``) or a number in (0, 1).  Always reported.
     norms
