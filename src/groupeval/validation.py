@@ -1,0 +1,1178 @@
+"""Validation rules: raw tables in, canonical tables plus a quality report out.
+
+This module is the *validation* layer of DESIGN.md.  It knows the canonical
+tables (:mod:`groupeval.schema`) but no instrument registry: item ranges come
+in as plain ``{prefix: (min, max)}``.  :func:`validate_tables` is pure (no
+file access); :func:`groupeval.validate` and :func:`groupeval.load` in
+:mod:`groupeval.loading` call it.
+
+Every rule either
+
+* collects a :class:`~groupeval.exceptions.Problem` (the data cannot be used
+  as it is; all problems of all tables are raised together at the end), or
+* repairs / excludes / infers rows and records each in the quality report
+  (``file``, ``row``, ``column``, ``value``, ``reason``, ``action``).
+
+The table of rules is in ``docs/validation.md``.  The invariant kept for
+every table is ``read - excluded + inferred == kept`` where ``excluded`` is
+the number of quality-report entries with ``action == "excluded"`` for that
+table; :func:`validate_tables` returns these counts.
+
+Implementation notes: no Python loop runs over rows.  String columns are
+factorised once and cleaned on their (few) distinct values; identifiers and
+dates become integer codes, so duplicate, enrolment and schedule checks are
+integer joins.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .dataset import QUALITY_COLUMNS, QualityReport
+from .exceptions import (GroupevalError, IdentifierError, Problem, ReadError, SchemaError,
+                         ValidationError)
+from .schema import (ATTENDANCE_STATUS, EXIT_REASONS, FACILITATION, FORMAT, IDENTIFIER_PATTERNS,
+                     SOURCE_FILE, SOURCE_ROW, TABLE_NAMES, TABLES)
+
+__all__ = ["validate_tables", "ValidatedTables", "STRING_DTYPE", "find_identifier_columns",
+           "normalise_column_name", "raise_problems", "SIGNIN_ATTR", "BLANK_ATTR"]
+
+#: dtype of identifiers and text columns in the canonical tables.
+STRING_DTYPE = pd.StringDtype("pyarrow")
+#: ``DataFrame.attrs`` key the attendance reader sets to ``"signin"`` for sign-in logs.
+SIGNIN_ATTR = "groupeval_shape"
+#: ``DataFrame.attrs`` key the attendance reader sets when blank cells became absence rows.
+BLANK_ATTR = "groupeval_blank_absences"
+
+_VOCAB = {"exit_reason": EXIT_REASONS, "facilitation": FACILITATION, "format": FORMAT,
+          "status": ATTENDANCE_STATUS}
+_TRUE = {"true", "t", "1", "1.0", "yes", "y", "present", "p", "x", "✓", "✔", "attended", "late", "l"}
+_FALSE = {"false", "f", "0", "0.0", "no", "n", "absent", "a", "excused", "e"}
+_STATUS_ATTENDED = {"present": True, "late": True, "absent": False, "excused": False}
+_DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})$")
+_INTERNAL = ("_signin", "_blank")
+_NO_FUTURE = {"groups": ("start_date",), "members": ("enrolled_on", "exited_on"),
+              "attendance": ("session_date",), "responses": ("completed_on",)}
+_ID_OWNER = {"member_id": "members", "group_id": "groups"}
+
+
+# --------------------------------------------------------------------------
+# public helpers
+# --------------------------------------------------------------------------
+def normalise_column_name(name: object) -> str:
+    """Lower case, non-alphanumerics as ``_``, no leading/trailing ``_``."""
+    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
+
+
+_CANONICAL_COLUMNS = {c for spec in TABLES.values() for c in (*spec.required, *spec.optional)}
+
+
+def find_identifier_columns(columns: Iterable[object]) -> dict[str, str]:
+    """Columns that look like direct identifiers, mapped to the kind found.
+
+    Column names are normalised (:func:`normalise_column_name`) and matched
+    against :data:`groupeval.schema.IDENTIFIER_PATTERNS`.  Canonical columns
+    (``member_id``, ``group_id``, ``site``, ``cancelled``, ...) and provenance
+    columns are never flagged.
+    """
+    found: dict[str, str] = {}
+    for col in columns:
+        norm = normalise_column_name(col)
+        if str(col) in _CANONICAL_COLUMNS or norm in _CANONICAL_COLUMNS or str(col).startswith("_source_"):
+            continue
+        for kind, pattern in IDENTIFIER_PATTERNS.items():
+            if re.search(pattern, norm):
+                found[str(col)] = kind
+                break
+    return found
+
+
+def raise_problems(problems: Sequence[tuple[type[GroupevalError], Problem]], message: str) -> None:
+    """Raise one error holding every problem; the class is the most serious kind present.
+
+    Order of seriousness: :class:`IdentifierError`, :class:`ReadError`,
+    :class:`SchemaError`, :class:`ValidationError`.
+    """
+    if not problems:
+        return
+    kinds = {cls for cls, _ in problems}
+    for cls in (IdentifierError, ReadError, SchemaError, ValidationError):
+        if cls in kinds or any(issubclass(k, cls) for k in kinds):
+            chosen = cls
+            break
+    else:  # pragma: no cover - only GroupevalError subclasses are collected
+        chosen = ValidationError
+    raise chosen(message, [p for _, p in problems])
+
+
+@dataclass(frozen=True)
+class ValidatedTables:
+    """What :func:`validate_tables` returns.
+
+    Attributes
+    ----------
+    tables
+        The five canonical tables, by name.
+    quality
+        Every excluded, repaired or inferred row (and dropped column).
+    row_counts
+        ``{table: {"read", "excluded", "inferred", "kept"}}`` with
+        ``read - excluded + inferred == kept``.
+    timepoints
+        The survey timepoints, in order.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    quality: QualityReport
+    row_counts: dict[str, dict[str, int]]
+    timepoints: tuple[str, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+
+# --------------------------------------------------------------------------
+# internal state
+# --------------------------------------------------------------------------
+class _Table:
+    """One canonical table while it is being validated."""
+
+    def __init__(self, name: str, df: pd.DataFrame, given: bool):
+        self.name = name
+        self.df = df
+        self.given = given
+        self.usable = given
+        self.read = len(df)
+        self.excluded = np.zeros(len(df), dtype=bool)
+        self.prior_excluded = 0  # rows excluded before the frame was rebuilt (sign-in inference)
+        self.inferred = 0
+        self.timepoints: tuple[str, ...] | None = None
+
+    @property
+    def live(self) -> np.ndarray:
+        return ~self.excluded
+
+
+class _Log:
+    def __init__(self) -> None:
+        self.problems: list[tuple[type[GroupevalError], Problem]] = []
+        self.quality: list[pd.DataFrame] = []
+
+    def problem(self, cls, file, row, column, value, reason, fix="") -> None:
+        self.problems.append((cls, Problem(file, row, column, value, reason, fix)))
+
+    def row_problems(self, t: _Table, mask: np.ndarray, column: str | None, reason: str, fix: str = "",
+                     values: pd.Series | np.ndarray | None = None, cls=ValidationError) -> None:
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            return
+        files = t.df[SOURCE_FILE].to_numpy(dtype=object)[idx]
+        rows = t.df[SOURCE_ROW].to_numpy()[idx]
+        if values is None:
+            vals = t.df[column].to_numpy(dtype=object)[idx] if column in t.df else [None] * len(idx)
+        else:
+            vals = np.asarray(values, dtype=object)[idx]
+        self.problems.extend((cls, Problem(str(f), int(r), column, _plain(v), reason, fix))
+                             for f, r, v in zip(files, rows, vals))
+
+    def record(self, t: _Table, mask: np.ndarray, column: str | None, reason: str, action: str,
+               values: pd.Series | np.ndarray | None = None) -> None:
+        """Record rows of ``t`` in the quality report (and exclude them if action is 'excluded')."""
+        mask = np.asarray(mask, dtype=bool) & t.live
+        if not mask.any():
+            return
+        if values is None:
+            vals = t.df.loc[mask, column] if column in t.df else pd.Series(pd.NA, index=t.df.index[mask])
+        else:
+            vals = pd.Series(np.asarray(values, dtype=object)[mask])
+        self.quality.append(pd.DataFrame({
+            "file": t.df.loc[mask, SOURCE_FILE].to_numpy(dtype=object),
+            "row": t.df.loc[mask, SOURCE_ROW].to_numpy(),
+            "column": column,
+            "value": pd.Series(vals).astype("string").to_numpy(dtype=object),
+            "reason": reason,
+            "action": action,
+        }))
+        if action == "excluded":
+            t.excluded |= mask
+
+    def summary(self, file, column, value, reason, action="inferred") -> None:
+        self.quality.append(pd.DataFrame({"file": [file], "row": [pd.NA], "column": [column],
+                                          "value": [None if value is None else str(value)],
+                                          "reason": [reason], "action": [action]}))
+
+
+def _plain(v: Any) -> Any:
+    if v is None or (not isinstance(v, str) and pd.api.types.is_scalar(v) and pd.isna(v)):
+        return None
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, pd.Timestamp):
+        return str(v.date()) if v == v.normalize() else str(v)
+    return v
+
+
+def _files_of(t: _Table) -> str:
+    files = pd.unique(t.df[SOURCE_FILE].astype(str)) if len(t.df) else []
+    return ", ".join(map(str, files)) if len(files) else t.name
+
+
+# --------------------------------------------------------------------------
+# preparation
+# --------------------------------------------------------------------------
+def _prepare(name: str, raw: Any, log: _Log) -> _Table:
+    """Concatenate the table's frames, add provenance, canonicalise column names."""
+    if raw is None:
+        return _Table(name, _empty_raw(name), given=False)
+    frames = list(raw) if isinstance(raw, (list, tuple)) else [raw]
+    parts = []
+    for k, df in enumerate(frames):
+        if not isinstance(df, pd.DataFrame):
+            raise ValidationError(f"{name}= must be a pandas DataFrame (or a list of them), "
+                                  f"got {type(df).__name__}.")
+        label = name if len(frames) == 1 else f"{name}[{k}]"
+        df = df.copy()
+        df.columns = [str(c) for c in df.columns]
+        dup = pd.Index(df.columns)[pd.Index(df.columns).duplicated()].unique().tolist()
+        if dup:
+            log.problem(SchemaError, label, 1, ", ".join(dup), None,
+                        "column name(s) appear more than once in the header",
+                        "give every column a distinct name")
+            df = df.loc[:, ~pd.Index(df.columns).duplicated()]
+        if SOURCE_FILE not in df:
+            df[SOURCE_FILE] = label
+        if SOURCE_ROW not in df:
+            df[SOURCE_ROW] = np.arange(2, len(df) + 2)
+        df[SOURCE_FILE] = df[SOURCE_FILE].astype(object).where(df[SOURCE_FILE].notna(), label)
+        # canonical names matched case/space-insensitively ("Member ID " -> member_id)
+        spec = TABLES[name]
+        canon = {c: c for c in (*spec.required, *spec.optional)}
+        renames = {}
+        for c in df.columns:
+            n = normalise_column_name(c)
+            if c not in canon and n in canon and canon[n] not in df.columns and canon[n] not in renames.values():
+                renames[c] = canon[n]
+        if renames:
+            df = df.rename(columns=renames)
+        if name == "attendance":
+            df["_signin"] = str(frames[k].attrs.get(SIGNIN_ATTR, "")).lower() == "signin"
+            df["_blank"] = bool(frames[k].attrs.get(BLANK_ATTR, False))
+        parts.append(df)
+    if len(parts) == 1:
+        out = parts[0]
+    else:
+        out = pd.concat(parts, ignore_index=True, sort=False)
+    out = out.reset_index(drop=True)
+    return _Table(name, out, given=True)
+
+
+def _empty_raw(name: str) -> pd.DataFrame:
+    spec = TABLES[name]
+    cols = {c: pd.Series(dtype=object) for c in spec.required}
+    cols[SOURCE_FILE] = pd.Series(dtype=object)
+    cols[SOURCE_ROW] = pd.Series(dtype="int64")
+    df = pd.DataFrame(cols)
+    if name == "attendance":
+        df["_signin"] = pd.Series(dtype=bool)
+        df["_blank"] = pd.Series(dtype=bool)
+    return df
+
+
+# --------------------------------------------------------------------------
+# value coercion (each on the distinct values of a column)
+# --------------------------------------------------------------------------
+def _factorize(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def _clean_text_values(uniques: np.ndarray) -> np.ndarray:
+    """Distinct raw values -> stripped strings (None for blank); ints stay ints (3.0 -> '3')."""
+    if len(uniques) and all(isinstance(v, str) for v in uniques):
+        st = pd.Series(uniques, dtype=object).str.strip()
+        return st.where(st != "", None).to_numpy(dtype=object)
+    out = np.empty(len(uniques), dtype=object)
+    for i, v in enumerate(uniques):  # loop over distinct values only
+        if isinstance(v, (bool, np.bool_)):
+            out[i] = str(v)
+        elif isinstance(v, (float, np.floating)):
+            out[i] = str(int(v)) if float(v).is_integer() else str(v)
+        elif isinstance(v, (pd.Timestamp, _dt.datetime, _dt.date)):
+            out[i] = str(pd.Timestamp(v).date())
+        else:
+            s = str(v).strip()
+            out[i] = s if s else None
+    return out
+
+
+def _id_key(clean: np.ndarray) -> pd.Series:
+    """Spelling -> comparison key: spaces collapsed, case folded."""
+    return pd.Series(clean, dtype=object).str.replace(r"\s+", " ", regex=True).str.casefold()
+
+
+def _from_codes(codes: np.ndarray, values: np.ndarray, dtype=STRING_DTYPE) -> pd.Series:
+    import pyarrow as pa
+
+    arr = pa.array(list(values), type=pa.string(), from_pandas=True)
+    taken = arr.take(pa.array(codes, mask=codes < 0))
+    return pd.Series(pd.arrays.ArrowStringArray(taken) if dtype == STRING_DTYPE else
+                     pd.array(taken.to_pylist(), dtype=dtype))
+
+
+def _coerce_text(s: pd.Series) -> pd.Series:
+    codes, uniques = _factorize(s)
+    return _from_codes(codes, _clean_text_values(uniques)).set_axis(s.index)
+
+
+def _parse_dates(s: pd.Series, dayfirst: bool | None) -> tuple[pd.Series, np.ndarray, np.ndarray, str | None]:
+    """Parse a column of dates.
+
+    Returns (datetime64[ns] series normalised to the day, mask of values that
+    could not be read, mask of blank values, an example of an ambiguous d/m
+    value or None).  Only distinct values are parsed.
+    """
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        out = s
+        if getattr(out.dt, "tz", None) is not None:
+            out = out.dt.tz_localize(None)
+        out = out.astype("datetime64[ns]").dt.normalize()
+        return out, np.zeros(len(s), dtype=bool), out.isna().to_numpy(), None
+    codes, uniques = _factorize(s)
+    parsed = np.full(len(uniques), np.datetime64("NaT"), dtype="datetime64[ns]")
+    bad = np.zeros(len(uniques), dtype=bool)
+    blank = np.zeros(len(uniques), dtype=bool)
+    strings: dict[int, str] = {}
+    for i, v in enumerate(uniques):  # distinct values only
+        if isinstance(v, (pd.Timestamp, _dt.datetime, _dt.date, np.datetime64)):
+            ts = pd.Timestamp(v)
+            if ts.tzinfo is not None:
+                ts = ts.tz_localize(None)
+            parsed[i] = ts.normalize().to_datetime64()
+        elif isinstance(v, str):
+            v = v.strip()
+            if v:
+                strings[i] = v
+            else:
+                blank[i] = True
+        else:
+            bad[i] = True  # a number or another object is not a date
+    ambiguous = None
+    if strings:
+        idx = np.fromiter(strings.keys(), dtype=np.int64, count=len(strings))
+        vals = pd.Series(list(strings.values()), dtype=object)
+        iso = pd.to_datetime(vals, format="ISO8601", errors="coerce")
+        ok = iso.notna().to_numpy()
+        parsed[idx[ok]] = iso[ok].dt.tz_localize(None).dt.normalize().to_numpy() \
+            if getattr(iso.dt, "tz", None) is not None else iso[ok].dt.normalize().to_numpy()
+        rest_idx, rest = idx[~ok], vals[~ok]
+        if len(rest):
+            m = rest.str.extract(_DMY.pattern)
+            is_dmy = m[0].notna().to_numpy()
+            if is_dmy.any():
+                a = m[0][is_dmy].astype(int).to_numpy()
+                b = m[1][is_dmy].astype(int).to_numpy()
+                y = m[2][is_dmy].astype(int).to_numpy()
+                y = np.where(y < 100, 2000 + y, y)
+                first = dayfirst
+                if first is None:
+                    if (a > 12).any() and not (b > 12).any():
+                        first = True
+                    elif (b > 12).any() and not (a > 12).any():
+                        first = False
+                    elif not ((a != b) & (a <= 12) & (b <= 12)).any():
+                        first = True  # every value reads the same either way
+                    else:
+                        ambiguous = str(rest[is_dmy][(a != b) & (a <= 12) & (b <= 12)].iloc[0])
+                if first is not None:
+                    day, mon = (a, b) if first else (b, a)
+                    dt = pd.to_datetime(pd.DataFrame({"year": y, "month": mon, "day": day}), errors="coerce")
+                    parsed[rest_idx[is_dmy]] = dt.to_numpy()
+                    bad[rest_idx[is_dmy]] = dt.isna().to_numpy()
+                else:
+                    bad[rest_idx[is_dmy]] = False  # reported once as ambiguous
+            other = ~is_dmy
+            if other.any():
+                import warnings
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    dt = pd.to_datetime(rest[other], format="mixed", errors="coerce",
+                                        dayfirst=bool(dayfirst))
+                if getattr(dt.dt, "tz", None) is not None:
+                    dt = dt.dt.tz_localize(None)
+                parsed[rest_idx[other]] = dt.dt.normalize().to_numpy()
+                bad[rest_idx[other]] = dt.isna().to_numpy()
+    values = np.where(codes >= 0, parsed[np.maximum(codes, 0)], np.datetime64("NaT")) if len(uniques) else \
+        np.full(len(s), np.datetime64("NaT"), dtype="datetime64[ns]")
+    c0 = np.maximum(codes, 0)
+    badrows = np.where(codes >= 0, bad[c0], False) if len(uniques) else np.zeros(len(s), bool)
+    blankrows = np.where(codes >= 0, blank[c0], True) if len(uniques) else np.ones(len(s), bool)
+    return pd.Series(values, index=s.index, dtype="datetime64[ns]"), badrows, blankrows, ambiguous
+
+
+def _parse_bool(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """-> (values, missing mask, bad mask)."""
+    if pd.api.types.is_bool_dtype(s.dtype) and not s.isna().any():
+        v = s.to_numpy(dtype=bool)
+        return v, np.zeros(len(s), bool), np.zeros(len(s), bool)
+    codes, uniques = _factorize(s)
+    val = np.zeros(len(uniques), dtype=bool)
+    miss = np.zeros(len(uniques), dtype=bool)
+    bad = np.zeros(len(uniques), dtype=bool)
+    for i, v in enumerate(uniques):  # distinct values only
+        if isinstance(v, (bool, np.bool_)):
+            val[i] = bool(v)
+            continue
+        if isinstance(v, (int, float, np.integer, np.floating)):
+            if v in (0, 1):
+                val[i] = bool(v)
+            else:
+                bad[i] = True
+            continue
+        t = str(v).strip().lower()
+        if t == "":
+            miss[i] = True
+        elif t in _TRUE:
+            val[i] = True
+        elif t in _FALSE:
+            val[i] = False
+        else:
+            bad[i] = True
+    c = np.maximum(codes, 0)
+    return val[c], np.where(codes < 0, True, miss[c]), np.where(codes < 0, False, bad[c])
+
+
+def _vocab_key(v: str) -> str:
+    return re.sub(r"[\s_\-]+", "-", v.strip().lower())
+
+
+# --------------------------------------------------------------------------
+# rule steps
+# --------------------------------------------------------------------------
+def _check_identifiers(t: _Table, log: _Log, allow: bool) -> None:
+    found = find_identifier_columns(c for c in t.df.columns if c not in _INTERNAL)
+    if not found:
+        return
+    file = _files_of(t)
+    if not allow:
+        cols = ", ".join(f"{c!r} ({k})" for c, k in found.items())
+        log.problem(IdentifierError, file, None, ", ".join(found), None,
+                    f"the {t.name} table holds direct identifiers: {cols}",
+                    "delete these columns (groupeval never needs names or contact details; members are "
+                    "identified by member_id), or pass allow_identifiers=True to drop them on load")
+        t.df = t.df.drop(columns=list(found))
+        return
+    for c, kind in found.items():
+        log.summary(file, c, None, f"direct identifier column ({kind}) removed: allow_identifiers=True "
+                    "accepts the file but identifiers never reach a Dataset or output", "repaired")
+    t.df = t.df.drop(columns=list(found))
+
+
+def _check_structure(t: _Table, log: _Log) -> None:
+    if not t.given:
+        return
+    spec = TABLES[t.name]
+    missing = [c for c in spec.required if c not in t.df.columns]
+    if t.name == "attendance" and "attended" in missing and "status" in t.df.columns:
+        missing.remove("attended")
+    file = _files_of(t)
+    if missing:
+        have = [c for c in t.df.columns if not c.startswith("_")]
+        log.problem(SchemaError, file, None, ", ".join(missing), None,
+                    f"the {t.name} table lacks required column(s) {', '.join(missing)} "
+                    f"(columns present: {', '.join(have) or 'none'})",
+                    "rename the matching columns with columns={'Your header': '" + missing[0] +
+                    "'} or add them")
+        t.usable = False
+    if len(t.df) == 0:
+        log.problem(SchemaError, file, None, None, None, f"the {t.name} table has no data rows",
+                    "check that the right file was given and that it was saved with its data")
+        t.usable = False
+
+
+def _blankish(s: pd.Series) -> np.ndarray:
+    na = s.isna().to_numpy()
+    if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
+        nn = ~na
+        if nn.any():
+            sub = s[nn]
+            empty = (sub.astype("string").str.strip() == "").to_numpy(dtype=bool, na_value=False)
+            na[np.flatnonzero(nn)] = empty
+    return na
+
+
+def _drop_blank_rows(t: _Table, log: _Log) -> None:
+    """Rows whose every data cell is empty are excluded (recorded)."""
+    data_cols = [c for c in t.df.columns if not c.startswith("_")]
+    if not data_cols or not len(t.df):
+        return
+    cand = np.arange(len(t.df))
+    for c in data_cols:  # narrow the candidates column by column: usually none survive the first
+        cand = cand[_blankish(t.df[c].iloc[cand])]
+        if not len(cand):
+            return
+    mask = np.zeros(len(t.df), dtype=bool)
+    mask[cand] = True
+    log.record(t, mask, None, "blank row (every cell empty)", "excluded")
+
+
+def _coerce(t: _Table, log: _Log, *, dayfirst: bool | None, item_ranges: Mapping[str, tuple[float, float]],
+            timepoints: Sequence[str] | None) -> None:
+    spec = TABLES[t.name]
+    df = t.df
+    live = t.live
+    for col, kind in spec.kinds.items():
+        if col not in df.columns:
+            continue
+        required = col in spec.required
+        if kind == "id":
+            continue  # ids are unified across tables later
+        if kind in ("string", "category"):
+            df[col] = _coerce_text(df[col])
+            if kind == "category" and col in _VOCAB:
+                _check_vocab(t, log, col)
+        elif kind == "date":
+            parsed, bad, blank, ambiguous = _parse_dates(df[col], dayfirst)
+            log.row_problems(t, bad & live, col, "not a date that can be read",
+                             "write dates as YYYY-MM-DD (or DD/MM/YYYY with dayfirst=True)")
+            if ambiguous is not None:
+                log.problem(ValidationError, _files_of(t), None, col, ambiguous,
+                            "dates could be day-first or month-first (e.g. 03/02/2025 is 3 February or "
+                            "March 2)", "pass dayfirst=True (DD/MM/YYYY) or dayfirst=False (MM/DD/YYYY), "
+                            "or set dayfirst in the [programme] table of the TOML config")
+            df[col] = parsed
+            if required:
+                log.row_problems(t, blank & live, col,
+                                 f"{col} is empty", f"fill in {col} for every row")
+        elif kind == "bool":
+            if col == "attended":
+                continue  # handled with status below
+            val, miss, bad = _parse_bool(df[col])
+            log.row_problems(t, bad & live, col, "not a yes/no value",
+                             "use TRUE/FALSE, yes/no or 1/0")
+            df[col] = val & ~miss & ~bad
+    if t.name == "attendance":
+        _coerce_attended(t, log)
+    if t.name == "sessions" and "cancelled" not in df.columns:
+        df["cancelled"] = False
+    if t.name == "responses":
+        _coerce_timepoints(t, log, timepoints)
+        _coerce_items(t, log, item_ranges)
+
+
+def _check_vocab(t: _Table, log: _Log, col: str) -> None:
+    s = t.df[col]
+    allowed = _VOCAB[col]
+    codes, uniques = _factorize(s)
+    keymap = {_vocab_key(a): a for a in allowed}
+    mapped = np.array([keymap.get(_vocab_key(u)) if u is not None else None for u in uniques], dtype=object)
+    bad_u = np.array([u is not None and m is None for u, m in zip(uniques, mapped)], dtype=bool)
+    bad = np.where(codes >= 0, bad_u[np.maximum(codes, 0)] if len(bad_u) else False, False)
+    log.row_problems(t, bad & t.live, col, f"{col} must be one of {', '.join(allowed)}",
+                     f"recode {col} to one of: {', '.join(allowed)} (or leave it blank)")
+    t.df[col] = _from_codes(codes, mapped).set_axis(s.index)
+
+
+def _coerce_attended(t: _Table, log: _Log) -> None:
+    """``attended`` from its own column, or from ``status`` (present/late = True)."""
+    df = t.df
+    live = t.live
+    has_status = "status" in df.columns
+    if has_status:
+        sa = df["status"].astype(object).map(_STATUS_ATTENDED)
+        from_status = sa.notna().to_numpy()
+        status_val = sa.fillna(False).to_numpy(dtype=bool)
+    if "attended" in df.columns:
+        val, miss, bad = _parse_bool(df["attended"])
+        if has_status:
+            conflict = ~miss & ~bad & from_status & (val != status_val)
+            log.row_problems(t, conflict & live, "attended",
+                             "attended contradicts status (present/late mean attended; absent/excused do not)",
+                             "correct attended or status")
+            val = np.where(miss & from_status, status_val, val)
+            miss = miss & ~from_status
+        log.row_problems(t, bad & live, "attended", "not an attendance mark that can be read",
+                         "use TRUE/FALSE, 1/0, yes/no or present/absent/excused/late")
+        log.row_problems(t, miss & ~bad & live, "attended", "attended is empty",
+                         "fill in every mark, or delete rows for sessions the member was not scheduled for")
+        df["attended"] = val.astype(bool)
+    else:
+        st_missing = df["status"].isna().to_numpy()
+        log.row_problems(t, st_missing & live, "status", "status is empty", "fill in every mark")
+        df["attended"] = status_val
+
+
+def _natural_key(tp: str) -> tuple:
+    head = 0 if re.match(r"^(baseline|pre|intake|screen)", tp.lower()) else 1
+    parts = re.split(r"(\d+)", tp.lower())
+    return (head, tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts))
+
+
+def _coerce_timepoints(t: _Table, log: _Log, timepoints: Sequence[str] | None) -> None:
+    df = t.df
+    raw = df["timepoint"]
+    codes, uniques = _factorize(raw)
+    clean = _clean_text_values(uniques)
+    if timepoints is None:
+        counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+        sp = pd.DataFrame({"spelling": clean, "n": counts}).dropna()
+        sp["key"] = sp["spelling"].str.casefold()
+        sp = sp.groupby(["key", "spelling"], as_index=False)["n"].sum()
+        sp = sp.sort_values(["key", "n", "spelling"], ascending=[True, False, True], kind="stable")
+        present = sp.drop_duplicates("key")["spelling"].tolist()
+        order: dict[str, float] = {}
+        if "completed_on" in df.columns and pd.api.types.is_datetime64_any_dtype(df["completed_on"]):
+            keys = pd.Series(clean[np.maximum(codes, 0)], dtype=object).where(codes >= 0)
+            med = pd.Series(df["completed_on"].to_numpy()).groupby(keys.str.casefold()).median()
+            order = {k: v.value for k, v in med.dropna().items()}
+        timepoints = tuple(sorted(present, key=lambda p: (order.get(p.casefold(), np.inf), _natural_key(p))))
+    canon = {tp.strip().casefold(): tp for tp in timepoints}
+    mapped = np.array([None if c is None else canon.get(c.casefold()) for c in clean], dtype=object)
+    known = np.array([m is not None for m in mapped], dtype=bool)
+    c0 = np.maximum(codes, 0)
+    live = t.live
+    unknown = (codes >= 0) & ~known[c0] if len(known) else np.zeros(len(df), bool)
+    log.row_problems(t, unknown & live, "timepoint",
+                     f"unknown timepoint (expected one of: {', '.join(timepoints)})",
+                     "recode the timepoint, or list it in [programme] timepoints of the TOML config / "
+                     "timepoints= (in order)")
+    log.row_problems(t, (codes < 0) & live, "timepoint", "timepoint is empty", "fill in the timepoint")
+    changed = np.array([m is not None and u != m for u, m in zip(uniques, mapped)], dtype=bool)
+    if changed.any():
+        rows = (codes >= 0) & changed[c0]
+        log.record(t, rows, "timepoint", "timepoint spelled with different case or spaces; unified", "repaired")
+    df["timepoint"] = _from_codes(codes, mapped).set_axis(df.index)
+    t.timepoints = tuple(timepoints)
+
+
+_ITEM_RE = re.compile(r"^(?P<prefix>[a-z][a-z0-9_]*?)_(?P<n>\d+)$")
+
+
+def item_columns(columns: Iterable[str], prefix: str) -> list[str]:
+    """Columns named ``<prefix>_<n>`` (n = 1, 2, ...), in item order."""
+    pat = re.compile(rf"^{re.escape(prefix)}_(\d+)$")
+    found = [(int(m.group(1)), c) for c in columns if (m := pat.match(str(c)))]
+    return [c for _, c in sorted(found)]
+
+
+def _coerce_items(t: _Table, log: _Log, item_ranges: Mapping[str, tuple[float, float]]) -> None:
+    df = t.df
+    live = t.live
+    for prefix, (lo, hi) in item_ranges.items():
+        for col in item_columns(df.columns, prefix):
+            s = df[col]
+            if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+                num = pd.to_numeric(s, errors="coerce").astype("float64")
+                nonnum = np.zeros(len(s), bool)
+            else:
+                txt = _coerce_text(s)
+                num = pd.to_numeric(txt.astype(object), errors="coerce").astype("float64")
+                nonnum = (txt.notna() & num.isna()).to_numpy(dtype=bool, na_value=False)
+            v = num.to_numpy()
+            log.row_problems(t, nonnum & live, col, "item response is not a number",
+                             f"enter the coded value ({lo:g} to {hi:g}) or leave the cell empty",
+                             values=s.to_numpy(dtype=object))
+            out = ~np.isnan(v) & ((v < lo) | (v > hi) | (v != np.round(v)))
+            log.row_problems(t, out & live, col,
+                             f"item response outside the instrument's range {lo:g} to {hi:g}",
+                             "correct the value (a code such as 99 for 'refused' must be left empty); "
+                             "groupeval does not guess what was meant")
+            df[col] = num
+
+
+def _unify_ids(tables: dict[str, _Table], log: _Log) -> dict[str, pd.Index]:
+    """Unify identifier spellings that differ only by case or spaces, across all tables.
+
+    The canonical spelling of a key is the one used in the owning table
+    (``members`` for member ids, ``groups`` for group ids), else the most
+    frequent one, ties broken alphabetically (so row order never matters).
+    Adds integer code columns ``_member_id``/``_group_id`` (-1 = empty).
+    """
+    cats: dict[str, pd.Index] = {}
+    for idcol, owner in _ID_OWNER.items():
+        users = [t for t in tables.values() if t.usable and idcol in t.df.columns]
+        if not users:
+            cats[idcol] = pd.Index([], dtype=object)
+            continue
+        per = {}
+        spellings = []
+        for t in users:
+            codes, uniques = _factorize(t.df[idcol])
+            clean = _clean_text_values(uniques)
+            key = _id_key(clean)
+            counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+            per[t.name] = (codes, uniques, clean, key)
+            spellings.append(pd.DataFrame({"key": key, "spelling": clean, "n": counts, "owner": t.name == owner}))
+        sp = pd.concat(spellings, ignore_index=True).dropna(subset=["spelling"])
+        agg = sp.groupby(["key", "spelling"], as_index=False, sort=False).agg(n=("n", "sum"), owner=("owner", "max"))
+        agg = agg.sort_values(["key", "owner", "n", "spelling"], ascending=[True, False, False, True],
+                              kind="stable")
+        best = agg.drop_duplicates("key").set_index("key")["spelling"]
+        canon_sorted = pd.Index(np.sort(best.to_numpy(dtype=object)))
+        cats[idcol] = canon_sorted
+        for t in users:
+            codes, uniques, clean, key = per[t.name]
+            target = best.reindex(key).to_numpy(dtype=object)
+            has = pd.notna(target)
+            changed = has & (uniques.astype(object) != target)
+            c0 = np.maximum(codes, 0)
+            if changed.any():
+                rows = (codes >= 0) & changed[c0]
+                log.record(t, rows, idcol, "identifier differs from another spelling only by case or "
+                           f"spaces; unified to the spelling used in the {owner} table (or the most common one)",
+                           "repaired")
+            missing = (codes < 0) | (~has[c0] if len(has) else True)
+            log.row_problems(t, missing & t.live, idcol, f"{idcol} is empty",
+                             f"fill in {idcol} for every row (or delete the row)")
+            gcode = canon_sorted.get_indexer(pd.Index(target[has])) if has.any() else np.zeros(0, np.int64)
+            ucode = np.full(len(uniques), -1, dtype=np.int64)
+            ucode[has] = gcode
+            full = np.where(codes >= 0, ucode[c0] if len(ucode) else -1, -1).astype(np.int64)
+            t.df["_" + idcol] = full
+            t.df[idcol] = _from_codes(full, canon_sorted.to_numpy(dtype=object)).set_axis(t.df.index)
+    return cats
+
+
+def _days(s: pd.Series) -> np.ndarray:
+    """datetime64 -> int64 days since epoch; NaT -> INT64_MIN."""
+    v = s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+    return v
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+def _key(*parts: tuple[np.ndarray, int]) -> np.ndarray:
+    """Combine non-negative integer columns into one int64 key (mixed radix)."""
+    key = np.zeros(len(parts[0][0]), dtype=np.int64)
+    for arr, radix in parts:
+        key = key * np.int64(radix) + arr.astype(np.int64)
+    return key
+
+
+def _duplicates(t: _Table, log: _Log, key: np.ndarray) -> None:
+    """Exact duplicates excluded (first in file order kept); conflicting ones are errors."""
+    live = t.live
+    dup = pd.Series(np.where(live, key, -1 - np.arange(len(key)))).duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return
+    cols = [c for c in t.df.columns if not c.startswith("_")]
+    sub = t.df.loc[dup, cols + [SOURCE_FILE, SOURCE_ROW]].copy()
+    sub["_k"] = key[dup]
+    sub["_pos"] = np.flatnonzero(dup)
+    sub = sub.sort_values([SOURCE_FILE, SOURCE_ROW, "_pos"], kind="stable")
+    exact = sub.duplicated(subset=["_k", *cols], keep="first")
+    ex_mask = np.zeros(len(key), bool)
+    ex_mask[sub["_pos"][exact].to_numpy()] = True
+    first = sub[~exact].drop_duplicates(subset=["_k", *cols]).drop_duplicates("_k")
+    where = pd.Series(first[SOURCE_ROW].to_numpy(), index=first["_k"].to_numpy())
+    vals = np.full(len(key), None, dtype=object)
+    vals[sub["_pos"].to_numpy()] = [f"same as row {r}" for r in where.reindex(sub["_k"]).to_numpy()]
+    log.record(t, ex_mask, None, "exact duplicate of an earlier row; first kept", "excluded", values=vals)
+    rest = sub[~exact]
+    conflict = rest["_k"].duplicated(keep=False)
+    if conflict.any():
+        c = rest[conflict]
+        rows_by_key = c.groupby("_k")[SOURCE_ROW].agg(lambda r: ", ".join(map(str, r)))
+        keycols = list(TABLES[t.name].key)
+        label = "/".join(keycols)
+        mask = np.zeros(len(key), bool)
+        mask[c["_pos"].to_numpy()] = True
+        others = np.full(len(key), None, dtype=object)
+        others[c["_pos"].to_numpy()] = rows_by_key.reindex(c["_k"]).to_numpy()
+        pos = c["_pos"].to_numpy()
+        keyvals = t.df.iloc[pos][keycols].astype(str).agg(" / ".join, axis=1).to_numpy(dtype=object)
+        vals = np.full(len(key), None, dtype=object)
+        vals[pos] = [f"{k} (rows {o})" for k, o in zip(keyvals, others[pos])]
+        log.row_problems(t, mask, label,
+                         f"conflicting duplicates: the same {label} appears in several rows with different "
+                         "values",
+                         "keep one row per " + label + " and delete or correct the others", values=vals)
+
+
+def _future(t: _Table, log: _Log, today: pd.Timestamp) -> None:
+    if t.name == "sessions":
+        if "session_date" in t.df:
+            late = (t.df["session_date"] > today).to_numpy()
+            log.record(t, late, "session_date", f"session is after today ({today.date()}): not yet held",
+                       "excluded")
+        return
+    for col in _NO_FUTURE.get(t.name, ()):
+        if col in t.df:
+            late = (t.df[col] > today).to_numpy()
+            log.row_problems(t, late & t.live, col, f"date is in the future (after {today.date()})",
+                             "correct the date (a typo in the year?) or pass today= if the data are from "
+                             "a later date")
+
+
+def _after_cutoff(t: _Table, log: _Log, cutoff: pd.Timestamp) -> None:
+    col = {"sessions": "session_date", "attendance": "session_date", "responses": "completed_on",
+           "members": "enrolled_on"}.get(t.name)
+    if col and col in t.df:
+        late = (t.df[col] > cutoff).to_numpy()
+        log.record(t, late, col, f"after the data cut-off {cutoff.date()}", "excluded")
+
+
+# --------------------------------------------------------------------------
+# the main entry point
+# --------------------------------------------------------------------------
+def validate_tables(tables: Mapping[str, Any], *, timepoints: Sequence[str] | None = None,
+                    item_ranges: Mapping[str, tuple[float, float]] | None = None,
+                    cutoff: Any = None, today: Any = None, allow_identifiers: bool = False,
+                    unenrolled: str = "error", dayfirst: bool | None = None,
+                    extra_problems: Sequence[tuple[type[GroupevalError], Problem]] = ()) -> ValidatedTables:
+    """Check and coerce raw tables into canonical ones; raise every problem at once.
+
+    Parameters
+    ----------
+    tables
+        ``{"groups"|"members"|"sessions"|"attendance"|"responses": DataFrame, list of
+        DataFrames, or None}``.  Frames may carry the provenance columns
+        ``_source_file``/``_source_row`` added by the readers; frames without
+        them are labelled with the table name and row = position + 2 (as if
+        written to a CSV with a header).  An attendance frame whose
+        ``attrs["groupeval_shape"] == "signin"`` is a sign-in log.
+    timepoints
+        Allowed survey timepoints in order; ``None`` infers them from the data
+        (ordered by median ``completed_on``, then naturally: ``week_4`` before
+        ``week_12``).
+    item_ranges
+        ``{prefix: (min, max)}``: columns ``<prefix>_<n>`` are item responses
+        and must be whole numbers in the range.
+    cutoff
+        Data cut-off: rows after it are excluded (recorded).
+    today
+        Dates after ``today`` (default: the current date) are errors.
+    allow_identifiers
+        False (default): identifier columns are an :class:`IdentifierError`.
+        True: they are dropped and the drop is recorded.
+    unenrolled
+        ``"error"`` (default) or ``"exclude"``: attendance or responses of a
+        member not enrolled in that group.
+    dayfirst
+        How to read ``03/02/2025``; ``None`` infers it per column and asks
+        when it cannot be told.
+    extra_problems
+        Problems found earlier (e.g. by the readers), raised together with
+        these.
+
+    Returns
+    -------
+    ValidatedTables
+        ``tables``, ``quality``, ``row_counts`` (``read``, ``excluded``,
+        ``inferred``, ``kept`` per table), ``timepoints``.
+
+    Raises
+    ------
+    IdentifierError, SchemaError, ValidationError
+        One error listing every problem of every table.
+    """
+    if unenrolled not in ("error", "exclude"):
+        raise ValidationError(f"unenrolled must be 'error' or 'exclude', got {unenrolled!r}.")
+    unknown = set(tables) - set(TABLE_NAMES)
+    if unknown:
+        raise ValidationError(f"unknown table(s) {sorted(unknown)}; expected some of {', '.join(TABLE_NAMES)}.")
+    item_ranges = dict(item_ranges or {})
+    today = pd.Timestamp.today().normalize() if today is None else pd.Timestamp(today).normalize()
+    cutoff = None if cutoff is None else pd.Timestamp(cutoff).normalize()
+    log = _Log()
+    log.problems.extend(extra_problems)
+    ts: dict[str, _Table] = {name: _prepare(name, tables.get(name), log) for name in TABLE_NAMES}
+
+    # 1. structure: identifiers, required columns, empty tables, blank rows
+    for t in ts.values():
+        if t.given:
+            _check_identifiers(t, log, allow_identifiers)
+            _check_structure(t, log)
+            if t.usable:
+                _drop_blank_rows(t, log)
+    # 2. values
+    for t in ts.values():
+        if t.usable:
+            _coerce(t, log, dayfirst=dayfirst, item_ranges=item_ranges, timepoints=timepoints)
+    cats = _unify_ids(ts, log)
+    ng = max(len(cats["group_id"]), 1)
+    nm = max(len(cats["member_id"]), 1)
+
+    # day numbers (offset so they are >= 0)
+    day_cols = [(t, "session_date") for t in (ts["sessions"], ts["attendance"]) if t.usable]
+    allday = [_days(t.df[c]) for t, c in day_cols]
+    allday = [d[d != _NAT] for d in allday]
+    dmin = min((int(d.min()) for d in allday if len(d)), default=0)
+    dmax = max((int(d.max()) for d in allday if len(d)), default=0)
+    nd = dmax - dmin + 1
+
+    # 3. future dates and cut-off
+    for t in ts.values():
+        if t.usable:
+            _future(t, log, today)
+            if cutoff is not None:
+                _after_cutoff(t, log, cutoff)
+
+    # 4. duplicates (on keys built from integer codes)
+    g, m, s, a, r = (ts[n] for n in TABLE_NAMES)
+    keys: dict[str, np.ndarray] = {}
+    if g.usable:
+        keys["groups"] = np.maximum(g.df["_group_id"].to_numpy(), 0)
+        _dup_live(g, log, keys["groups"])
+    if m.usable:
+        keys["members"] = _key((np.maximum(m.df["_member_id"].to_numpy(), 0), nm),
+                               (np.maximum(m.df["_group_id"].to_numpy(), 0), ng))
+        _dup_live(m, log, keys["members"])
+    if s.usable:
+        sd = np.where(_days(s.df["session_date"]) == _NAT, 0, _days(s.df["session_date"]) - dmin)
+        keys["sessions"] = _key((np.maximum(s.df["_group_id"].to_numpy(), 0), ng), (sd, nd))
+        _dup_live(s, log, keys["sessions"])
+    if a.usable:
+        ad = _days(a.df["session_date"])
+        a_day = np.where(ad == _NAT, 0, ad - dmin)
+        a_mg = _key((np.maximum(a.df["_member_id"].to_numpy(), 0), nm),
+                    (np.maximum(a.df["_group_id"].to_numpy(), 0), ng))
+        keys["attendance"] = a_mg * np.int64(nd) + a_day
+        _dup_live(a, log, keys["attendance"])
+    if r.usable:
+        tp = pd.factorize(r.df["timepoint"])[0]
+        keys["responses"] = _key((np.maximum(r.df["_member_id"].to_numpy(), 0), nm), (np.maximum(tp, 0),
+                                                                                          max(tp.max() + 1, 1) if len(tp) else 1))
+        _dup_live(r, log, keys["responses"])
+
+    # 5. references between tables
+    _references(ts, log, keys, ng=ng, nd=nd, dmin=dmin, unenrolled=unenrolled)
+
+    # stop here if anything is wrong: every problem of every table at once
+    raise_problems(log.problems, "The data cannot be used as it is")
+
+    # 6. inference: groups, members, sessions, sign-in absences
+    data_cutoff = cutoff
+    _infer(ts, log, cats, data_cutoff=data_cutoff, dmin=dmin, nd=nd, ng=ng)
+
+    # 7. final canonical tables
+    out: dict[str, pd.DataFrame] = {}
+    counts: dict[str, dict[str, int]] = {}
+    for name, t in ts.items():
+        df = t.df.loc[t.live] if t.excluded.any() else t.df
+        drop = [c for c in df.columns if c.startswith("_") and (c in (SOURCE_FILE, SOURCE_ROW, *_INTERNAL)
+                                                                 or c in ("_member_id", "_group_id"))]
+        df = df.drop(columns=drop).reset_index(drop=True)
+        out[name] = _finish(name, df)
+        counts[name] = {"read": int(t.read), "excluded": int(t.prior_excluded + t.excluded.sum()), "inferred": int(t.inferred),
+                        "kept": int(len(out[name]))}
+    tps = r.timepoints if r.timepoints is not None else tuple(timepoints or ())
+    quality = QualityReport(pd.concat(log.quality, ignore_index=True) if log.quality else None)
+    return ValidatedTables(out, quality, counts, tps)
+
+
+def _dup_live(t: _Table, log: _Log, key: np.ndarray) -> None:
+    _duplicates(t, log, key)
+
+
+def _references(ts: dict[str, _Table], log: _Log, keys: dict[str, np.ndarray], *, ng: int, nd: int, dmin: int,
+                unenrolled: str) -> None:
+    g, m, s, a, r = (ts[n] for n in TABLE_NAMES)
+    # group ids known to the groups table
+    if g.usable and g.given:
+        known = np.zeros(ng, dtype=bool)
+        known[keys["groups"][g.live]] = True
+        for t in (m, s, a, r):
+            if t.usable and "_group_id" in t.df:
+                gc = t.df["_group_id"].to_numpy()
+                bad = (gc >= 0) & ~known[np.maximum(gc, 0)] & t.live
+                log.row_problems(t, bad, "group_id", "group_id is not in the groups table",
+                                 "add the group to the groups file or correct the id")
+    # members: enrolment order
+    if m.usable:
+        enr, ext = m.df["enrolled_on"], m.df.get("exited_on")
+        if ext is not None:
+            bad = (ext < enr).to_numpy() & m.live
+            log.row_problems(m, bad, "exited_on", "exited_on is before enrolled_on",
+                             "correct the enrolment or exit date")
+    # sessions lookup
+    s_index = None
+    if s.usable and s.given:
+        live = s.live
+        s_index, first = _unique_index(keys["sessions"][live])
+        s_cancel = s.df["cancelled"].to_numpy(dtype=bool)[live][first]
+    if a.usable:
+        ad = _days(a.df["session_date"])
+        valid = (ad != _NAT) & (a.df["_group_id"].to_numpy() >= 0) & (a.df["_member_id"].to_numpy() >= 0)
+        live = a.live & valid
+        a_day = np.where(ad == _NAT, 0, ad - dmin)
+        att = a.df["attended"].to_numpy(dtype=bool)
+        gcode = np.maximum(a.df["_group_id"].to_numpy(), 0)
+        if s_index is not None:
+            pos = s_index.get_indexer(_key((gcode, ng), (a_day, nd)))
+            off = (pos < 0) & live
+            log.row_problems(a, off, "session_date", "no session of this group on this date in the sessions table",
+                             "correct the date, or add the session to the sessions file")
+            canc = (pos >= 0) & s_cancel[np.maximum(pos, 0)] & live
+            log.row_problems(a, canc & att, "session_date", "marked present at a session that was cancelled",
+                             "correct the mark, or set cancelled to FALSE for this session")
+            log.record(a, canc & ~att, "session_date",
+                       "absence on a cancelled session (cancelled sessions have no attendance rows)", "excluded")
+        if m.usable and m.given:
+            m_live = m.live
+            m_index, first = _unique_index(keys["members"][m_live])
+            pos = m_index.get_indexer(keys["attendance"] // np.int64(nd))
+            pos = np.where(pos >= 0, first[np.maximum(pos, 0)], -1)
+            live = a.live & valid
+            notenr = (pos < 0) & live
+            if unenrolled == "error":
+                log.row_problems(a, notenr, "member_id",
+                                 "attendance for a member who is not enrolled in this group (not in the members "
+                                 "table with this group_id)",
+                                 "add the enrolment to the members file, correct the ids, or pass "
+                                 "unenrolled='exclude' to drop such rows",
+                                 values=_pair(a) if notenr.any() else None)
+            else:
+                log.record(a, notenr, "member_id", "member not enrolled in this group", "excluded",
+                           values=_pair(a) if notenr.any() else None)
+            enr_d = _days(m.df["enrolled_on"])[m_live]
+            ext_d = (_days(m.df["exited_on"])[m_live] if "exited_on" in m.df else
+                     np.full(int(m_live.sum()), _NAT))
+            p0 = np.maximum(pos, 0)
+            ok = (pos >= 0) & (enr_d[p0] != _NAT) if len(enr_d) else pos >= 0
+            e0 = enr_d[p0] - dmin if len(enr_d) else np.zeros(len(pos), np.int64)
+            x0 = np.where(ext_d[p0] == _NAT, np.iinfo(np.int64).max, ext_d[p0] - dmin) if len(ext_d) else \
+                np.full(len(pos), np.iinfo(np.int64).max)
+            before = ok & (a_day < e0) & live
+            after = ok & (a_day > x0) & live
+            log.row_problems(a, before & att, "session_date",
+                             "marked present before the member's enrolled_on date",
+                             "correct enrolled_on in the members file or the attendance date")
+            log.row_problems(a, after & att, "session_date", "marked present after the member's exited_on date",
+                             "correct exited_on in the members file or the attendance date")
+            blank = a.df["_blank"].to_numpy(dtype=bool)
+            log.record(a, (before | after) & ~att & blank, "session_date",
+                       "blank cell outside the member's enrolment: not a scheduled session for them", "excluded")
+            log.record(a, (before | after) & ~att & ~blank, "session_date",
+                       "absence outside the member's enrolment (not a scheduled session for them)", "excluded")
+    if r.usable and m.usable and m.given:
+        m_live = m.live
+        mem_known = np.zeros(max(int(m.df["_member_id"].max()) + 1 if len(m.df) else 1, 1), dtype=bool)
+        mc = m.df["_member_id"].to_numpy()
+        mem_known[mc[m_live & (mc >= 0)]] = True
+        rc = r.df["_member_id"].to_numpy()
+        inrange = (rc >= 0) & (rc < len(mem_known))
+        notmem = (rc >= 0) & ~np.where(inrange, mem_known[np.clip(rc, 0, len(mem_known) - 1)], False) & r.live
+        if unenrolled == "error":
+            log.row_problems(r, notmem, "member_id", "survey response from a member who is not in the members table",
+                             "add the member to the members file, correct the id, or pass unenrolled='exclude'")
+        else:
+            log.record(r, notmem, "member_id", "member not in the members table", "excluded")
+        if "_group_id" in r.df:
+            rg = r.df["_group_id"].to_numpy()
+            has = (rg >= 0) & (rc >= 0) & r.live & ~notmem
+            pairs, _ = _unique_index(keys["members"][m_live])
+            pos = pairs.get_indexer(_key((np.maximum(rc, 0), 1), (np.maximum(rg, 0), ng)))
+            log.row_problems(r, has & (pos < 0), "group_id",
+                             "survey response names a group the member is not enrolled in",
+                             "correct group_id (or leave it empty)")
+
+
+def _unique_index(keys: np.ndarray) -> tuple[pd.Index, np.ndarray]:
+    """Index of the distinct keys and, for each, the position of its first occurrence."""
+    uniq, first = np.unique(keys, return_index=True)
+    return pd.Index(uniq), first
+
+
+def _pair(t: _Table) -> np.ndarray:
+    return (t.df["member_id"].astype(str) + " in " + t.df["group_id"].astype(str)).to_numpy(dtype=object)
+
+
+def _infer(ts: dict[str, _Table], log: _Log, cats: dict[str, pd.Index], *, data_cutoff, dmin: int, nd: int,
+           ng: int) -> None:
+    g, m, s, a, r = (ts[n] for n in TABLE_NAMES)
+    att = a.df.loc[a.live] if a.usable else None
+    # sessions: every date on which a group has an attendance row
+    if not s.given and att is not None and len(att):
+        u = att[["group_id", "session_date", "_group_id"]].drop_duplicates(["_group_id", "session_date"])
+        new = pd.DataFrame({"group_id": u["group_id"].to_numpy(), "session_date": u["session_date"].to_numpy(),
+                            "cancelled": False, "_group_id": u["_group_id"].to_numpy(),
+                            SOURCE_FILE: None, SOURCE_ROW: pd.NA})
+        new = new.sort_values(["_group_id", "session_date"], kind="stable").reset_index(drop=True)
+        per = new.groupby("group_id", observed=True).size()
+        files = ", ".join(sorted(map(str, pd.unique(att[SOURCE_FILE].astype(str)))))
+        for gid, n in per.items():  # one entry per group (a handful)
+            log.summary(files, "session_date", int(n),
+                        f"sessions of group {gid} inferred from the attendance dates (no sessions table)")
+        s.df, s.usable, s.excluded, s.inferred = new, True, np.zeros(len(new), bool), len(new)
+    # members: from attendance, when no members table was given
+    if not m.given and att is not None and len(att):
+        first = att.groupby(["member_id", "group_id"], observed=True, sort=True)["session_date"].min().reset_index()
+        first = first.rename(columns={"session_date": "enrolled_on"})
+        first["exited_on"] = pd.Series(pd.NaT, index=first.index, dtype="datetime64[ns]")
+        first[SOURCE_FILE], first[SOURCE_ROW] = None, pd.NA
+        files = ", ".join(sorted(map(str, pd.unique(att[SOURCE_FILE].astype(str)))))
+        log.summary(files, "enrolled_on", len(first),
+                    "members inferred from the attendance (no members table): enrolled_on = first session "
+                    "on record, no exit date")
+        m.df, m.usable, m.excluded, m.inferred = first, True, np.zeros(len(first), bool), len(first)
+    # groups: ids used anywhere, when no groups table was given
+    if not g.given:
+        ids = cats["group_id"]
+        if len(ids):
+            new = pd.DataFrame({"group_id": pd.array(ids.to_numpy(dtype=object), dtype=STRING_DTYPE),
+                                "group_type": pd.array([None] * len(ids), dtype=STRING_DTYPE),
+                                SOURCE_FILE: None, SOURCE_ROW: pd.NA})
+            log.summary(None, "group_id", len(new), "groups inferred from the group ids used (no groups table); "
+                        "group_type unknown")
+            g.df, g.usable, g.excluded, g.inferred = new, True, np.zeros(len(new), bool), len(new)
+    # sign-in logs: absences at every scheduled session with no sign-in
+    if a.usable and a.df["_signin"].any() and m.usable and s.usable:
+        _infer_signin_absences(ts, log, data_cutoff=data_cutoff)
+
+
+def _infer_signin_absences(ts: dict[str, _Table], log: _Log, *, data_cutoff) -> None:
+    m, s, a = ts["members"], ts["sessions"], ts["attendance"]
+    sign = a.df.loc[a.live & a.df["_signin"].to_numpy(dtype=bool)]
+    groups = pd.unique(sign["group_id"])
+    mem = m.df.loc[m.live & m.df["group_id"].isin(groups).to_numpy(dtype=bool),
+                   ["member_id", "group_id", "enrolled_on"] + (["exited_on"] if "exited_on" in m.df else [])]
+    ses = s.df.loc[s.live & ~s.df["cancelled"].to_numpy(dtype=bool), ["group_id", "session_date"]]
+    ses = ses[ses["group_id"].isin(groups).to_numpy(dtype=bool)]
+    end = data_cutoff if data_cutoff is not None else ses["session_date"].max()
+    grid = mem.merge(ses, on="group_id", how="inner")
+    upper = grid["exited_on"].fillna(end) if "exited_on" in grid else pd.Series(end, index=grid.index)
+    upper = upper.where(upper <= end, end)
+    grid = grid[(grid["session_date"] >= grid["enrolled_on"]) & (grid["session_date"] <= upper)]
+    seen = a.df.loc[a.live, ["member_id", "group_id", "session_date"]]
+    grid = grid.merge(seen.assign(_seen=True), on=["member_id", "group_id", "session_date"], how="left")
+    new = grid[grid["_seen"].isna()][["member_id", "group_id", "session_date"]].copy()
+    if not len(new):
+        return
+    new["attended"] = False
+    if "status" in a.df:
+        new["status"] = pd.array(["absent"] * len(new), dtype=STRING_DTYPE)
+    new[SOURCE_FILE] = None
+    new[SOURCE_ROW] = pd.NA
+    new["_signin"] = True
+    new["_blank"] = False
+    files = ", ".join(sorted(map(str, pd.unique(sign[SOURCE_FILE].astype(str)))))
+    for gid, n in new.groupby("group_id", observed=True).size().items():  # one entry per group
+        log.summary(files, "attended", int(n), f"absences of group {gid} inferred from the sign-in log: "
+                    "scheduled sessions within the member's enrolment with no sign-in")
+    kept = a.df.loc[a.live]
+    a.df = pd.concat([kept, new], ignore_index=True, sort=False)
+    a.inferred = len(new)
+    # re-base the exclusion mask on the new frame; excluded rows were already recorded
+    a.prior_excluded += int(a.excluded.sum())
+    a.excluded = np.zeros(len(a.df), dtype=bool)
+
+
+def _finish(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Canonical dtypes and column order (required, optional, then extra columns)."""
+    spec = TABLES[name]
+    for col, kind in spec.kinds.items():
+        if col not in df.columns:
+            continue
+        if kind in ("id", "string", "category") and df[col].dtype != STRING_DTYPE:
+            df[col] = df[col].astype(STRING_DTYPE)
+        elif kind == "date":
+            df[col] = df[col].astype("datetime64[ns]")
+        elif kind == "bool":
+            df[col] = df[col].astype(bool)
+    front = [c for c in (*spec.required, *spec.optional) if c in df.columns]
+    return df[front + [c for c in df.columns if c not in front]]
