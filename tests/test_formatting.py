@@ -114,11 +114,12 @@ def test_fmt_percent_by_hand():
     assert fmt_percent(float("nan")) == "n/a"
 
 
-def test_fmt_count_masks_small_cells_including_zero():
+def test_fmt_count_masks_small_cells_1_to_10_like_privacy_suppress():
     assert fmt_count(1234) == "1,234"
     assert fmt_count(7) == "7"
     assert fmt_count(7, min_cell=11) == "fewer than 11"
-    assert fmt_count(0, min_cell=11) == "fewer than 11"
+    assert fmt_count(0, min_cell=11) == "0"
+    assert fmt_count(0, min_cell=11, suppress_zero=True) == "fewer than 11"
     assert fmt_count(10, min_cell=11, short=True) == "<11"
     assert fmt_count(11, min_cell=11) == "11"
     assert fmt_count(np.int64(12), min_cell=11) == "12"
@@ -129,7 +130,8 @@ def test_fmt_count_masks_small_cells_including_zero():
 
 def test_is_suppressed_is_vectorised_and_ignores_missing():
     out = is_suppressed([0, 5, 11, 30, np.nan], 11)
-    assert out.tolist() == [True, True, False, False, False]
+    assert out.tolist() == [False, True, False, False, False]
+    assert is_suppressed([0, 5], 11, suppress_zero=True).tolist() == [True, True]
     assert is_suppressed(5, None) is False
     assert is_suppressed(5, 11) is True
 

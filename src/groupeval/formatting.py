@@ -19,9 +19,9 @@ Conventions (APA Publication Manual, 7th ed., sections 6.36 and 6.44--6.46):
 * Confidence intervals: ``95% CI [−3.9, −2.5]``.
 * Counts have thousands separators (``1,234``).  For funder and public
   outputs a count below ``min_cell`` (default 11, the CMS cell-size rule) is
-  shown as ``fewer than 11`` (or ``<11`` in figures); zero counts are
-  suppressed too, because "fewer than 11 people" is then still true and a
-  zero next to a suppressed cell can help recover it.
+  shown as ``fewer than 11`` (or ``<11`` in figures).  As in
+  :mod:`groupeval.privacy` (and the CMS rule, which masks 1--10), a zero is
+  shown unless ``suppress_zero=True``: "nobody" identifies nobody.
 """
 from __future__ import annotations
 
@@ -256,21 +256,24 @@ def resolve_min_cell(audience: str | None = None, min_cell: int | None = None) -
     return None
 
 
-def is_suppressed(n: Any, min_cell: int | None) -> Any:
-    """True where a count must be hidden: ``n < min_cell`` (vectorised).
+def is_suppressed(n: Any, min_cell: int | None, *, suppress_zero: bool = False) -> Any:
+    """True where a count must be hidden: ``0 < n < min_cell`` (vectorised).
 
-    ``min_cell=None`` never suppresses.  Missing counts are not suppressed
-    (there is nothing to hide).
+    ``min_cell=None`` never suppresses.  Zero is hidden only with
+    ``suppress_zero=True`` (the rule of :func:`groupeval.privacy.suppress`).
+    Missing counts are not suppressed (there is nothing to hide).
     """
     arr = np.asarray(n, dtype=float)
     if min_cell is None:
         out = np.zeros(arr.shape, dtype=bool)
     else:
-        out = np.where(np.isnan(arr), False, arr < min_cell)
+        lower = -np.inf if suppress_zero else 0
+        out = np.where(np.isnan(arr), False, (arr < min_cell) & (arr > lower))
     return bool(out) if out.ndim == 0 else out
 
 
-def fmt_count(n: Any, min_cell: int | None = None, *, short: bool = False, na: str = NA_TEXT) -> str:
+def fmt_count(n: Any, min_cell: int | None = None, *, short: bool = False, suppress_zero: bool = False,
+              na: str = NA_TEXT) -> str:
     """A count of people, masked when smaller than ``min_cell``.
 
     Parameters
@@ -281,6 +284,8 @@ def fmt_count(n: Any, min_cell: int | None = None, *, short: bool = False, na: s
         Smallest count shown; ``None`` shows every count.
     short
         ``"<11"`` (figures and tables) instead of ``"fewer than 11"`` (sentences).
+    suppress_zero
+        Hide zero as well (default: zero is shown).
 
     Examples
     --------
@@ -296,7 +301,7 @@ def fmt_count(n: Any, min_cell: int | None = None, *, short: bool = False, na: s
     nf = float(n)
     if not nf.is_integer() or nf < 0:
         raise ConfigError(f"A count must be a whole number >= 0, got {n!r}.")
-    if is_suppressed(nf, min_cell):
+    if is_suppressed(nf, min_cell, suppress_zero=suppress_zero):
         return f"<{min_cell:,}" if short else f"fewer than {min_cell:,}"
     return f"{int(nf):,}"
 

@@ -1,0 +1,396 @@
+"""plotting.py: every figure returns an Axes and draws exactly what it claims.
+
+Sources of truth: the result object's own numbers (the figure must show them
+unchanged), closed forms (number at risk without late entry = #{T_i >= t};
+Jacobson-Truax band y = x ± 1.96·Sdiff), and hand-built tables.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+
+from groupeval import plotting as gp  # noqa: E402
+from groupeval.exceptions import ConfigError, SchemaError  # noqa: E402
+
+ID_PATTERN = re.compile(r"M\d{4}")
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _texts(ax) -> list[str]:
+    return [t.get_text() for t in ax.figure.findobj(Text)]
+
+
+def _by_gid(ax, gid):
+    return [a for a in ax.figure.findobj() if getattr(a, "get_gid", lambda: None)() == gid]
+
+
+def _save(ax, tmp_path, name):
+    path = tmp_path / f"{name}.png"
+    ax.figure.savefig(path)
+    assert path.stat().st_size > 5_000
+
+
+# ---------------------------------------------------------------------------
+# Kaplan-Meier
+# ---------------------------------------------------------------------------
+def _km_table(durations: np.ndarray, events: np.ndarray) -> pd.DataFrame:
+    """Product-limit table computed by hand (no late entry): the closed form."""
+    times = np.unique(durations)
+    at_risk = np.array([(durations >= t).sum() for t in times])
+    d = np.array([((durations == t) & (events == 1)).sum() for t in times])
+    c = np.array([((durations == t) & (events == 0)).sum() for t in times])
+    s = np.cumprod(1 - d / at_risk)
+    return pd.DataFrame({"time": times.astype(float), "at_risk": at_risk, "events": d, "censored": c,
+                         "retention": s, "ci_low": s * 0.9, "ci_high": np.minimum(1, s * 1.05)})
+
+
+@pytest.fixture
+def km_two_strata():
+    rng = np.random.default_rng(7)
+    parts, raw = [], {}
+    for level, scale, n in (("peer", 30, 40), ("co-facilitated", 14, 25)):
+        dur = np.ceil(rng.exponential(scale, n)).clip(1, 30)
+        ev = (rng.random(n) < 0.7).astype(int)
+        raw[level] = dur
+        parts.append(_km_table(dur, ev).assign(facilitation=level))
+    return pd.concat(parts, ignore_index=True), raw
+
+
+def test_plot_retention_draws_one_curve_and_band_per_stratum(km_two_strata, tmp_path):
+    table, _ = km_two_strata
+    ax = gp.plot_retention(table)
+    assert isinstance(ax, Axes)
+    curves = _by_gid(ax, "km_curve")
+    assert len(curves) == 2 == table["facilitation"].nunique()
+    assert len(_by_gid(ax, "km_ci")) == 2
+    assert [c.get_label() for c in curves] == ["peer", "co-facilitated"]
+    peer = table[table["facilitation"] == "peer"]
+    x, y = curves[0].get_data()
+    # the step curve starts at (0, 1) and then passes through every (time, retention) of the table
+    assert (x[0], y[0]) == (0.0, 1.0)
+    np.testing.assert_allclose(x[1:], peer["time"])
+    np.testing.assert_allclose(y[1:], peer["retention"])
+    _save(ax, tmp_path, "km")
+
+
+def test_plot_retention_at_risk_numbers_equal_closed_form_count(km_two_strata):
+    table, raw = km_two_strata
+    times = [0, 5, 10, 15, 20, 25]
+    ax = gp.plot_retention(table, times=times)
+    nums = [int(t.get_text()) for t in _by_gid(ax, "at_risk")]
+    expected = [int((raw[level] >= t).sum()) for level in ("peer", "co-facilitated") for t in times]
+    assert nums == expected
+
+
+def test_plot_retention_uses_the_results_own_at_risk_table():
+    table = _km_table(np.array([2.0, 4, 4, 6, 9, 12]), np.array([1, 1, 0, 1, 0, 1]))
+
+    class Fake:  # a RetentionResult-like object carrying its own at-risk counts
+        pass
+
+    res = Fake()
+    res.table = table
+    res.by = None
+    res.at_risk = pd.DataFrame({"time": [4.0, 8.0], "at_risk": [55, 3]})
+    ax = gp.plot_retention(res)
+    nums = [t.get_text() for t in _by_gid(ax, "at_risk")]
+    # time 0 is added from the table (6 at risk); 4 and 8 come from the result unchanged
+    assert nums == ["6", "55", "3"]
+
+
+def test_plot_retention_funder_masks_small_at_risk_counts(km_two_strata):
+    table, raw = km_two_strata
+    ax = gp.plot_retention(table, times=[0, 25], audience="funder")
+    shown = [t.get_text() for t in _by_gid(ax, "at_risk")]
+    for level_i, level in enumerate(("peer", "co-facilitated")):
+        for j, t in enumerate([0, 25]):
+            n = int((raw[level] >= t).sum())
+            assert shown[level_i * 2 + j] == ("<11" if 0 < n < 11 else str(n))
+    assert "<11" in shown
+
+
+def test_plot_retention_rejects_a_table_without_km_columns():
+    with pytest.raises(SchemaError, match=r"plot_retention: the table lacks column\(s\) \['retention'\]"):
+        gp.plot_retention(pd.DataFrame({"time": [1.0], "surv": [0.5]}))
+    with pytest.raises(ConfigError, match="needs a DataFrame or a result with `.table`; got int"):
+        gp.plot_retention(3)
+
+
+# ---------------------------------------------------------------------------
+# attendance heatmap
+# ---------------------------------------------------------------------------
+@pytest.fixture
+def attendance():
+    d = pd.to_datetime(["2025-01-06", "2025-01-13", "2025-01-20", "2025-01-27"])
+    rows = [  # member, date index, attended, status
+        ("M0003", 0, True, "present"), ("M0003", 1, False, "absent"), ("M0003", 3, True, "present"),
+        ("M0001", 1, True, "present"), ("M0001", 3, False, "excused"),
+        ("M0002", 0, False, "absent"), ("M0002", 1, True, "present"),
+        ("M0009", 0, True, "present"),  # other group
+    ]
+    att = pd.DataFrame({"member_id": [r[0] for r in rows], "group_id": ["G01"] * 7 + ["G02"],
+                        "session_date": d[[r[1] for r in rows]], "attended": [r[2] for r in rows],
+                        "status": [r[3] for r in rows]})
+    ses = pd.DataFrame({"group_id": "G01", "session_date": d, "cancelled": [False, False, True, False]})
+    return att, ses
+
+
+def test_attendance_heatmap_matrix_by_hand_and_cancelled_column(attendance, tmp_path):
+    att, ses = attendance
+    ax = gp.plot_attendance_heatmap(att, "G01", sessions=ses)
+    img = np.asarray(ax.images[0].get_array())
+    # rows by first session (M0002, M0003 on 6 Jan: tie broken by id; M0001 on 13 Jan);
+    # codes 0 not scheduled, 1 absent, 2 excused, 3 attended; column 2 was cancelled
+    expected = np.array([[1, 3, 0, 0],
+                         [3, 1, 0, 3],
+                         [0, 3, 0, 2]])
+    np.testing.assert_array_equal(img, expected)
+    cancelled = _by_gid(ax, "cancelled")
+    assert len(cancelled) == 1 and cancelled[0].get_x() == pytest.approx(1.5)
+    assert not any(ID_PATTERN.search(t) for t in _texts(ax))
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["1", "2", "3"]
+    _save(ax, tmp_path, "attendance")
+
+
+def test_attendance_heatmap_needs_a_group_when_there_are_several(attendance):
+    att, _ = attendance
+    with pytest.raises(ConfigError, match="draws one group; pass group_id= \\(one of: G01, G02\\)"):
+        gp.plot_attendance_heatmap(att)
+    with pytest.raises(ConfigError, match="group_id 'G99' has no attendance rows"):
+        gp.plot_attendance_heatmap(att, "G99")
+
+
+def test_attendance_heatmap_not_drawn_for_a_small_group_in_funder_output(attendance):
+    att, ses = attendance
+    ax = gp.plot_attendance_heatmap(att, "G01", sessions=ses, audience="funder")
+    assert not ax.images
+    assert any("fewer than 11 members" in t for t in _texts(ax))
+
+
+# ---------------------------------------------------------------------------
+# cohort heatmap
+# ---------------------------------------------------------------------------
+def test_cohort_heatmap_shows_the_table_and_hides_small_cohorts(tmp_path):
+    tidy = pd.DataFrame({
+        "cohort": ["2025-01"] * 3 + ["2025-02"] * 3 + ["2025-03"] * 2,
+        "week": [4, 8, 12, 4, 8, 12, 4, 8],
+        "retention": [0.9, 0.8, 0.7, 0.85, 0.6, 0.5, 0.95, 0.9],
+        "n": [40] * 3 + [8] * 3 + [25] * 2,
+    })
+    ax = gp.plot_cohort_heatmap(tidy)
+    img = np.ma.filled(ax.images[0].get_array(), np.nan)
+    np.testing.assert_allclose(img, [[0.9, 0.8, 0.7], [0.85, 0.6, 0.5], [0.95, 0.9, np.nan]])
+    ax = gp.plot_cohort_heatmap(tidy, audience="funder")
+    img = np.ma.filled(ax.images[0].get_array(), np.nan)
+    assert np.isnan(img[1]).all() and not np.isnan(img[0]).any()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["2025-01 (n = 40)", "2025-02 (n <11)", "2025-03 (n = 25)"]
+    _save(ax, tmp_path, "cohort")
+
+
+# ---------------------------------------------------------------------------
+# means over time
+# ---------------------------------------------------------------------------
+def test_means_over_time_one_line_per_group_type_with_the_cis(tmp_path):
+    tps = ["baseline", "week_12", "week_26"]
+    means = pd.DataFrame({"timepoint": tps * 2, "group_type": ["12-step"] * 3 + ["cancer survivors"] * 3,
+                          "mean": [11.0, 9.5, 8.0, 10.0, 9.0, 8.5],
+                          "ci_low": [10.0, 8.6, 7.0, 9.2, 8.1, 7.3], "ci_high": [12.0, 10.4, 9.0, 10.8, 9.9, 9.7]})
+
+    class MM:
+        pass
+
+    res = MM()
+    res.means = means
+    ax = gp.plot_means_over_time(res)
+    lines = _by_gid(ax, "means")
+    assert len(lines) == 2
+    np.testing.assert_allclose(lines[0].get_ydata(), [11.0, 9.5, 8.0])
+    segs = _by_gid(ax, "means_ci")[1].get_segments()
+    np.testing.assert_allclose([s[:, 1] for s in segs], [[9.2, 10.8], [8.1, 9.9], [7.3, 9.7]])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Baseline", "Week 12", "Week 26"]
+    _save(ax, tmp_path, "means")
+
+
+# ---------------------------------------------------------------------------
+# reliable change (a real reliable_change result)
+# ---------------------------------------------------------------------------
+@pytest.fixture
+def rc_result():
+    from groupeval.outcomes import reliable_change
+
+    rng = np.random.default_rng(3)
+    n = 120
+    pre = rng.normal(14, 4, n).clip(0, 27)
+    post = (pre - 3 + rng.normal(0, 3.5, n)).clip(0, 27)
+    ids = [f"M{i:04d}" for i in range(n)]
+    scores = pd.DataFrame({"member_id": ids * 2, "timepoint": ["baseline"] * n + ["week_26"] * n,
+                           "score": np.r_[pre, post]})
+    return reliable_change(scores, "phq9", "baseline", "week_26", reliability=0.84,
+                           norms={"clinical": (14.0, 4.0), "functional": (3.0, 3.5)})
+
+
+def test_reliable_change_band_is_1_96_sdiff_from_identity_and_cutoffs_at_result(rc_result, tmp_path):
+    ax = rc_result.plot()
+    assert isinstance(ax, Axes)
+    (ident,) = _by_gid(ax, "identity")
+    x, y = ident.get_data()
+    np.testing.assert_allclose(y, x)
+    for gid, sign in (("rc_band_upper", 1), ("rc_band_lower", -1)):
+        (line,) = _by_gid(ax, gid)
+        x, y = line.get_data()
+        np.testing.assert_allclose(y - x, sign * 1.959964 * rc_result.sdiff, rtol=1e-6)
+    (h,) = _by_gid(ax, "cutoff_h")
+    (v,) = _by_gid(ax, "cutoff_v")
+    assert h.get_ydata()[0] == pytest.approx(rc_result.cutoff_value)
+    assert v.get_xdata()[0] == pytest.approx(rc_result.cutoff_value)
+    # every member is a point, in the category colour group it belongs to
+    pts = _by_gid(ax, "rc_points")
+    assert sum(len(p.get_offsets()) for p in pts) == len(rc_result.members)
+    summary = rc_result.summary.set_index("category")["n"]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    for cat, n in summary.items():
+        if n:
+            assert f"{str(cat).capitalize()} ({n})" in legend
+    assert not any(ID_PATTERN.search(t) for t in _texts(ax))
+    assert ax.get_xlabel() == "PHQ-9 before"
+    _save(ax, tmp_path, "rc")
+
+
+def test_reliable_change_improved_region_follows_direction():
+    members = pd.DataFrame({"pre": [10.0, 12.0, 20.0], "post": [5.0, 13.0, 8.0],
+                            "category": ["improved", "unchanged", "recovered"]})
+    # lower is better: the shaded region lies below y = x - 1.96*Sdiff (3.92 here); higher: above y = x + 3.92
+    for hib, inside, outside in ((False, (18.0, 14.0), (18.0, 14.2)), (True, (10.0, 13.99), (10.0, 13.8))):
+        ax = gp.plot_reliable_change(members, higher_is_better=hib, sdiff=2.0, cutoff=9.0)
+        (region,) = _by_gid(ax, "improved_region")
+        path = region.get_paths()[0]
+        assert path.contains_point(inside), hib
+        assert not path.contains_point(outside), hib
+        assert not path.contains_point((10.0, 10.0)), hib   # no change is never "improved"
+
+
+def test_reliable_change_needs_sdiff_and_direction_for_a_bare_table():
+    members = pd.DataFrame({"pre": [10.0], "post": [5.0]})
+    with pytest.raises(ConfigError, match="needs the standard error of the difference: pass sdiff="):
+        gp.plot_reliable_change(members, higher_is_better=False)
+    with pytest.raises(ConfigError, match="needs the direction of improvement: pass higher_is_better="):
+        gp.plot_reliable_change(members, sdiff=1.0)
+
+
+def test_reliable_change_legend_masks_small_categories_for_funders(rc_result):
+    ax = gp.plot_reliable_change(rc_result, audience="funder")
+    legend = " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    counts = [int(x) for x in re.findall(r"\((\d+)\)", legend)]
+    assert counts and all(c >= 11 for c in counts)
+    small = rc_result.summary.query("0 < n < 11")
+    assert len(small) == 0 or "(<11)" in legend
+
+
+# ---------------------------------------------------------------------------
+# forest
+# ---------------------------------------------------------------------------
+def test_forest_points_and_cis_equal_the_change_table(tmp_path):
+    from groupeval.outcomes import change
+
+    rng = np.random.default_rng(11)
+    n = 90
+    gt = np.repeat(["12-step", "cancer survivors", "postpartum depression"], [40, 42, 8])
+    pre = rng.normal(12, 4, n)
+    post = pre - 2 + rng.normal(0, 3, n)
+    scores = pd.DataFrame({"member_id": [f"M{i:04d}" for i in range(n)] * 2,
+                           "timepoint": ["baseline"] * n + ["week_26"] * n,
+                           "score": np.r_[pre, post], "group_type": np.r_[gt, gt]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tab = change(scores, "baseline", "week_26", by="group_type")
+    ax = gp.plot_forest(tab)
+    (pts,) = _by_gid(ax, "forest_points")
+    np.testing.assert_allclose(pts.get_xdata(), tab["d_z"])
+    segs = _by_gid(ax, "forest_ci")[0].get_segments()
+    np.testing.assert_allclose([s[:, 0] for s in segs], tab[["d_z_ci_low", "d_z_ci_high"]].to_numpy())
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "12-step (n = 40)", "cancer survivors (n = 42)", "postpartum depression (n = 8)"]
+    # funder: the group of 8 is not drawn and its n is masked
+    ax = gp.plot_forest(tab, estimate="mean_change", audience="funder")
+    (pts,) = _by_gid(ax, "forest_points")
+    np.testing.assert_allclose(pts.get_xdata(), tab["mean_change"].iloc[:2])
+    assert ax.get_yticklabels()[2].get_text() == "postpartum depression (n <11)"
+    _save(ax, tmp_path, "forest")
+
+
+# ---------------------------------------------------------------------------
+# dose-response and flow
+# ---------------------------------------------------------------------------
+def test_dose_response_draws_points_and_the_fitted_curve(tmp_path):
+    class DR:
+        pass
+
+    rng = np.random.default_rng(2)
+    res = DR()
+    x = rng.integers(0, 26, 60)
+    res.data = pd.DataFrame({"sessions_attended": x, "change": -0.1 * x + rng.normal(0, 1, 60)})
+    xs = np.arange(0, 26.0)
+    res.curve = pd.DataFrame({"sessions_attended": xs, "estimate": -0.1 * xs, "ci_low": -0.1 * xs - 1,
+                              "ci_high": -0.1 * xs + 1})
+    res.exposure = "sessions_attended"
+    ax = gp.plot_dose_response(res)
+    (fit,) = _by_gid(ax, "dose_fit")
+    np.testing.assert_allclose(fit.get_ydata(), -0.1 * xs)
+    (pts,) = _by_gid(ax, "dose_points")
+    assert len(pts.get_offsets()) == 60
+    assert len(_by_gid(ax, "dose_ci")) == 1
+    _save(ax, tmp_path, "dose")
+
+
+def test_flow_boxes_counts_and_funder_masking(tmp_path):
+    flow = pd.DataFrame({"stage": ["enrolled", "attended_at_least_once", "baseline_survey", "week_26"],
+                         "n": [400, 352, 30, 7]})
+    ax = gp.plot_flow(flow)
+    assert len(_by_gid(ax, "flow_box")) == 4
+    assert len(_by_gid(ax, "flow_arrow")) == 3
+    texts = [t.get_text() for t in _by_gid(ax, "flow_text")]
+    assert texts == ["Enrolled\nn = 400", "Attended at least once\nn = 352", "Baseline survey\nn = 30",
+                     "Week 26\nn = 7"]
+    losses = [t.get_text() for t in _by_gid(ax, "flow_loss_text")]
+    assert losses == ["Not continuing: 48", "Not continuing: 322", "Not continuing: 23"]
+    _save(ax, tmp_path, "flow")
+    ax = gp.plot_flow(flow, audience="funder")
+    texts = [t.get_text() for t in _by_gid(ax, "flow_text")]
+    assert texts[-1] == "Week 26\nn = <11"
+    assert not _by_gid(ax, "flow_loss_text")
+
+
+# ---------------------------------------------------------------------------
+# style
+# ---------------------------------------------------------------------------
+def test_style_is_local_and_uses_okabe_ito():
+    before = dict(matplotlib.rcParams)
+    with gp.style():
+        assert matplotlib.rcParams["axes.prop_cycle"].by_key()["color"][:2] == ["#0072B2", "#E69F00"]
+    gp.plot_forest(pd.DataFrame({"g": ["a"], "d_z": [0.1], "d_z_ci_low": [0.0], "d_z_ci_high": [0.2]}))
+    assert dict(matplotlib.rcParams) == before
+    assert set(gp.PALETTE) == set(gp.OKABE_ITO.values())
+
+
+def test_plots_draw_on_a_given_axes():
+    fig, axes = plt.subplots(1, 2)
+    out = gp.plot_forest(pd.DataFrame({"g": ["a"], "d_z": [0.1], "d_z_ci_low": [0.0], "d_z_ci_high": [0.2]}),
+                         ax=axes[1])
+    assert out is axes[1]
