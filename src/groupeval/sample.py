@@ -155,7 +155,7 @@ def _score_definitions() -> dict[str, dict[str, tuple[np.ndarray, float]]]:
     for q in (1, 2):
         w = np.zeros(26)
         w[q - 1] = 1.0
-        wq[f"q{q}"] = (w, 0.0)
+        wq[("overall_qol", "health_satisfaction")[q - 1]] = (w, 0.0)
     defs["whoqol_bref"] = wq
     return defs
 
@@ -219,8 +219,12 @@ def _categorical(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
     return (u[:, None] > cum).sum(axis=1)
 
 
+#: the string dtype of canonical text columns (as groupeval.validation produces)
+STRING_DTYPE = pd.StringDtype("pyarrow")
+
+
 def _str(values: Any) -> pd.Series:
-    return pd.Series(values, dtype="string")
+    return pd.Series(values, dtype=STRING_DTYPE)
 
 
 def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
@@ -722,10 +726,306 @@ def _score_icc(var_group: float, var_within: float, n_nodes: int = 96) -> dict[s
     return out
 
 
+# ---------------------------------------------------------------------------
+# writing the files a programme keeps
+# ---------------------------------------------------------------------------
+#: raw headers of members.csv -> canonical names (written to groupeval.toml)
+MEMBER_HEADERS = {"Participant ID": "member_id", "Group": "group_id", "Enrolled": "enrolled_on",
+                  "Exited": "exited_on", "Exit reason": "exit_reason", "Age band": "age_band",
+                  "Gender": "gender"}
+#: REDCap form of each instrument (the export has a ``<form>_complete`` column per form)
+REDCAP_FORMS = {"brs": "brief_resilience_scale", "who5": "who5_wellbeing_index",
+                "whoqol_bref": "whoqol_bref", "phq9": "phq9"}
+REDCAP_EVENTS = {"baseline_arm_1": "baseline", "week_12_arm_1": "week_12", "week_26_arm_1": "week_26"}
+_MARKS = {"present": "P", "absent": "A", "excused": "E", "late": "L"}
+ATTENDANCE_LAYOUTS = ("wide-xlsx", "roster-csv")
+SURVEY_LAYOUTS = ("redcap", "wide-csv")
+_DICT_COLUMNS = [
+    "Variable / Field Name", "Form Name", "Section Header", "Field Type", "Field Label",
+    "Choices, Calculations, OR Slider Labels", "Field Note", "Text Validation Type OR Show Slider Number",
+    "Text Validation Min", "Text Validation Max", "Identifier?", "Branching Logic (Show field only if...)",
+    "Required Field?", "Custom Alignment", "Question Number (surveys only)", "Matrix Group Name",
+    "Matrix Ranking?", "Field Annotation",
+]
+
+
+def _date_text(s: pd.Series) -> pd.Series:
+    return s.dt.strftime("%Y-%m-%d").astype("string")
+
+
+def _item_columns(dataset: Dataset) -> list[str]:
+    prefixes = tuple(f"{name}_" for name in dataset.meta.get("instruments", INSTRUMENTS))
+    return [c for c in dataset.responses.columns
+            if c.startswith(prefixes) and c[c.rindex("_") + 1:].isdigit()]
+
+
+def _write_wide_workbook(dataset: Dataset, path: Path) -> None:
+    """One sheet per group: ``Participant ID`` then one column per held session
+    (real Excel dates), marks P/A/E/L, blank = not scheduled."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    att = dataset.attendance
+    marks = att["status"].map(_MARKS).astype("string")
+    if "status" not in att.columns or marks.isna().any():
+        marks = marks.fillna(att["attended"].map({True: "P", False: "A"}).astype("string"))
+    wide = (pd.DataFrame({"group_id": att["group_id"], "member_id": att["member_id"],
+                          "session_date": att["session_date"], "mark": marks})
+            .pivot(index=["group_id", "member_id"], columns="session_date", values="mark"))
+    sessions = dataset.sessions
+    held = sessions[~sessions["cancelled"]] if "cancelled" in sessions.columns else sessions
+    wb = Workbook(write_only=True)
+    member_groups = dataset.members[["group_id", "member_id"]].sort_values(["group_id", "member_id"])
+    for gid, ids in member_groups.groupby("group_id", sort=True)["member_id"]:
+        dates = np.sort(held.loc[held["group_id"] == gid, "session_date"].unique())
+        ws = wb.create_sheet(title=str(gid))
+        header = [WriteOnlyCell(ws, value="Participant ID")]
+        for d in pd.to_datetime(dates):
+            cell = WriteOnlyCell(ws, value=d.date())
+            cell.number_format = "yyyy-mm-dd"
+            header.append(cell)
+        ws.append(header)
+        try:
+            block = wide.loc[gid].reindex(index=ids.to_numpy(), columns=dates)
+        except KeyError:                                   # a group with no attendance at all
+            block = pd.DataFrame(index=ids.to_numpy(), columns=dates)
+        values = block.astype(object).where(block.notna(), None).to_numpy()
+        for mid, row in zip(block.index, values):
+            ws.append([mid, *row.tolist()])
+    wb.save(path)
+
+
+def _redcap_dictionary(items_by_instrument: dict[str, list[str]]) -> pd.DataFrame:
+    rows = [
+        {"Variable / Field Name": "record_id", "Form Name": "survey_information", "Field Type": "text",
+         "Field Label": "Record ID"},
+        {"Variable / Field Name": "survey_date", "Form Name": "survey_information", "Field Type": "text",
+         "Field Label": "Date the survey was completed",
+         "Text Validation Type OR Show Slider Number": "date_ymd"},
+        {"Variable / Field Name": "group", "Form Name": "survey_information", "Field Type": "text",
+         "Field Label": "Support group"},
+    ]
+    for name, cols in items_by_instrument.items():
+        model = ITEM_MODELS.get(name)
+        lo, hi = (model.item_min, model.item_max) if model else (None, None)
+        choices = " | ".join(f"{v}, {v}" for v in range(lo, hi + 1)) if model else ""
+        for col in cols:
+            rows.append({"Variable / Field Name": col, "Form Name": REDCAP_FORMS.get(name, name),
+                         "Field Type": "radio",
+                         "Field Label": f"{name.upper()} item {col.rsplit('_', 1)[1]}",
+                         "Choices, Calculations, OR Slider Labels": choices})
+    return pd.DataFrame(rows).reindex(columns=_DICT_COLUMNS).fillna("")
+
+
+def _write_redcap(dataset: Dataset, directory: Path) -> tuple[str, str]:
+    r = dataset.responses
+    items = _item_columns(dataset)
+    inverse_events = {v: k for k, v in REDCAP_EVENTS.items()}
+    out: dict[str, Any] = {
+        "record_id": r["member_id"].astype("string"),
+        "redcap_event_name": r["timepoint"].map(inverse_events).astype("string"),
+        "survey_date": _date_text(r["completed_on"]) if "completed_on" in r.columns else pd.NA,
+        "group": r["group_id"] if "group_id" in r.columns else pd.NA,
+    }
+    out["survey_information_complete"] = np.full(len(r), 2)
+    by_instrument: dict[str, list[str]] = {}
+    for name in dataset.meta.get("instruments", INSTRUMENTS):
+        cols = [c for c in items if c.startswith(f"{name}_")]
+        if not cols:
+            continue
+        by_instrument[name] = cols
+        block = r[cols]
+        for c in cols:
+            out[c] = block[c].astype("Int64")
+        n_ans = block.notna().sum(axis=1).to_numpy()
+        # REDCap form status: 2 complete, 1 unverified (partly answered), 0 incomplete
+        out[f"{REDCAP_FORMS.get(name, name)}_complete"] = np.where(n_ans == len(cols), 2, np.where(n_ans > 0, 1, 0))
+    export = pd.DataFrame(out)
+    order = export["redcap_event_name"].map({k: i for i, k in enumerate(REDCAP_EVENTS)})
+    export = export.assign(_o=order).sort_values(["record_id", "_o"], kind="stable").drop(columns="_o")
+    export.to_csv(directory / "surveys_redcap.csv", index=False)
+    _redcap_dictionary(by_instrument).to_csv(directory / "redcap_dictionary.csv", index=False)
+    return "surveys_redcap.csv", "redcap_dictionary.csv"
+
+
+def _toml_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _toml_table(mapping: Mapping[str, str]) -> str:
+    return "{ " + ", ".join(f"{_toml_str(k)} = {_toml_str(v)}" for k, v in mapping.items()) + " }"
+
+
 def write_programme(dataset: Dataset, directory: str | Path, *, attendance: str = "wide-xlsx",
-                    survey: str = "redcap") -> Path:  # pragma: no cover - implemented below
-    raise NotImplementedError
+                    survey: str = "redcap") -> Path:
+    """Write a dataset as the files a programme keeps, plus a ``groupeval.toml``.
+
+    Parameters
+    ----------
+    dataset
+        A :class:`~groupeval.Dataset` (typically from :func:`generate`).
+    directory
+        Folder to write into (created if needed; existing files of the same
+        names are overwritten).
+    attendance
+        ``"wide-xlsx"`` (default): ``attendance.xlsx``, one wide sheet per
+        group (sheet name = group id; ``Participant ID`` then one column per
+        held session with the date as a real Excel date; marks ``P`` / ``A``
+        / ``E`` / ``L``; blank = not scheduled, i.e. before enrolment or
+        after exit; cancelled sessions have no column).  ``"roster-csv"``:
+        ``attendance.csv``, a long roster (``member_id, group_id,
+        session_date, mark``).
+    survey
+        ``"redcap"`` (default): ``surveys_redcap.csv``, a REDCap raw export
+        (``record_id``, ``redcap_event_name`` = ``baseline_arm_1`` ...,
+        ``survey_date``, ``group``, the item fields, ``<form>_complete``)
+        and ``redcap_dictionary.csv`` (REDCap data-dictionary columns).
+        ``"wide-csv"``: ``surveys.csv`` with the canonical responses columns.
+
+    Returns
+    -------
+    Path
+        The directory.  It holds ``groups.csv``, ``members.csv`` (raw
+        headers ``Participant ID``, ``Group``, ``Enrolled``, ``Exited``,
+        ``Exit reason``, ``Age band``, ``Gender``), ``sessions.csv`` (with
+        ``cancelled``), the attendance and survey files, ``groupeval.toml``
+        naming every file, format and rename (read it with
+        ``groupeval.load(directory)``), ``truth.json`` (``meta["truth"]``
+        when present) and a short ``README.md``.
+    """
+    problems = []
+    if attendance not in ATTENDANCE_LAYOUTS:
+        problems.append(f"attendance must be one of {list(ATTENDANCE_LAYOUTS)}, got {attendance!r}")
+    if survey not in SURVEY_LAYOUTS:
+        problems.append(f"survey must be one of {list(SURVEY_LAYOUTS)}, got {survey!r}")
+    if not isinstance(dataset, Dataset):
+        problems.append(f"dataset must be a groupeval Dataset, got {type(dataset).__name__}")
+    if problems:
+        raise ConfigError("write_programme() got invalid arguments: " + "; ".join(problems))
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the folder {str(directory)!r}: {exc.strerror}. "
+                          "Choose a folder you can write to.") from None
+
+    # groups.csv (canonical headers)
+    groups = dataset.groups.copy()
+    for col in ("start_date", "end_date"):
+        if col in groups.columns:
+            groups[col] = _date_text(groups[col])
+    groups.to_csv(directory / "groups.csv", index=False)
+
+    # members.csv with raw-looking headers
+    members = dataset.members.copy()
+    for col in ("enrolled_on", "exited_on"):
+        if col in members.columns:
+            members[col] = _date_text(members[col])
+    canonical_to_raw = {v: k for k, v in MEMBER_HEADERS.items()}
+    members = members.rename(columns=canonical_to_raw)
+    member_map = {raw: canon for raw, canon in MEMBER_HEADERS.items() if raw in members.columns}
+    members.to_csv(directory / "members.csv", index=False)
+
+    # sessions.csv
+    sessions = dataset.sessions.copy()
+    sessions["session_date"] = _date_text(sessions["session_date"])
+    if "cancelled" in sessions.columns:
+        sessions["cancelled"] = sessions["cancelled"].map({True: "true", False: "false"})
+    sessions.to_csv(directory / "sessions.csv", index=False)
+
+    # attendance
+    if attendance == "wide-xlsx":
+        _write_wide_workbook(dataset, directory / "attendance.xlsx")
+        att_toml = ('[files.attendance]\npath = "attendance.xlsx"\nformat = "wide"\n'
+                    'blank = "not_scheduled"\ncolumns = { "Participant ID" = "member_id" }\n')
+    else:
+        a = dataset.attendance
+        roster = pd.DataFrame({"member_id": a["member_id"], "group_id": a["group_id"],
+                               "session_date": _date_text(a["session_date"]),
+                               "mark": a["status"].map(_MARKS) if "status" in a.columns
+                               else a["attended"].map({True: "P", False: "A"})})
+        roster.to_csv(directory / "attendance.csv", index=False)
+        att_toml = '[files.attendance]\npath = "attendance.csv"\nformat = "roster"\n'
+
+    # surveys
+    if survey == "redcap":
+        data_name, dict_name = _write_redcap(dataset, directory)
+        events = _toml_table(REDCAP_EVENTS)
+        srv_toml = (f'[files.surveys]\npath = "{data_name}"\nformat = "redcap"\ndictionary = "{dict_name}"\n'
+                    f'events = {events}\ncolumns = {{ "survey_date" = "completed_on", "group" = "group_id" }}\n')
+    else:
+        r = dataset.responses.copy()
+        if "completed_on" in r.columns:
+            r["completed_on"] = _date_text(r["completed_on"])
+        r.to_csv(directory / "surveys.csv", index=False)
+        srv_toml = '[files.surveys]\npath = "surveys.csv"\nformat = "wide"\n'
+
+    # groupeval.toml
+    timepoints = list(dataset.timepoints) or list(TIMEPOINTS)
+    instruments = list(dataset.meta.get("instruments", INSTRUMENTS))
+    name = str(dataset.meta.get("programme", PROGRAMME))
+    lines = [
+        "# groupeval configuration, written by groupeval.sample.write_programme",
+        "[programme]",
+        f"name = {_toml_str(name)}",
+        "timepoints = [" + ", ".join(_toml_str(t) for t in timepoints) + "]",
+        "instruments = [" + ", ".join(_toml_str(i) for i in instruments) + "]",
+    ]
+    if dataset.cutoff is not None:
+        lines.append(f'cutoff = "{pd.Timestamp(dataset.cutoff):%Y-%m-%d}"')
+    lines += ["", '[files.groups]', 'path = "groups.csv"', "",
+              '[files.members]', 'path = "members.csv"', f"columns = {_toml_table(member_map)}", "",
+              '[files.sessions]', 'path = "sessions.csv"', "",
+              att_toml, srv_toml, "[privacy]", "allow_identifiers = false", ""]
+    (directory / "groupeval.toml").write_text("\n".join(lines), encoding="utf-8")
+
+    truth = dataset.meta.get("truth")
+    if truth is not None:
+        import json
+        (directory / "truth.json").write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
+    (directory / "README.md").write_text(_README.format(
+        programme=name, seed=dataset.meta.get("seed", "?"), groups=len(dataset.groups),
+        members=len(dataset.members), attendance=len(dataset.attendance),
+        responses=len(dataset.responses)), encoding="utf-8")
+    return directory
 
 
-def write_sample(directory: str | Path, seed: int = 2025) -> Path:  # pragma: no cover
-    return write_programme(generate(seed), directory)
+_README = """# {programme} (synthetic)
+
+Made by `groupeval.sample.write_sample` (seed {seed}). **All people and numbers are
+invented**: {groups} groups, {members} members, {attendance} attendance marks,
+{responses} survey responses. No real person is described.
+
+| file | what it is |
+|---|---|
+| `groupeval.toml` | configuration naming every file, its format and the column renames |
+| `groups.csv` | one row per group (type, facilitation, format, site, start date) |
+| `members.csv` | one row per member: `Participant ID`, `Group`, `Enrolled`, `Exited`, `Exit reason`, `Age band`, `Gender` |
+| `sessions.csv` | every scheduled weekly session, `cancelled` true/false |
+| `attendance.xlsx` | one sheet per group: members x session dates, marks P / A / E / L, blank = not scheduled |
+| `surveys_redcap.csv` | REDCap raw export (`record_id`, `redcap_event_name`, BRS, WHO-5, WHOQOL-BREF, PHQ-9 items) |
+| `redcap_dictionary.csv` | the REDCap data dictionary of that export |
+| `truth.json` | the true parameters the data were drawn from (see docs/sample.md) |
+
+Load it with `groupeval validate <this folder>` or `groupeval.load("<this folder>")`.
+"""
+
+
+def write_sample(directory: str | Path, seed: int = 2025, **kwargs: Any) -> Path:
+    """Generate a sample programme and write it as files (``groupeval sample DIR``).
+
+    Parameters
+    ----------
+    directory
+        Folder to write into (created if needed).
+    seed
+        Seed passed to :func:`generate`.
+    **kwargs
+        Further arguments of :func:`generate` (``n_members=``, ``n_groups=`` ...).
+
+    Returns
+    -------
+    Path
+        The directory (see :func:`write_programme` for its files).
+    """
+    return write_programme(generate(seed, **kwargs), directory)
