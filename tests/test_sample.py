@@ -283,25 +283,160 @@ def test_latent_icc_truth_is_the_variance_ratio(ds):
 
 
 # ---------------------------------------------------------------- recovery -----
-def _score_by_rules(r: pd.DataFrame) -> dict[str, pd.Series]:
-    """Main scores per instruments.md for complete item sets (NaN otherwise)."""
-    out = {}
-    brs = r[[f"brs_{j}" for j in range(1, 7)]].to_numpy().copy()
-    brs[:, [1, 3, 5]] = 6 - brs[:, [1, 3, 5]]
-    out["brs"] = brs.mean(axis=1)
-    out["who5"] = 4 * r[[f"who5_{j}" for j in range(1, 6)]].to_numpy().sum(axis=1)
-    out["phq9"] = r[[f"phq9_{j}" for j in range(1, 10)]].to_numpy().sum(axis=1)
-    return {k: pd.Series(v, index=r.index) for k, v in out.items()}
+def test_score_definitions_match_groupeval_score():
+    """The affine scores behind the truth are exactly what groupeval.score computes."""
+    import groupeval as ge
+    rng = np.random.default_rng(4)
+    for name, model in sample.ITEM_MODELS.items():
+        raw = rng.integers(model.item_min, model.item_max + 1, (50, model.n_items)).astype(float)
+        df = pd.DataFrame(raw, columns=model.columns)
+        df.insert(0, "timepoint", "baseline")
+        df.insert(0, "member_id", [f"M{i:04d}" for i in range(50)])
+        got = ge.score(df, name)
+        scored = raw.copy()
+        if model.reverse:
+            rev = np.asarray(model.reverse) - 1
+            scored[:, rev] = model.item_max + model.item_min - scored[:, rev]
+        for sc, (w, const) in sample.SCORES[name].items():
+            np.testing.assert_allclose(got[sc].to_numpy(float), const + scored @ w, rtol=0, atol=1e-12,
+                                       err_msg=f"{name}.{sc}")
 
 
-def test_observed_change_recovers_truth_within_sampling_error(big):
-    r = big.responses
-    scores = _score_by_rules(r)
-    truth = big.meta["truth"]["change"]
-    for name, sc in scores.items():
-        wide = pd.DataFrame({"member_id": r["member_id"], "tp": r["timepoint"], "s": sc}).pivot(
-            index="member_id", columns="tp", values="s")
-        for tp in ("week_12", "week_26"):
-            d = (wide[tp] - wide["baseline"]).dropna()
-            se = d.std(ddof=1) / math.sqrt(len(d))
-            assert abs(d.mean() - truth[name][tp]) < 3.5 * se, (name, tp, d.mean(), truth[name][tp], se)
+def _complete_scores(ds: Dataset, name: str) -> pd.DataFrame:
+    import groupeval as ge
+    sc = ge.score(ds.responses, name)
+    return sc[sc["n_answered"] == sample.ITEM_MODELS[name].n_items]
+
+
+def _paired(sc: pd.DataFrame, col: str, tp: str) -> pd.Series:
+    wide = sc.pivot(index="member_id", columns="timepoint", values=col)
+    return (wide[tp] - wide["baseline"]).dropna()
+
+
+def test_observed_change_of_groupeval_scores_recovers_truth_within_sampling_error(big):
+    truth = big.meta["truth"]
+    checked = 0
+    for name in sample.INSTRUMENTS:
+        sc = _complete_scores(big, name)
+        for col, per_tp in truth["change_subscales"][name].items():
+            for tp in ("week_12", "week_26"):
+                d = _paired(sc, col, tp)
+                se = d.std(ddof=1) / math.sqrt(len(d))
+                assert abs(d.mean() - per_tp[tp]) < 3.5 * se, (name, col, tp, d.mean(), per_tp[tp], se)
+                checked += 1
+    assert checked == 2 * (1 + 2 + 10 + 1)
+    # the main-score truth is the same number
+    assert truth["change"]["phq9"]["week_26"] == truth["change_subscales"]["phq9"]["score"]["week_26"]
+    assert truth["change"]["whoqol_bref"]["week_26"]["social"] == \
+        truth["change_subscales"]["whoqol_bref"]["social"]["week_26"]
+
+
+def test_change_by_group_type_recovers_truth(big):
+    truth = big.meta["truth"]["change_by_group_type"]
+    types = big.members.set_index("member_id")["group_id"].map(big.groups.set_index("group_id")["group_type"])
+    for name in ("phq9", "who5"):
+        d = _paired(_complete_scores(big, name), "score", "week_26")
+        for gt, dd in d.groupby(types.reindex(d.index)):
+            se = dd.std(ddof=1) / math.sqrt(len(dd))
+            assert abs(dd.mean() - truth[name][gt]["week_26"]) < 3.5 * se, (name, gt)
+
+
+def test_truth_would_be_detectably_wrong_if_off_by_a_little(big):
+    """The recovery test has power: a truth shifted by 0.5 PHQ-9 points is rejected."""
+    d = _paired(_complete_scores(big, "phq9"), "score", "week_26")
+    se = d.std(ddof=1) / math.sqrt(len(d))
+    assert abs(d.mean() - (big.meta["truth"]["change"]["phq9"]["week_26"] + 0.5)) > 3.5 * se
+
+
+# ------------------------------------------------------------------ writing -----
+@pytest.fixture(scope="module")
+def written(tmp_path_factory, ds):
+    return sample.write_programme(ds, tmp_path_factory.mktemp("prog"))
+
+
+def test_write_programme_writes_every_file_named_in_the_toml(written):
+    import tomllib
+    cfg = tomllib.loads((written / "groupeval.toml").read_text())
+    assert cfg["programme"]["timepoints"] == ["baseline", "week_12", "week_26"]
+    assert cfg["programme"]["instruments"] == ["brs", "who5", "whoqol_bref", "phq9"]
+    for key in ("groups", "members", "sessions", "attendance", "surveys"):
+        assert (written / cfg["files"][key]["path"]).is_file(), key
+    assert (written / cfg["files"]["surveys"]["dictionary"]).is_file()
+    assert cfg["files"]["attendance"]["format"] == "wide"
+    assert cfg["files"]["surveys"]["format"] == "redcap"
+    assert cfg["files"]["members"]["columns"]["Participant ID"] == "member_id"
+    assert (written / "truth.json").is_file()
+
+
+def test_members_csv_has_raw_headers_and_no_identifiers(written, ds):
+    m = pd.read_csv(written / "members.csv", dtype=str)
+    assert list(m.columns) == list(sample.MEMBER_HEADERS)
+    assert len(m) == len(ds.members)
+
+
+def test_attendance_workbook_has_one_wide_sheet_per_group_with_excel_dates(written, ds):
+    import datetime as dt
+    import openpyxl
+    wb = openpyxl.load_workbook(written / "attendance.xlsx", read_only=True)
+    assert wb.sheetnames == list(ds.groups["group_id"])
+    ws = wb["G01"]
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][0] == "Participant ID"
+    assert all(isinstance(v, dt.datetime) for v in rows[0][1:])
+    held = ds.sessions[(ds.sessions["group_id"] == "G01") & ~ds.sessions["cancelled"]]
+    assert len(rows[0]) - 1 == len(held)
+    marks = {v for r in rows[1:] for v in r[1:]}
+    assert marks == {"P", "A", "E", "L", None}
+    assert len(rows) - 1 == (ds.members["group_id"] == "G01").sum()
+
+
+def test_attendance_workbook_reads_back_to_the_canonical_table(written, ds):
+    import groupeval as ge
+    got = ge.read_attendance(written / "attendance.xlsx", format="wide",
+                             columns={"Participant ID": "member_id"}, blank="not_scheduled")
+    cols = ["member_id", "group_id", "session_date", "attended", "status"]
+    got = got[cols].astype({"member_id": str, "group_id": str, "status": str})
+    exp = ds.attendance[cols].astype({"member_id": str, "group_id": str, "status": str})
+    key = ["group_id", "member_id", "session_date"]
+    pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True),
+                                  exp.sort_values(key).reset_index(drop=True))
+
+
+def test_redcap_export_has_events_forms_and_dictionary(written, ds):
+    r = pd.read_csv(written / "surveys_redcap.csv", dtype=str)
+    assert list(r.columns[:2]) == ["record_id", "redcap_event_name"]
+    assert set(r["redcap_event_name"]) == {"baseline_arm_1", "week_12_arm_1", "week_26_arm_1"}
+    for form in sample.REDCAP_FORMS.values():
+        assert f"{form}_complete" in r.columns
+        assert set(r[f"{form}_complete"]) <= {"0", "1", "2"}
+    assert len(r) == len(ds.responses)
+    d = pd.read_csv(written / "redcap_dictionary.csv", dtype=str)
+    assert d.columns[0] == "Variable / Field Name"
+    assert "Choices, Calculations, OR Slider Labels" in d.columns
+    items = [c for c in r.columns if c.startswith(("brs_", "who5_", "whoqol_bref_", "phq9_"))
+             and not c.endswith("_complete")]
+    assert set(items) <= set(d["Variable / Field Name"])
+    # raw values round-trip exactly
+    got = r.set_index(["record_id", "redcap_event_name"])[items].apply(pd.to_numeric)
+    exp = ds.responses.assign(ev=ds.responses["timepoint"] + "_arm_1").set_index(
+        ["member_id", "ev"])[items]
+    np.testing.assert_array_equal(got.to_numpy(), exp.to_numpy())
+
+
+def test_roster_and_wide_csv_layouts(tmp_path, ds):
+    out = sample.write_programme(ds, tmp_path, attendance="roster-csv", survey="wide-csv")
+    roster = pd.read_csv(out / "attendance.csv")
+    assert len(roster) == len(ds.attendance)
+    assert set(roster["mark"]) == {"P", "A", "E", "L"}
+    assert len(pd.read_csv(out / "surveys.csv")) == len(ds.responses)
+    assert 'format = "roster"' in (out / "groupeval.toml").read_text()
+
+
+def test_write_programme_rejects_unknown_layouts_listing_all(tmp_path, ds):
+    with pytest.raises(ConfigError, match=r"attendance must be one of .*got 'pdf'.*survey must be one of"):
+        sample.write_programme(ds, tmp_path, attendance="pdf", survey="paper")
+
+
+def test_write_sample_writes_a_programme(tmp_path):
+    out = sample.write_sample(tmp_path / "s", seed=3)
+    assert (out / "groupeval.toml").is_file() and (out / "attendance.xlsx").is_file()
