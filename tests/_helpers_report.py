@@ -1,0 +1,59 @@
+"""Shared, cached report builds for the report/browser tests (one build per audience per session)."""
+from __future__ import annotations
+
+import functools
+import re
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+_ROOT = Path(tempfile.mkdtemp(prefix="groupeval-test-reports-"))
+
+#: Sections every evaluation report has (markdown headings of notebook 02).
+SECTIONS = ("Summary", "Who took part", "Attendance and retention", "Outcomes", "What differs by group type",
+            "Data quality", "Methods")
+
+
+def small_groups_dataset(seed: int = 7):
+    """A programme whose group types hold fewer than 11 members each (suppression must bite)."""
+    from groupeval.sample import generate
+
+    return generate(seed, n_groups=8, members_per_group=(4, 9))
+
+
+@functools.lru_cache(maxsize=None)
+def programme_dir(kind: str) -> Path:
+    """Folder of programme files: ``"sample"`` (seed 2025) or ``"small"`` (tiny groups)."""
+    from groupeval.sample import generate, write_programme
+
+    d = _ROOT / f"data_{kind}"
+    ds = generate(2025) if kind == "sample" else small_groups_dataset()
+    write_programme(ds, d)
+    return d
+
+
+@functools.lru_cache(maxsize=None)
+def built_report(kind: str, audience: str, min_cell: int = 11) -> Path:
+    """Build (once per session) the report of ``programme_dir(kind)`` for ``audience``."""
+    from groupeval.report import build_report
+
+    out = _ROOT / f"{kind}_{audience}_{min_cell}" / "report.html"
+    return build_report(programme_dir(kind), out, audience=audience, min_cell=min_cell, progress=False)
+
+
+def html_text(html: str) -> str:
+    """Visible text of the HTML (tags, styles and data URIs removed)."""
+    html = re.sub(r"<(style|script)\b.*?</\1>", " ", html, flags=re.S | re.I)
+    html = re.sub(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+", " ", html)
+    text = re.sub(r"<[^>]+>", " ", html)
+    import html as _h
+
+    return re.sub(r"\s+", " ", _h.unescape(text))
+
+
+def read_tables(report: Path) -> dict[str, pd.DataFrame]:
+    from groupeval.report import tables_paths
+
+    folder, _ = tables_paths(report)
+    return {p.stem: pd.read_csv(p) for p in sorted(folder.glob("*.csv"))}
