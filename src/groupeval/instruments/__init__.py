@@ -216,8 +216,9 @@ class Instrument:
 
     # ------------------------------------------------------------------ init
     def __post_init__(self) -> None:
-        _validate_instrument(self)
         s = object.__setattr__
+        _normalise_shorthands(self)
+        _validate_instrument(self)
         s(self, "reverse", tuple(int(i) for i in self.reverse))
         if not self.label:
             s(self, "label", self.name)
@@ -287,14 +288,13 @@ class Instrument:
         if name not in self.variants:
             allowed = ", ".join(repr(v) for v in self.variants) or "none"
             raise ConfigError(f"instrument {self.name!r} has no variant {name!r}; variants: {allowed}")
+        overrides = dict(self.variants[name])
         data = _instrument_to_dict(self)
-        data.update(dict(self.variants[name]))
+        # the score range follows the overridden item range unless given
+        data["score_min"] = overrides.pop("score_min", None)
+        data["score_max"] = overrides.pop("score_max", None)
+        data.update(overrides)
         data["variant_name"] = name
-        data.setdefault("score_min", None)
-        if "score_min" not in self.variants[name]:
-            data["score_min"] = None
-        if "score_max" not in self.variants[name]:
-            data["score_max"] = None
         return Instrument(**data)
 
     def __repr__(self) -> str:
@@ -302,6 +302,41 @@ class Instrument:
         return (f"Instrument({self.name!r}{v}, label={self.label!r}, n_items={self.n_items}, "
                 f"items {self.item_min}-{self.item_max}, method={self.method!r}, "
                 f"score {self.score_min:g}-{self.score_max:g}, higher_is_better={self.higher_is_better})")
+
+
+def _normalise_shorthands(inst: "Instrument") -> None:
+    """Accept the few-lines forms: ``subscale_specs={"a": (1, 2)}``,
+    ``missing_rules={"r": {"max_missing": 1}}`` and ``missing_rule=1``."""
+    s = object.__setattr__
+    specs = inst.subscale_specs
+    if isinstance(specs, Mapping):
+        out = []
+        for name, d in specs.items():
+            if isinstance(d, Mapping):
+                out.append(Subscale(name, tuple(d.get("items", ())), d.get("method", "mean"),
+                                    float(d.get("scale", 1.0)), float(d.get("shift", 0.0)),
+                                    d.get("transform_of"), d.get("min"), d.get("max")))
+            else:
+                out.append(Subscale(name, tuple(d), "mean" if inst.method != "sum" else "sum"))
+        s(inst, "subscale_specs", tuple(out))
+    else:
+        s(inst, "subscale_specs", tuple(specs))
+    rules = {}
+    for name, r in dict(inst.missing_rules or {}).items():
+        if isinstance(r, Mapping):
+            r = MissingRule(name, r.get("max_missing", 0), dict(r.get("subscales", {})),
+                            r.get("min_answered_total"), bool(r.get("round_raw", False)),
+                            bool(r.get("convention", True)), r.get("description", ""), r.get("source", ""))
+        rules[name] = r
+    mr = inst.missing_rule
+    if isinstance(mr, int) and not isinstance(mr, bool):
+        name = f"max_{mr}_missing"
+        subs = {sp.name: min(mr, max(len(sp.items) - 1, 0)) for sp in inst.subscale_specs if sp.transform_of is None}
+        rules.setdefault(name, MissingRule(name, mr, subs, description=f"at most {mr} item(s) missing"))
+        s(inst, "missing_rule", name)
+    s(inst, "missing_rules", rules)
+    s(inst, "flags", tuple(inst.flags))
+    s(inst, "bands", tuple(tuple(b) for b in inst.bands))
 
 
 def item_columns(prefix: str, n_items: int) -> tuple[str, ...]:
@@ -316,10 +351,9 @@ def _instrument_to_dict(inst: Instrument) -> dict[str, Any]:
 # ---------------------------------------------------------------- validation
 def _validate_instrument(inst: Instrument) -> None:
     problems: list[Problem] = []
-    where = f"instrument {inst.name!r}"
 
     def bad(key: str, value: object, reason: str, fix: str = "") -> None:
-        problems.append(Problem(None, None, key, value, f"{where}: {reason}", fix))
+        problems.append(Problem(None, None, key, value, reason, fix))
 
     if not isinstance(inst.name, str) or not inst.name.isidentifier() or inst.name != inst.name.lower():
         bad("name", inst.name, "name must be a lower-case identifier (letters, digits, _)",
@@ -330,7 +364,8 @@ def _validate_instrument(inst: Instrument) -> None:
         v = getattr(inst, key)
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not float(v).is_integer():
             bad(key, v, f"{key} must be a whole number")
-    if not problems and inst.item_min >= inst.item_max:
+    if (isinstance(inst.item_min, (int, float)) and isinstance(inst.item_max, (int, float))
+            and inst.item_min >= inst.item_max):
         bad("item_max", inst.item_max, "item_max must be greater than item_min")
     if inst.method not in METHODS:
         bad("method", inst.method, f"method must be one of {', '.join(map(repr, METHODS))}")
