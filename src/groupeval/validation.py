@@ -46,8 +46,15 @@ __all__ = ["validate_tables", "ValidatedTables", "STRING_DTYPE", "find_identifie
 STRING_DTYPE = pd.StringDtype("pyarrow")
 #: ``DataFrame.attrs`` key the attendance reader sets to ``"signin"`` for sign-in logs.
 SIGNIN_ATTR = "groupeval_shape"
-#: ``DataFrame.attrs`` key the attendance reader sets when blank cells became absence rows.
+#: ``DataFrame.attrs`` key the attendance reader sets when blank cells became absence rows
+#: (the per-row column :data:`BLANK_CELL` wins when present).
 BLANK_ATTR = "groupeval_blank_absences"
+#: per-row provenance column of the attendance reader: True for absences made from blank cells.
+BLANK_CELL = "_blank_cell"
+#: ``DataFrame.attrs`` keys of the readers: entirely blank rows skipped, cancelled session columns.
+BLANK_ROWS_ATTR = "groupeval_blank_rows"
+CANCELLED_ATTR = "groupeval_cancelled"
+EMPTY_SESSIONS_ATTR = "groupeval_empty_sessions"
 
 _VOCAB = {"exit_reason": EXIT_REASONS, "facilitation": FACILITATION, "format": FORMAT,
           "status": ATTENDANCE_STATUS}
@@ -149,6 +156,8 @@ class _Table:
         self.excluded = np.zeros(len(df), dtype=bool)
         self.prior_excluded = 0  # rows excluded before the frame was rebuilt (sign-in inference)
         self.inferred = 0
+        self.skipped = 0  # entirely blank rows the reader skipped (counted as read and excluded)
+        self.cancelled: list[tuple[object, object]] = []  # (group, date) of cancelled wide-sheet columns
         self.timepoints: tuple[str, ...] | None = None
 
     @property
@@ -229,6 +238,8 @@ def _prepare(name: str, raw: Any, log: _Log) -> _Table:
         return _Table(name, _empty_raw(name), given=False)
     frames = list(raw) if isinstance(raw, (list, tuple)) else [raw]
     parts = []
+    cancelled: list = []
+    skipped = 0
     for k, df in enumerate(frames):
         if not isinstance(df, pd.DataFrame):
             raise ValidationError(f"{name}= must be a pandas DataFrame (or a list of them), "
@@ -257,16 +268,41 @@ def _prepare(name: str, raw: Any, log: _Log) -> _Table:
                 renames[c] = canon[n]
         if renames:
             df = df.rename(columns=renames)
+        attrs = frames[k].attrs
         if name == "attendance":
-            df["_signin"] = str(frames[k].attrs.get(SIGNIN_ATTR, "")).lower() == "signin"
-            df["_blank"] = bool(frames[k].attrs.get(BLANK_ATTR, False))
+            df["_signin"] = str(attrs.get(SIGNIN_ATTR, "")).lower() == "signin"
+            if BLANK_CELL in df:
+                df["_blank"] = df.pop(BLANK_CELL).fillna(False).astype(bool)
+            else:
+                df["_blank"] = bool(attrs.get(BLANK_ATTR, False))
+            cancelled.extend(attrs.get(CANCELLED_ATTR, []) or [])
+            empty = attrs.get(EMPTY_SESSIONS_ATTR, []) or []
+            if empty:
+                log.summary(label if SOURCE_FILE not in frames[k] else _first_file(df, label), "session_date",
+                            len(empty), "session columns left entirely blank in the sheet: treated as not held "
+                            "(no attendance rows, not in the inferred sessions): " +
+                            ", ".join(f"{g} {pd.Timestamp(d).date()}" for g, d in list(empty)[:20]), "flagged")
+        n_blank = int(attrs.get(BLANK_ROWS_ATTR, 0) or 0)
+        if n_blank:
+            skipped += n_blank
+            log.summary(_first_file(df, label), None, n_blank,
+                        "entirely blank rows skipped when reading (count in value)", "excluded")
         parts.append(df)
     if len(parts) == 1:
         out = parts[0]
     else:
         out = pd.concat(parts, ignore_index=True, sort=False)
     out = out.reset_index(drop=True)
-    return _Table(name, out, given=True)
+    t = _Table(name, out, given=True)
+    t.skipped, t.cancelled = skipped, cancelled
+    return t
+
+
+def _first_file(df: pd.DataFrame, label: str) -> str:
+    if SOURCE_FILE in df and len(df):
+        files = pd.unique(df[SOURCE_FILE].astype(str))
+        return str(files[0]).split(" [")[0]
+    return label
 
 
 def _empty_raw(name: str) -> pd.DataFrame:
@@ -954,11 +990,11 @@ def validate_tables(tables: Mapping[str, Any], *, timepoints: Sequence[str] | No
     counts: dict[str, dict[str, int]] = {}
     for name, t in ts.items():
         df = t.df.loc[t.live] if t.excluded.any() else t.df
-        drop = [c for c in df.columns if c.startswith("_") and (c in (SOURCE_FILE, SOURCE_ROW, *_INTERNAL)
-                                                                 or c in ("_member_id", "_group_id"))]
+        drop = [c for c in df.columns if c.startswith("_source_") or c in (*_INTERNAL, "_member_id", "_group_id")]
         df = df.drop(columns=drop).reset_index(drop=True)
         out[name] = _finish(name, df)
-        counts[name] = {"read": int(t.read), "excluded": int(t.prior_excluded + t.excluded.sum()), "inferred": int(t.inferred),
+        counts[name] = {"read": int(t.read + t.skipped),
+                        "excluded": int(t.skipped + t.prior_excluded + t.excluded.sum()), "inferred": int(t.inferred),
                         "kept": int(len(out[name]))}
     tps = r.timepoints if r.timepoints is not None else tuple(timepoints or ())
     quality = QualityReport(pd.concat(log.quality, ignore_index=True) if log.quality else None)
@@ -1086,18 +1122,36 @@ def _infer(ts: dict[str, _Table], log: _Log, cats: dict[str, pd.Index], *, data_
            ng: int) -> None:
     g, m, s, a, r = (ts[n] for n in TABLE_NAMES)
     att = a.df.loc[a.live] if a.usable else None
-    # sessions: every date on which a group has an attendance row
+    # sessions: every date on which a group has an attendance row (+ cancelled sheet columns)
     if not s.given and att is not None and len(att):
-        u = att[["group_id", "session_date", "_group_id"]].drop_duplicates(["_group_id", "session_date"])
+        k = pd.Series(att["_group_id"].to_numpy() * np.int64(nd) + (_days(att["session_date"]) - dmin))
+        first = k.drop_duplicates().index.to_numpy()
+        u = att.iloc[first]
         new = pd.DataFrame({"group_id": u["group_id"].to_numpy(), "session_date": u["session_date"].to_numpy(),
                             "cancelled": False, "_group_id": u["_group_id"].to_numpy(),
-                            SOURCE_FILE: None, SOURCE_ROW: pd.NA})
+                            SOURCE_FILE: u[SOURCE_FILE].to_numpy(), SOURCE_ROW: pd.NA})
+        if a.cancelled:
+            canc = pd.DataFrame(a.cancelled, columns=["raw", "session_date"])
+            keys = _id_key(_clean_text_values(canc["raw"].to_numpy(dtype=object)))
+            known = pd.Series(np.arange(len(cats["group_id"])), index=_id_key(cats["group_id"].to_numpy(dtype=object)))
+            canc["_group_id"] = known.reindex(keys).to_numpy()
+            canc = canc.dropna(subset=["_group_id"])
+            canc["_group_id"] = canc["_group_id"].astype(np.int64)
+            canc["group_id"] = cats["group_id"].to_numpy(dtype=object)[canc["_group_id"].to_numpy()]
+            canc["session_date"] = pd.to_datetime(canc["session_date"]).dt.normalize()
+            canc["cancelled"] = True
+            canc[SOURCE_FILE], canc[SOURCE_ROW] = None, pd.NA
+            new = pd.concat([new, canc.drop(columns="raw")], ignore_index=True)
+            new = new.drop_duplicates(["_group_id", "session_date"], keep="first")
         new = new.sort_values(["_group_id", "session_date"], kind="stable").reset_index(drop=True)
-        per = new.groupby("group_id", observed=True).size()
-        files = ", ".join(sorted(map(str, pd.unique(att[SOURCE_FILE].astype(str)))))
-        for gid, n in per.items():  # one entry per group (a handful)
-            log.summary(files, "session_date", int(n),
-                        f"sessions of group {gid} inferred from the attendance dates (no sessions table)")
+        per = new.groupby("group_id", observed=True).agg(n=("session_date", "size"),
+                                                          n_cancelled=("cancelled", "sum"),
+                                                          file=(SOURCE_FILE, "first"))
+        for gid, rec in per.iterrows():  # one entry per group (a handful)
+            extra = f", {int(rec.n_cancelled)} cancelled" if rec.n_cancelled else ""
+            log.summary(rec.file, "session_date", int(rec.n),
+                        f"sessions of group {gid} inferred from the attendance dates (no sessions table{extra})")
+        new[SOURCE_FILE] = None
         s.df, s.usable, s.excluded, s.inferred = new, True, np.zeros(len(new), bool), len(new)
     # members: from attendance, when no members table was given
     if not m.given and att is not None and len(att):
