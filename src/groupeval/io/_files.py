@@ -533,7 +533,9 @@ def _finish(raw: RawSheet, label: str) -> RawSheet:
         if blank.any():
             raw.blank_rows = int(blank.sum())
             f = f.loc[~blank].reset_index(drop=True)
+    rows = f.pop(SOURCE_ROW)
     f[SOURCE_FILE] = pd.Series(label, index=f.index, dtype="string[pyarrow]")
+    f[SOURCE_ROW] = rows
     raw.frame = f
     return raw
 
