@@ -174,7 +174,8 @@ def test_composite_APA_pieces_by_hand():
     (0.2, "one in five"),
     (0.1, "one in ten"),
     (0.3, "three in ten"),
-    (0.07, "about one in ten"),     # no 2/3/4/5 fraction within .02 -> nearest tenth
+    (0.07, "about one in twenty"),  # 1/10 is .03 away, 1/20 within .02
+    (0.08, "about one in ten"),     # nothing within .02 -> nearest tenth
     (0.86, "about nine in ten"),
 ])
 def test_plain_fraction_by_hand(share, text):

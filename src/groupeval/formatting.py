@@ -342,7 +342,7 @@ def fmt_estimate_ci(name: str, value: Any, low: Any, high: Any, digits: int = 2,
 # plain language
 # ---------------------------------------------------------------------------
 _WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
-_DENOMINATOR_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 10: "ten"}
+_DENOMINATOR_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 10: "ten", 20: "twenty"}
 
 
 def number_word(n: int) -> str:
@@ -355,8 +355,9 @@ def number_word(n: int) -> str:
 def plain_fraction(share: float, *, tolerance: float = 0.02) -> str:
     """A proportion as words a programme manager reads at a glance.
 
-    The simplest fraction with denominator 2, 3, 4, 5 or 10 within
-    ``tolerance`` of ``share`` is used (smaller denominators first); when
+    The simplest fraction with denominator 2, 3, 4, 5 or 10 (or one in
+    twenty) within ``tolerance`` of ``share`` is used (smaller denominators
+    first), else the nearest tenth; when
     the fraction is not within 0.005 the phrase starts with "about".
 
     ======================  ======================
@@ -385,9 +386,9 @@ def plain_fraction(share: float, *, tolerance: float = 0.02) -> str:
     if s >= 0.95:
         return "nearly all"
     best: Fraction | None = None
-    for den in (2, 3, 4, 5, 10):
+    for den in (2, 3, 4, 5, 10, 20):
         num = int(round_half_up(s * den))
-        if 1 <= num < den and abs(s - num / den) <= tolerance:
+        if 1 <= num < den and abs(s - num / den) <= tolerance + 1e-12 and (den < 20 or num == 1):
             best = Fraction(num, den)
             break
     if best is None:  # nearest tenth (always within 0.05)
