@@ -41,6 +41,7 @@ __all__ = [
     "rubin_pool",
     "ClusterOLS",
     "cluster_ols",
+    "design_info_of",
 ]
 
 
@@ -421,7 +422,16 @@ def cluster_ols(formula: str, data: pd.DataFrame, cluster: str, *, ci: float = 0
     names = list(model.exog_names)
     return ClusterOLS(params=pd.Series(fit.params.to_numpy(), index=names),
                       cov=pd.DataFrame(V, index=names, columns=names), df=float(G - 1), n=int(n),
-                      n_clusters=G, names=names, design_info=model.data.design_info, ci=ci)
+                      n_clusters=G, names=names, design_info=design_info_of(model), ci=ci)
+
+
+def design_info_of(model: Any) -> Any:
+    """The patsy DesignInfo of a statsmodels formula model (``model_spec`` in statsmodels >= 0.15)."""
+    data = model.data
+    info = getattr(data, "model_spec", None) or getattr(data, "design_info", None)
+    if info is None:  # pragma: no cover - depends on the statsmodels version
+        raise RuntimeError("cannot find the design of the statsmodels formula model")
+    return info
 
 
 def as_str_id(s: pd.Series) -> pd.Series:
