@@ -91,9 +91,8 @@ def _group_for(raw: RawSheet, group: str | None, problems: list[Problem]) -> pd.
     f = raw.frame
     if "group_id" in f.columns:
         if group is not None:
-            problems.append(Problem(raw.label, None, "group_id", group,
-                                    "group= was given but the file has a group_id column",
-                                    "drop group= (the column is used) or remove the column"))
+            raise ConfigError(f"group={group!r} was given but {raw.label} has a group_id column; "
+                              "drop group= (the column is used) or remove the column")
         return None
     if group is not None:
         return str(group)
@@ -102,7 +101,7 @@ def _group_for(raw: RawSheet, group: str | None, problems: list[Problem]) -> pd.
     problems.append(Problem(raw.label, raw.header_row, "group_id", None,
                             "the file has no group_id column and nothing names the group",
                             "add a group_id column, pass group='<group id>', or name each sheet after its group"))
-    return None
+    return ""  # placeholder; the SchemaError is raised once every sheet is checked
 
 
 def _unknown_problems(raw: RawSheet, rows: np.ndarray, cols: list[str], values: list) -> list[Problem]:
@@ -176,7 +175,7 @@ def _roster(raw: RawSheet, shape: str, group, blank: str | None, dayfirst, probl
         keep &= codes != mk.CANC
         attended = np.isin(codes, (mk.PRES, mk.LAT))
         status = codes
-    grp = _group_for(raw, group, problems)
+    grp = _group_for(raw, group, problems.schema)
     gid = f["group_id"] if grp is None and "group_id" in f.columns else pd.Series(grp, index=f.index, dtype="string[pyarrow]")
     st = _status_series(np.where(np.isin(status, (mk.BLANK, mk.UNKNOWN, mk.CANC)), mk.ABS, status))
     parts = {
@@ -223,7 +222,7 @@ def _wide(raw: RawSheet, date_cols: list[str], header_dates: dict[str, pd.Timest
                                     f"the same session date as column {seen[d]!r}",
                                     "merge the two columns into one"))
         seen[d] = c
-    grp = _group_for(raw, group, problems)
+    grp = _group_for(raw, group, problems.schema)
     n, k = len(f), len(date_cols)
     vals = f[date_cols].to_numpy(dtype=object)
     codes = mk.classify_marks(vals).reshape(n, k)
@@ -234,17 +233,19 @@ def _wide(raw: RawSheet, date_cols: list[str], header_dates: dict[str, pd.Timest
                                           list(vals[r, c])))
     explicit = bool(np.isin(codes, (mk.ABS, mk.EXC)).any())
     rule = blank or ("not_scheduled" if explicit else "absent")
-    gname = grp if grp is not None else raw.label
-    info["blank"][gname] = rule
+    gnames = [grp] if grp is not None else [str(g) for g in pd.unique(f["group_id"].dropna())]
+    for gname in gnames:
+        info["blank"][gname] = rule
     # a column with no mark at all (or marked cancelled) is a session that did not happen
     col_cancel = (np.isin(codes, (mk.BLANK, mk.CANC)).all(axis=0)) & (codes == mk.CANC).any(axis=0)
     col_empty = (codes == mk.BLANK).all(axis=0)
-    for j in np.nonzero(col_cancel)[0]:
-        info["cancelled"].append((gname, str(header_dates[date_cols[j]].date())))
-    for j in np.nonzero(col_empty)[0]:
-        info["empty_sessions"].append((gname, str(header_dates[date_cols[j]].date())))
+    for gname in gnames:
+        for j in np.nonzero(col_cancel)[0]:
+            info["cancelled"].append((gname, str(header_dates[date_cols[j]].date())))
+        for j in np.nonzero(col_empty)[0]:
+            info["empty_sessions"].append((gname, str(header_dates[date_cols[j]].date())))
     blank_m = codes == mk.BLANK
-    keep = ~np.isin(codes, (mk.CANC, mk.UNKNOWN)) & ~col_empty[None, :]
+    keep = ~np.isin(codes, (mk.CANC, mk.UNKNOWN)) & ~(col_empty | col_cancel)[None, :]
     if rule == "not_scheduled":
         keep &= ~blank_m
     flat = keep.ravel()
@@ -273,6 +274,22 @@ def _wide(raw: RawSheet, date_cols: list[str], header_dates: dict[str, pd.Timest
     out[SOURCE_COLUMN] = pd.Series(np.asarray(hdr, dtype=object), dtype="string[pyarrow]")
     out[BLANK_CELL] = blank_m.ravel()[flat]
     return out
+
+
+class _Problems(list):
+    """Problems of the read (ReadError) plus missing-column ones (SchemaError)."""
+
+    def __init__(self):
+        super().__init__()
+        self.schema: list[Problem] = []
+
+
+def _require_rows(sheets: list[RawSheet]) -> None:
+    if all(len(r.frame) == 0 for r in sheets):
+        label = sheets[0].label.split(" [")[0]
+        raise ReadError(f"{label} has a header but no data rows",
+                        [Problem(r.label, r.header_row + 1, None, None, "no data below the header",
+                                 "export the table again with its rows") for r in sheets])
 
 
 def read_attendance(path, format: str = "auto", *, columns: Mapping[str, str] | None = None,
@@ -359,6 +376,7 @@ def read_attendance(path, format: str = "auto", *, columns: Mapping[str, str] | 
         raise ConfigError(f"blank must be one of {BLANK_RULES} or None, got {blank!r}")
     sheets = read_sheets(path, sheet=sheet, columns=columns, recognise=_recognise,
                          text_names=("member_id", "group_id"))
+    _require_rows(sheets)
     classified = []
     skipped = []
     for raw in sheets:
@@ -388,7 +406,7 @@ def read_attendance(path, format: str = "auto", *, columns: Mapping[str, str] | 
         raise ReadError("sheets mix a sign-in log with other shapes",
                         [Problem(r.label, None, None, s, "shape of this sheet") for r, s, _ in classified],)
     # day-first decision across all date headers of the file
-    problems: list[Problem] = []
+    problems = _Problems()
     all_headers = [c for raw, s, dc in classified if s == "wide" for c in dc]
     header_dates: dict[str, pd.Timestamp] = {}
     if all_headers:
@@ -410,6 +428,8 @@ def read_attendance(path, format: str = "auto", *, columns: Mapping[str, str] | 
             frames.append(_wide(raw, date_cols, header_dates, group, blank, problems, info))
         else:
             frames.append(_roster(raw, shape, group, blank, dayfirst, problems))
+    if problems.schema:
+        raise SchemaError(f"attendance file {sheets[0].label.split(' [')[0]} lacks a group", problems.schema)
     if problems:
         raise ReadError(f"attendance file {sheets[0].label.split(' [')[0]} cannot be read", problems)
     out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)

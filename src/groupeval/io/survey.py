@@ -17,6 +17,7 @@ from ..exceptions import ConfigError, Problem, ReadError, SchemaError
 from ..schema import SOURCE_FILE, SOURCE_ROW
 from ._dates import parse_dates
 from ._files import RawSheet, norm_name, read_sheets, read_table
+from .attendance import _require_rows
 
 __all__ = ["read_survey", "FORMATS", "ITEM_PATTERN", "QUALTRICS_DROPPED"]
 
@@ -336,6 +337,7 @@ def read_survey(path, format: str = "auto", *, columns: Mapping[str, str] | None
     sheets = read_sheets(path, sheet=sheet, columns=columns, recognise=_recognise,
                          text_names=("member_id", "timepoint", "group_id", "record_id", "redcap_event_name",
                                      "redcap_repeat_instrument"))
+    _require_rows(sheets)
     problems: list[Problem] = []
     info = {"dropped_columns": [], "recoded_minus99": 0}
     frames = []
