@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .dataset import QUALITY_COLUMNS, QualityReport
-from .exceptions import (GroupevalError, IdentifierError, Problem, ReadError, SchemaError,
+from .exceptions import (ConfigError, GroupevalError, IdentifierError, Problem, ReadError, SchemaError,
                          ValidationError)
 from .schema import (ATTENDANCE_STATUS, EXIT_REASONS, FACILITATION, FORMAT, IDENTIFIER_PATTERNS,
                      SOURCE_FILE, SOURCE_ROW, TABLE_NAMES, TABLES)
@@ -102,13 +102,13 @@ def find_identifier_columns(columns: Iterable[object]) -> dict[str, str]:
 def raise_problems(problems: Sequence[tuple[type[GroupevalError], Problem]], message: str) -> None:
     """Raise one error holding every problem; the class is the most serious kind present.
 
-    Order of seriousness: :class:`IdentifierError`, :class:`ReadError`,
-    :class:`SchemaError`, :class:`ValidationError`.
+    Order of seriousness: :class:`IdentifierError`, :class:`ConfigError`,
+    :class:`ReadError`, :class:`SchemaError`, :class:`ValidationError`.
     """
     if not problems:
         return
     kinds = {cls for cls, _ in problems}
-    for cls in (IdentifierError, ReadError, SchemaError, ValidationError):
+    for cls in (IdentifierError, ConfigError, ReadError, SchemaError, ValidationError):
         if cls in kinds or any(issubclass(k, cls) for k in kinds):
             chosen = cls
             break
@@ -517,11 +517,18 @@ def _check_structure(t: _Table, log: _Log) -> None:
     file = _files_of(t)
     if missing:
         have = [c for c in t.df.columns if not c.startswith("_")]
-        log.problem(SchemaError, file, None, ", ".join(missing), None,
-                    f"the {t.name} table lacks required column(s) {', '.join(missing)} "
-                    f"(columns present: {', '.join(have) or 'none'})",
-                    "rename the matching columns with columns={'Your header': '" + missing[0] +
-                    "'} or add them")
+        datalike = [c for c in have if _looks_like_value(c)]
+        if datalike and len(datalike) * 2 >= len(have):
+            log.problem(SchemaError, file, 1, ", ".join(missing), ", ".join(have[:6]),
+                        f"the {t.name} file seems to have no header row: its first row holds values "
+                        f"({', '.join(datalike[:3])}) and the required column(s) {', '.join(missing)} are missing",
+                        "add a header row naming the columns (e.g. " + ", ".join(spec.required) + ")")
+        else:
+            log.problem(SchemaError, file, None, ", ".join(missing), None,
+                        f"the {t.name} table lacks required column(s) {', '.join(missing)} "
+                        f"(columns present: {', '.join(have) or 'none'})",
+                        "rename the matching columns with columns={'Your header': '" + missing[0] +
+                        "'} or add them")
         t.usable = False
     if len(t.df) == 0:
         log.problem(SchemaError, file, None, None, None, f"the {t.name} table has no data rows",
@@ -538,6 +545,16 @@ def _blankish(s: pd.Series) -> np.ndarray:
             empty = (sub.astype("string").str.strip() == "").to_numpy(dtype=bool, na_value=False)
             na[np.flatnonzero(nn)] = empty
     return na
+
+
+def _looks_like_value(name: str) -> bool:
+    """A header cell that looks like data (a number, a date, a yes/no value, an id like G1)."""
+    t = str(name).strip()
+    if re.fullmatch(r"[-+]?\d+([.,]\d+)?", t) or t.lower() in _TRUE | _FALSE:
+        return True
+    if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}([ T].*)?", t) or _DMY.match(t):
+        return True
+    return bool(re.fullmatch(r"[A-Za-z]{1,3}\d+", t))
 
 
 def _drop_blank_rows(t: _Table, log: _Log) -> None:
@@ -997,7 +1014,11 @@ def validate_tables(tables: Mapping[str, Any], *, timepoints: Sequence[str] | No
                         "excluded": int(t.skipped + t.prior_excluded + t.excluded.sum()), "inferred": int(t.inferred),
                         "kept": int(len(out[name]))}
     tps = r.timepoints if r.timepoints is not None else tuple(timepoints or ())
-    quality = QualityReport(pd.concat(log.quality, ignore_index=True) if log.quality else None)
+    qf = pd.concat(log.quality, ignore_index=True) if log.quality else None
+    if qf is not None:  # file order, then spreadsheet row; whole-file entries last
+        qf["_r"] = pd.to_numeric(qf["row"], errors="coerce")
+        qf = qf.sort_values(["file", "_r", "column"], na_position="last", kind="stable").drop(columns="_r")
+    quality = QualityReport(qf)
     return ValidatedTables(out, quality, counts, tps)
 
 
