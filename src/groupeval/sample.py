@@ -223,14 +223,62 @@ def _categorical(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
 STRING_DTYPE = pd.StringDtype("pyarrow")
 
 
+def _markov_attendance(rng: np.random.Generator, idx: np.ndarray, p: np.ndarray, r: float,
+                       n_members: int) -> np.ndarray:
+    """Attendance marks as a stationary two-state Markov chain per member.
+
+    ``idx`` gives the member of each row; a member's rows are contiguous and
+    in session order.  Member ``i`` attends with marginal probability
+    ``p_i`` at every session; the lag-1 autocorrelation is ``r`` clipped to
+    the feasible range ``[max(1 - 1/p, -p/(1-p)), 1)``:
+    ``P(attend | attended last) = p + r (1 - p)``,
+    ``P(attend | missed last) = p (1 - r)``.  Negative ``r`` makes long runs
+    of absences rarer than independent draws would.  The loop runs over the
+    session position (at most ``weeks + 1`` steps), vectorised over members.
+    """
+    n = len(idx)
+    out = np.zeros(n, dtype=bool)
+    if n == 0:
+        return out
+    count = np.bincount(idx, minlength=n_members)
+    starts = np.cumsum(count) - count
+    pi = p
+    lo = np.maximum(1.0 - 1.0 / pi, -pi / (1.0 - pi))
+    ri = np.clip(r, lo, 0.999)
+    p_aa = pi + ri * (1.0 - pi)
+    p_am = pi * (1.0 - ri)
+    u = rng.random(n)
+    has = count > 0
+    rows = starts[has]
+    members = np.flatnonzero(has)
+    out[rows] = u[rows] < pi[members]
+    for j in range(1, int(count.max())):
+        keep = count[members] > j
+        members, rows = members[keep], rows[keep] + 1
+        prev = out[rows - 1]
+        out[rows] = u[rows] < np.where(prev, p_aa[members], p_am[members])
+    return out
+
+
 def _str(values: Any) -> pd.Series:
     return pd.Series(values, dtype=STRING_DTYPE)
+
+
+def _take(labels: Any, codes: np.ndarray) -> pd.Series:
+    """``labels[codes]`` as a pyarrow-backed string Series (null where code < 0), fast."""
+    import pyarrow as pa
+
+    arr = pa.array(np.asarray(labels, dtype=object), type=pa.string())
+    codes = np.asarray(codes, dtype=np.int64)
+    taken = arr.take(pa.array(codes, mask=codes < 0))
+    return pd.Series(pd.arrays.ArrowStringArray(taken))
 
 
 def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
              members_per_group: tuple[int, int] = (14, 24), n_members: int | None = None,
              start: str | pd.Timestamp = "2025-01-06", icc: float = 0.05,
-             dropout_26w: float = 1 / 3, attendance_rate: float = 0.75,
+             dropout_26w: float = 1 / 3, attendance_rate: float = 0.75, attendance_spread: float = 0.35,
+             attendance_autocorr: float = -0.4,
              effects: Mapping[str, Mapping[str, float]] | None = None, effect_scale: float = 1.0,
              enrol_weeks: int = 8, cancel_rate: float = 0.04,
              programme: str = PROGRAMME) -> Dataset:
@@ -518,22 +566,22 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
     exited[recorded] = exit_date[recorded]
     exited[completes] = last[g][completes]
     # covariates
-    age = np.asarray(AGE_BANDS)[_categorical(rng, np.asarray([_AGE_P[t] for t in GROUP_TYPES])[mtype])]
-    gender = np.asarray(GENDERS)[_categorical(rng, np.asarray([_GENDER_P[t] for t in GROUP_TYPES])[mtype])]
+    age = _categorical(rng, np.asarray([_AGE_P[t] for t in GROUP_TYPES])[mtype])
+    gender = _categorical(rng, np.asarray([_GENDER_P[t] for t in GROUP_TYPES])[mtype])
     mwidth = max(4, len(str(M)))
     mid = np.char.add("M", np.char.zfill((np.arange(M) + 1).astype(str), mwidth))
     members = pd.DataFrame({
         "member_id": _str(mid),
-        "group_id": _str(gid[g]),
+        "group_id": _take(gid, g),
         "enrolled_on": pd.to_datetime(enrolled).astype("datetime64[ns]"),
         "exited_on": pd.to_datetime(exited).astype("datetime64[ns]"),
         "exit_reason": _str(exit_reason),
-        "age_band": _str(age),
-        "gender": _str(gender),
+        "age_band": _take(AGE_BANDS, age),
+        "gender": _take(GENDERS, gender),
     })
 
     # ---- attendance ---------------------------------------------------------
-    rho = 0.8
+    rho = float(attendance_spread)
     alpha = float(special.ndtri(attendance_rate) * math.sqrt(1 + rho ** 2))
     z = rng.standard_normal(M)
     p_att = special.ndtr(alpha + rho * z)
@@ -549,15 +597,15 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
     idx, k = idx[keep], k[keep]
     s = (k - w[idx]).astype(float)
     active = s < T[idx]
-    attended = active & (rng.random(len(idx)) < p_att[idx])
+    attended = active & _markov_attendance(rng, idx, p_att, attendance_autocorr, M)
     r = rng.random(len(idx))
     status_idx = np.where(attended, np.where(r < 0.1, 1, 0), np.where(active & (r < 0.2), 3, 2))
     attendance = pd.DataFrame({
-        "member_id": _str(mid[idx]),
-        "group_id": _str(gid[g[idx]]),
+        "member_id": _take(mid, idx),
+        "group_id": _take(gid, g[idx]),
         "session_date": pd.to_datetime(sess_dates[g[idx], k]).astype("datetime64[ns]"),
         "attended": attended,
-        "status": _str(np.asarray(["present", "late", "absent", "excused"])[status_idx]),
+        "status": _take(["present", "late", "absent", "excused"], status_idx),
     })
 
     # ---- outcomes -------------------------------------------------------------
@@ -587,10 +635,10 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
     ri, rt = np.nonzero(responded)                     # row-major: member order, then timepoint
     R = len(ri)
     resp_cols: dict[str, Any] = {
-        "member_id": _str(mid[ri]),
-        "timepoint": _str(np.asarray(TIMEPOINTS)[rt]),
+        "member_id": _take(mid, ri),
+        "timepoint": _take(TIMEPOINTS, rt),
         "completed_on": pd.to_datetime(done[ri, rt]).astype("datetime64[ns]"),
-        "group_id": _str(gid[g[ri]]),
+        "group_id": _take(gid, g[ri]),
     }
     q_item = np.where(stopper[ri], 0.04, 0.01)
     q_block = q_item
