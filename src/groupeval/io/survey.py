@@ -204,8 +204,11 @@ def _merge_rows(f: pd.DataFrame, raw: RawSheet, problems) -> pd.DataFrame:
             sel = np.logical_and.reduce([d[k].to_numpy(object) == v for k, v in zip(keys, key)])
             for c in row.index[row.to_numpy()]:
                 rows = d.loc[sel, SOURCE_ROW].tolist()
-                vals = d.loc[sel, c].dropna().unique().tolist()
-                problems.append(Problem(raw.label, int(rows[0]), c, vals,
+                col = d.loc[sel, c]
+                nn = col.dropna()
+                vals = nn.unique().tolist()
+                at = int(d.loc[sel, SOURCE_ROW][col.notna() & (col != nn.iloc[0])].iloc[0])
+                problems.append(Problem(raw.label, at, c, vals,
                                         f"member {key[0]!r} at {key[-1]!r} has different values in rows {rows} "
                                         "(repeated instrument instances?)",
                                         "keep one instance per event in the export, or give each its own event"))
