@@ -440,3 +440,30 @@ def test_write_programme_rejects_unknown_layouts_listing_all(tmp_path, ds):
 def test_write_sample_writes_a_programme(tmp_path):
     out = sample.write_sample(tmp_path / "s", seed=3)
     assert (out / "groupeval.toml").is_file() and (out / "attendance.xlsx").is_file()
+
+
+def test_write_programme_then_load_round_trips_every_table(written, ds):
+    """groupeval.load(folder) on the written files gives back the generated tables exactly."""
+    import groupeval as ge
+    from groupeval.schema import TABLES as SPECS
+    loaded = ge.load(written)
+    assert len(loaded.quality) == 0
+    assert loaded.timepoints == ds.timepoints
+    assert loaded.cutoff == ds.cutoff
+    assert tuple(loaded.meta["instruments"]) == ds.meta["instruments"]
+    for name, spec in SPECS.items():
+        exp = getattr(ds, name)
+        got = getattr(loaded, name)
+        missing = set(exp.columns) - set(got.columns)
+        assert not missing, (name, missing)
+        key = list(spec.key)
+        pd.testing.assert_frame_equal(got[list(exp.columns)].sort_values(key).reset_index(drop=True),
+                                      exp.sort_values(key).reset_index(drop=True), obj=name)
+
+
+def test_roster_wide_csv_programme_loads_too(tmp_path, ds):
+    import groupeval as ge
+    out = sample.write_programme(ds, tmp_path, attendance="roster-csv", survey="wide-csv")
+    loaded = ge.load(out)
+    assert len(loaded.attendance) == len(ds.attendance)
+    assert len(loaded.responses) == len(ds.responses)
