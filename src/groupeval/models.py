@@ -427,9 +427,11 @@ def mixed_model(scores: pd.DataFrame, *, dv: str = "score", time: str = "timepoi
         vc["sd"] = np.sqrt(vc["variance"])
         vc["share"] = vc["variance"] / tot
         tiny = vc.loc[vc["component"] != "residual"]
-        tiny = tiny.loc[tiny["variance"] <= 1e-8 * tot, "component"].tolist()
+        tiny = tiny.loc[tiny["variance"] <= 1e-6 * tot, "component"].tolist()
+        if not tiny and any("boundary" in n for n in msgs):
+            tiny = [vc.loc[vc["component"] != "residual"].sort_values("variance")["component"].iloc[0]]
         if tiny:
-            msg = (f"boundary (singular) fit: the {' and '.join(tiny)} variance is estimated at 0; the fixed effects "
+            msg = (f"boundary (singular) fit: the {' and '.join(tiny)} variance is estimated at (or near) 0; the fixed effects "
                    f"are still valid, but the model cannot separate that level.")
             notes.append(msg)
             warnings.warn(f"mixed_model: {msg}", ConvergenceWarning, stacklevel=2)
@@ -889,7 +891,7 @@ def dose_response(scores: pd.DataFrame, engagement: pd.DataFrame, *, pre: str = 
                   exposure: str = "sessions_attended", per: float = 1.0, dv: str = "score",
                   subject: str = "member_id", time: str = "timepoint", group: str = "group_id", data: Any = None,
                   completer_status: Sequence[str] = ("completed", "active"), itt: bool = True, m: int = 20,
-                  seed: int | None = 0, ci: float = 0.95) -> DoseResponseResult:
+                  burn_in: int = 10, skip: int = 5, seed: int | None = 0, ci: float = 0.95) -> DoseResponseResult:
     r"""Change against exposure (sessions attended or attendance rate), cluster-robust.
 
     Parameters
@@ -909,9 +911,10 @@ def dose_response(scores: pd.DataFrame, engagement: pd.DataFrame, *, pre: str = 
         10 percentage points of attendance rate).
     completer_status
         Statuses counted as completers (default: not dropped).
-    itt, m, seed
+    itt, m, burn_in, skip, seed
         Also give intention-to-treat estimates by multiple imputation
-        (:func:`impute` machinery, ``m`` imputations).
+        (:func:`impute` machinery, ``m`` imputations after ``burn_in``
+        cycles, ``skip`` cycles apart).
 
     Returns
     -------
@@ -998,10 +1001,10 @@ def dose_response(scores: pd.DataFrame, engagement: pd.DataFrame, *, pre: str = 
         per_imp: dict[str, list[tuple[float, float]]] = {"mean_change": [], "exposure_slope": []}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            mice.update_all(10)
+            mice.update_all(burn_in)
             for i in range(m):
                 if i:
-                    mice.update_all(5)
+                    mice.update_all(skip)
                 dd = pd.DataFrame({"pre": mice.data[yp].to_numpy(), "post": mice.data[yq].to_numpy(),
                                    "exposure": mice.data["exposure"].to_numpy(), group: gid})
                 dd["change"] = dd["post"] - dd["pre"]

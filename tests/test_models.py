@@ -1,0 +1,333 @@
+"""icc, mixed_model, compare_groups, dose_response, impute against R
+(tests/reference/outcomes_r.R: aov by hand, lme4::lmer, sandwich::vcovCL + lmtest) and
+hand-computed Rubin's rules."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from groupeval import models
+from groupeval._stats import cluster_ols, rubin_pool
+from groupeval.exceptions import ConfigError, ConvergenceWarning, SchemaError, SmallSampleWarning, ValidationError
+from groupeval.models import compare_groups, dose_response, icc, impute, mixed_model
+
+REF = Path(__file__).parent / "reference"
+
+
+@pytest.fixture(scope="module")
+def long():
+    return pd.read_csv(REF / "outcomes_input.csv", dtype={"member_id": str, "group_id": str})
+
+
+@pytest.fixture(scope="module")
+def engagement(long):
+    return long.drop_duplicates("member_id")[["member_id", "group_id", "sessions_attended", "status"]]
+
+
+def _rterm(t: str) -> str:
+    return t.replace("[T.", "").replace("]", "")
+
+
+# ---------------------------------------------------------------------------
+# ICC
+# ---------------------------------------------------------------------------
+def test_icc1_matches_R_one_way_anova_by_hand(long):
+    ref = pd.read_csv(REF / "outcomes_ref_icc.csv").set_index("timepoint")
+    got = icc(long).set_index("timepoint")
+    assert list(got.index) == ["baseline", "week_12", "week_26"]
+    for tp in ref.index:
+        for c in ref.columns:
+            np.testing.assert_allclose(got.loc[tp, c], ref.loc[tp, c], rtol=1e-9, err_msg=f"{tp} {c}")
+    one = icc(long, timepoint="week_26")
+    assert len(one) == 1 and one.loc[0, "icc"] == pytest.approx(ref.loc["week_26", "icc"], rel=1e-12)
+
+
+def test_icc_balanced_closed_form_and_design_effect():
+    # 3 groups x 2 members: group means 1, 2, 3 (+-0.5): MSB = 2*1 = 2, MSW = 0.5*... by hand
+    d = pd.DataFrame({"group_id": list("aabbcc"), "score": [0.5, 1.5, 1.5, 2.5, 2.5, 3.5]})
+    with pytest.warns(SmallSampleWarning, match="only 3 groups"):
+        r = icc(d).iloc[0]
+    msb, msw = 2 * ((1 - 2) ** 2 + 0 + (3 - 2) ** 2) / 2, (6 * 0.25) / 3
+    assert r["msb"] == pytest.approx(msb) and r["msw"] == pytest.approx(msw)
+    assert r["icc"] == pytest.approx((msb - msw) / (msb + msw))
+    assert r["design_effect"] == pytest.approx(1 + (2 - 1) * r["icc"])
+    assert r["n0"] == pytest.approx(2.0)
+
+
+def test_icc_errors(long):
+    with pytest.raises(ConfigError, match="'week_99' does not occur"):
+        icc(long, timepoint="week_99")
+    with pytest.raises(SchemaError, match="'cohort'"):
+        icc(long, group="cohort")
+    with pytest.raises(ValidationError, match="at least 2 groups"):
+        icc(pd.DataFrame({"group_id": ["a", "a"], "score": [1.0, 2.0]}))
+
+
+# ---------------------------------------------------------------------------
+# mixed model
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("label,kwargs", [("time", {}),
+                                          ("time_by_type_age", {"by": "group_type", "covariates": ["age"]})])
+def test_mixed_model_matches_R_lmer_fixed_effects_and_variance_components(long, label, kwargs):
+    fx = pd.read_csv(REF / "outcomes_ref_lmer_fixed.csv")
+    fx = fx[fx.model == label].set_index("term")
+    vc = pd.read_csv(REF / "outcomes_ref_lmer_vc.csv")
+    vc = vc[vc.model == label].set_index("component")["variance"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        res = mixed_model(long, **kwargs)
+    assert res.method == "mixedlm" and res.converged and res.notes == []
+    got = res.fixed.assign(term=res.fixed["term"].map(_rterm).replace({"Intercept": "(Intercept)"})).set_index("term")
+    assert set(got.index) == set(fx.index)
+    for t in fx.index:
+        assert got.loc[t, "estimate"] == pytest.approx(fx.loc[t, "estimate"], rel=1e-4, abs=1e-6), t
+        assert got.loc[t, "se"] == pytest.approx(fx.loc[t, "se"], rel=1e-4), t
+    v = res.variance_components.set_index("component")["variance"]
+    assert v["group"] == pytest.approx(vc["group_id"], rel=1e-4)
+    assert v["member"] == pytest.approx(vc["member_id:group_id"], rel=1e-4)
+    assert v["residual"] == pytest.approx(vc["Residual"], rel=1e-4)
+    ll = pd.read_csv(REF / "outcomes_ref_lmer_loglik.csv").set_index("model")["reml_loglik"]
+    assert res.raw.llf == pytest.approx(ll[label], rel=1e-8)
+
+
+def test_mixed_model_means_are_lmer_intercept_plus_time_effects(long):
+    fx = pd.read_csv(REF / "outcomes_ref_lmer_fixed.csv")
+    fx = fx[fx.model == "time"].set_index("term")
+    res = mixed_model(long)
+    m = res.means.set_index("timepoint")
+    b0 = fx.loc["(Intercept)", "estimate"]
+    assert m.loc["baseline", "mean"] == pytest.approx(b0, rel=1e-6)
+    assert m.loc["baseline", "se"] == pytest.approx(fx.loc["(Intercept)", "se"], rel=1e-4)
+    assert m.loc["week_26", "mean"] == pytest.approx(b0 + fx.loc["timepointweek_26", "estimate"], rel=1e-6)
+    ch = res.changes.set_index("timepoint")
+    assert ch.loc["week_26", "se"] == pytest.approx(fx.loc["timepointweek_26", "se"], rel=1e-4)
+    assert ch.loc["week_26", "reference"] == "baseline"
+    assert m["n_observed"].tolist() == long.groupby("timepoint").size().loc[["baseline", "week_12", "week_26"]].tolist()
+    z = 1.959963984540054
+    assert m.loc["week_12", "ci_high"] == pytest.approx(m.loc["week_12", "mean"] + z * m.loc["week_12", "se"])
+    assert res._plotter == "plot_means_over_time" and res.summary is res.fixed
+
+
+def test_mixed_model_by_group_type_means_cover_each_level(long):
+    res = mixed_model(long, by="group_type")
+    assert res.means.shape[0] == 9 and set(res.means["group_type"]) == set(long["group_type"])
+    # without covariates, each by x time mean is the cell's fitted mean: intercept-only pieces add up
+    assert np.all(res.means["se"] > 0)
+
+
+def test_mixed_model_falls_back_to_other_optimiser_then_gee_and_says_so(long, monkeypatch):
+    import statsmodels.regression.mixed_linear_model as mlm
+
+    real_fit = mlm.MixedLM.fit
+    calls = []
+
+    def flaky(self, *a, method=None, **k):
+        calls.append(method[0])
+        if method[0] == "bfgs":
+            raise np.linalg.LinAlgError("Singular matrix")
+        return real_fit(self, *a, method=method, **k)
+
+    monkeypatch.setattr(mlm.MixedLM, "fit", flaky)
+    with pytest.warns(ConvergenceWarning, match=r"failed before lbfgs converged"):
+        res = mixed_model(long)
+    assert res.method == "mixedlm" and res.optimizer == "lbfgs" and calls[:2] == ["bfgs", "lbfgs"]
+    assert any("bfgs" in n and "Singular" in n for n in res.notes)
+
+    def broken(self, *a, **k):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    monkeypatch.setattr(mlm.MixedLM, "fit", broken)
+    with pytest.warns(ConvergenceWarning, match="fell back to GEE"):
+        res = mixed_model(long)
+    assert res.method == "gee" and not res.converged and "GEE" in res.method_description
+    assert res.variance_components["variance"].isna().all()
+    fx = pd.read_csv(REF / "outcomes_ref_lmer_fixed.csv")
+    lmer_w26 = fx[(fx.model == "time") & (fx.term == "timepointweek_26")].iloc[0]
+    gee_w26 = res.fixed.set_index("term").loc["timepoint[T.week_26]"]
+    # same estimand: GEE estimate within 2 lmer SEs of lmer's
+    assert abs(gee_w26["estimate"] - lmer_w26["estimate"]) < 2 * lmer_w26["se"]
+
+
+def test_mixed_model_reports_boundary_singular_fit():
+    rng = np.random.default_rng(5)
+    rows = []
+    for g in range(8):
+        u = rng.normal(0, 3, 6)
+        u -= u.mean()  # identical group means: group variance estimate at the boundary
+        for i in range(6):
+            for t, eff in (("pre", 0.0), ("post", -1.0)):
+                rows.append((f"G{g}", f"G{g}M{i}", t, 10 + u[i] + eff))
+    d = pd.DataFrame(rows, columns=["group_id", "member_id", "timepoint", "score"])
+    d.loc[d.timepoint == "post", "score"] += rng.normal(0, 1, (d.timepoint == "post").sum())
+    d["score"] -= d.groupby(["group_id", "timepoint"])["score"].transform("mean") - \
+        d.groupby("timepoint")["score"].transform("mean")
+    with pytest.warns(ConvergenceWarning, match="boundary"):
+        res = mixed_model(d)
+    assert any("boundary" in n for n in res.notes)
+    vc = res.variance_components.set_index("component")
+    assert vc.loc["group", "share"] < 1e-4
+
+
+def test_mixed_model_errors(long):
+    with pytest.raises(SchemaError, match="'site'"):
+        mixed_model(long, covariates=["site"])
+    with pytest.raises(ConfigError, match="missing from `time_values`"):
+        mixed_model(long, time_values=["baseline", "week_26"])
+    with pytest.raises(ValidationError, match="at least two timepoints"):
+        mixed_model(long[long.timepoint == "baseline"])
+
+
+# ---------------------------------------------------------------------------
+# compare_groups (clustered ANCOVA)
+# ---------------------------------------------------------------------------
+def test_compare_groups_matches_R_vcovCL_HC1_and_p_adjust(long):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SmallSampleWarning)  # 30 clusters: no few-clusters warning
+        res = compare_groups(long, by="group_type")
+    ref = pd.read_csv(REF / "outcomes_ref_ancova.csv")
+    ref["term"] = ref["term"].replace({"(Intercept)": "Intercept", "baseline": "pre"})
+    got = res.coefficients.assign(term=res.coefficients["term"].map(_rterm)).set_index("term")
+    for _, r in ref.iterrows():
+        for c in ("estimate", "se", "t", "p_value"):
+            assert got.loc[r["term"], c] == pytest.approx(r[c], rel=1e-8), (r["term"], c)
+    rc = pd.read_csv(REF / "outcomes_ref_contrasts.csv")
+    ct = res.contrasts.set_index(["level_a", "level_b"])
+    for _, r in rc.iterrows():
+        row = ct.loc[(r["level_a"], r["level_b"])]
+        assert row["difference"] == pytest.approx(r["difference"], rel=1e-8)
+        assert row["se"] == pytest.approx(r["se"], rel=1e-8)
+        assert row["p_value"] == pytest.approx(r["p_value"], rel=1e-8)
+        assert row["p_adjusted"] == pytest.approx(r["p_holm"], rel=1e-8)
+    bh = compare_groups(long, by="group_type", correction="fdr_bh").contrasts.set_index(["level_a", "level_b"])
+    for _, r in rc.iterrows():
+        assert bh.loc[(r["level_a"], r["level_b"]), "p_adjusted"] == pytest.approx(r["p_fdr_bh"], rel=1e-8)
+    am = pd.read_csv(REF / "outcomes_ref_adjusted_means.csv").set_index("level")
+    ga = res.adjusted_means.set_index("level")
+    np.testing.assert_allclose(ga.loc[am.index, "adjusted_mean"], am["adjusted_mean"], rtol=1e-8)
+    np.testing.assert_allclose(ga.loc[am.index, "se"], am["se"], rtol=1e-8)
+    assert res.n_clusters == 30 and res.summary is res.contrasts
+    assert 0 < res.omnibus["p_value"] < 1 and res.omnibus["df1"] == 2
+
+
+def test_compare_groups_errors(long):
+    with pytest.raises(ConfigError, match=r"`correction` must be one of 'holm', 'fdr_bh'"):
+        compare_groups(long, correction="tukey")
+    with pytest.raises(ValidationError, match="at least two levels"):
+        compare_groups(long[long.group_type == "cancer survivors"])
+
+
+def test_cluster_ols_warns_with_few_clusters():
+    d = pd.DataFrame({"y": [1.0, 2, 3, 4, 5, 7], "x": [0, 1, 0, 1, 0, 1], "g": list("aabbcc")})
+    with pytest.warns(SmallSampleWarning, match="only 3 clusters"):
+        fit = cluster_ols("y ~ x", d, "g")
+    assert fit.df == 2 and fit.n_clusters == 3
+
+
+# ---------------------------------------------------------------------------
+# dose-response
+# ---------------------------------------------------------------------------
+def test_dose_response_matches_R_clustered_ols(long, engagement):
+    res = dose_response(long, engagement, itt=False)
+    ref = pd.read_csv(REF / "outcomes_ref_dose.csv")
+    ref["term"] = ref["term"].replace({"per_unit_exposure": "exposure_slope"})
+    got = res.summary.set_index(["analysis", "term"])
+    for _, r in ref[ref.term != "change_slope"].iterrows():
+        row = got.loc[(r["analysis"], r["term"])]
+        for c in ("estimate", "se", "p_value"):
+            assert row[c] == pytest.approx(r[c], rel=1e-8), (r["analysis"], r["term"], c)
+        assert row["n"] == r["n"] and row["n_groups"] == r["n_groups"]
+    # the plot curve is change ~ exposure (as-treated): slope from R's change_slope
+    slope = np.diff(res.curve["fit"].to_numpy()[:2])[0] / np.diff(res.curve["exposure"].to_numpy()[:2])[0]
+    r_slope = ref[(ref.analysis == "as_treated") & (ref.term == "change_slope")]["estimate"].iloc[0]
+    assert slope == pytest.approx(r_slope, rel=1e-8)
+    assert res._plotter == "plot_dose_response"
+    assert set(res.members.columns) >= {"member_id", "group_id", "exposure", "pre", "post", "change", "completer"}
+    assert res.members["as_treated"].sum() == 246
+
+
+def test_dose_response_per_scales_the_slope_and_itt_is_pooled(long, engagement):
+    a = dose_response(long, engagement, itt=False).summary.set_index(["analysis", "term"])
+    b = dose_response(long, engagement, itt=False, per=10).summary.set_index(["analysis", "term"])
+    assert b.loc[("as_treated", "exposure_slope"), "estimate"] == pytest.approx(
+        10 * a.loc[("as_treated", "exposure_slope"), "estimate"])
+    assert b.loc[("as_treated", "exposure_slope"), "p_value"] == pytest.approx(
+        a.loc[("as_treated", "exposure_slope"), "p_value"])
+    itt = dose_response(long, engagement, m=3, burn_in=3, skip=1, seed=1).summary.set_index(["analysis", "term"])
+    row = itt.loc[("itt", "mean_change")]
+    assert row["n"] == long["member_id"].nunique() and row["n_imputed"] > 0
+    assert row["ci_low"] < row["estimate"] < row["ci_high"]
+
+
+def test_dose_response_errors(long, engagement):
+    with pytest.raises(SchemaError, match="'attendance_rate'"):
+        dose_response(long, engagement, exposure="attendance_rate")
+    with pytest.raises(SchemaError, match="must be numeric"):
+        dose_response(long, engagement, exposure="status")
+    with pytest.raises(ConfigError, match="`per` must be a positive number"):
+        dose_response(long, engagement, per=0)
+
+
+# ---------------------------------------------------------------------------
+# Rubin's rules and imputation
+# ---------------------------------------------------------------------------
+def test_rubin_pool_by_hand():
+    p = rubin_pool([1.0, 2.0, 3.0], [0.5, 0.5, 0.5])
+    # Qbar = 2, W = 0.5, B = 1, T = 0.5 + (4/3) = 1.8333; r = (4/3)/0.5 = 8/3; df = 2 (1 + 3/8)^2 = 3.78125
+    assert p["estimate"] == 2 and p["within"] == 0.5 and p["between"] == 1
+    assert p["total"] == pytest.approx(0.5 + 4 / 3, rel=1e-14)
+    assert p["riv"] == pytest.approx(8 / 3, rel=1e-14)
+    assert p["df"] == pytest.approx(3.78125, rel=1e-14)
+    assert p["se"] == pytest.approx(np.sqrt(11 / 6), rel=1e-14)
+    from scipy import stats
+    assert p["ci_high"] == pytest.approx(2 + stats.t.ppf(0.975, 3.78125) * np.sqrt(11 / 6), rel=1e-12)
+    # Barnard-Rubin with complete-data df 10: lambda = (4/3)/(11/6) = 8/11; df_obs = 11/13*10*(3/11)
+    br = rubin_pool([1.0, 2.0, 3.0], [0.5, 0.5, 0.5], df_complete=10)
+    df_obs = 11 / 13 * 10 * (1 - 8 / 11)
+    assert br["df"] == pytest.approx(1 / (1 / 3.78125 + 1 / df_obs), rel=1e-12)
+    with pytest.raises(ConfigError, match="at least 2 imputations"):
+        rubin_pool([1.0], [0.1])
+
+
+def test_impute_without_missing_data_equals_completers(long):
+    full = long.pivot(index="member_id", columns="timepoint", values="score").dropna().index
+    d = long[long.member_id.isin(full)]
+    res = impute(d, m=3, burn_in=1, skip=1, mixed=False)
+    s = res.summary.set_index("analysis")
+    assert s.loc["multiple_imputation", "estimate"] == pytest.approx(s.loc["completers", "estimate"], rel=1e-12)
+    assert s.loc["multiple_imputation", "se"] == pytest.approx(s.loc["completers", "se"], rel=1e-12)
+    assert res.pooled["between"] == pytest.approx(0, abs=1e-20)
+
+
+def test_impute_pools_its_own_per_imputation_estimates_and_lists_three_analyses(long, engagement):
+    res = impute(long, engagement=engagement.assign(attendance_rate=engagement.sessions_attended / 26), m=4,
+                 burn_in=3, skip=1, seed=3)
+    s = res.summary.set_index("analysis")
+    assert list(s.index) == ["completers", "multiple_imputation", "mixed_model"]
+    again = rubin_pool(res.estimates["estimate"], res.estimates["variance"], df_complete=res.n_clusters - 1)
+    assert s.loc["multiple_imputation", "estimate"] == pytest.approx(again["estimate"], rel=1e-14)
+    assert s.loc["multiple_imputation", "se"] == pytest.approx(again["se"], rel=1e-14)
+    assert s.loc["multiple_imputation", "n"] == long.member_id.nunique()
+    # mixed-model row is the lmer week_26 effect
+    fx = pd.read_csv(REF / "outcomes_ref_lmer_fixed.csv")
+    r = fx[(fx.model == "time") & (fx.term == "timepointweek_26")].iloc[0]
+    assert s.loc["mixed_model", "estimate"] == pytest.approx(r["estimate"], rel=1e-5)
+    assert s.loc["mixed_model", "se"] == pytest.approx(r["se"], rel=1e-4)
+    # completers: paired mean change (R t.test estimate) with a cluster-robust SE
+    ref = pd.read_csv(REF / "outcomes_ref_change.csv")
+    mc = ref[(ref["by"] == "(all)") & (ref.pre == "baseline") & (ref.post == "week_26")]["mean_change"].iloc[0]
+    assert s.loc["completers", "estimate"] == pytest.approx(mc, rel=1e-12)
+    same = impute(long, engagement=engagement.assign(attendance_rate=engagement.sessions_attended / 26), m=4,
+                  burn_in=3, skip=1, seed=3, mixed=False)
+    assert same.summary.set_index("analysis").loc["multiple_imputation", "estimate"] == \
+        s.loc["multiple_imputation", "estimate"]  # seeded: reproducible
+
+
+def test_impute_errors(long):
+    with pytest.raises(ConfigError, match="at least 2"):
+        impute(long, m=1)
+    with pytest.raises(ConfigError, match="'week_99' does not occur"):
+        impute(long, post="week_99")
