@@ -467,3 +467,20 @@ def test_roster_wide_csv_programme_loads_too(tmp_path, ds):
     loaded = ge.load(out)
     assert len(loaded.attendance) == len(ds.attendance)
     assert len(loaded.responses) == len(ds.responses)
+
+
+def test_committed_data_sample_is_write_sample_seed_2025():
+    """data/sample (used by the README) is exactly what write_sample(seed=2025) writes."""
+    import groupeval as ge
+    from pathlib import Path
+    from groupeval.schema import TABLES as SPECS
+    folder = Path(__file__).resolve().parents[1] / "data" / "sample"
+    loaded = ge.load(folder)
+    ds = sample.generate(seed=2025)
+    for name, spec in SPECS.items():
+        exp = getattr(ds, name)
+        key = list(spec.key)
+        pd.testing.assert_frame_equal(getattr(loaded, name)[list(exp.columns)].sort_values(key).reset_index(drop=True),
+                                      exp.sort_values(key).reset_index(drop=True), obj=name)
+    import json
+    assert json.loads((folder / "truth.json").read_text())["change"] == json.loads(json.dumps(ds.meta["truth"]["change"]))
