@@ -209,15 +209,18 @@ def test_cohort_heatmap_shows_the_table_and_hides_small_cohorts(tmp_path):
 # ---------------------------------------------------------------------------
 def test_means_over_time_one_line_per_group_type_with_the_cis(tmp_path):
     tps = ["baseline", "week_12", "week_26"]
-    means = pd.DataFrame({"timepoint": tps * 2, "group_type": ["12-step"] * 3 + ["cancer survivors"] * 3,
-                          "mean": [11.0, 9.5, 8.0, 10.0, 9.0, 8.5],
-                          "ci_low": [10.0, 8.6, 7.0, 9.2, 8.1, 7.3], "ci_high": [12.0, 10.4, 9.0, 10.8, 9.9, 9.7]})
+    # the documented shape of MixedModelResult.means
+    means = pd.DataFrame({"group_type": ["12-step"] * 3 + ["cancer survivors"] * 3, "timepoint": tps * 2,
+                          "mean": [11.0, 9.5, 8.0, 10.0, 9.0, 8.5], "se": 0.5,
+                          "ci_low": [10.0, 8.6, 7.0, 9.2, 8.1, 7.3], "ci_high": [12.0, 10.4, 9.0, 10.8, 9.9, 9.7],
+                          "n_observed": [40, 30, 25, 20, 14, 9]})
 
     class MM:
         pass
 
     res = MM()
     res.means = means
+    res.by = "group_type"
     ax = gp.plot_means_over_time(res)
     lines = _by_gid(ax, "means")
     assert len(lines) == 2
@@ -226,6 +229,9 @@ def test_means_over_time_one_line_per_group_type_with_the_cis(tmp_path):
     np.testing.assert_allclose([s[:, 1] for s in segs], [[9.2, 10.8], [8.1, 9.9], [7.3, 9.7]])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Baseline", "Week 12", "Week 26"]
     _save(ax, tmp_path, "means")
+    # funder: the week-26 mean of 9 people is not drawn
+    ax = gp.plot_means_over_time(res, audience="funder")
+    np.testing.assert_allclose(_by_gid(ax, "means")[1].get_ydata(), [10.0, 9.0])
 
 
 # ---------------------------------------------------------------------------
@@ -374,7 +380,93 @@ def test_flow_boxes_counts_and_funder_masking(tmp_path):
     ax = gp.plot_flow(flow, audience="funder")
     texts = [t.get_text() for t in _by_gid(ax, "flow_text")]
     assert texts[-1] == "Week 26\nn = <11"
-    assert not _by_gid(ax, "flow_loss_text")
+    # the loss 30 - 7 = 23 would give the hidden 7 back: it is suppressed too
+    losses = [t.get_text() for t in _by_gid(ax, "flow_loss_text")]
+    assert losses == ["Not continuing: 48", "Not continuing: 322", "Not continuing: suppressed"]
+
+
+def test_flow_funder_suppression_blocks_recovery_through_reference_relations():
+    flow = pd.DataFrame({"stage": ["enrolled", "attended", "baseline", "week_26"],
+                         "label": ["Enrolled", "Attended", "Baseline survey", "Week 26 survey"],
+                         "n": [100, 95, 60, 50], "reference": [None, "enrolled", "attended", "baseline"],
+                         "n_lost": [0, 5, 35, 10]})
+    ax = gp.plot_flow(flow, audience="funder")
+    stage_txt = [t.get_text().split("n = ")[1] for t in _by_gid(ax, "flow_text")]
+    loss_txt = {i: t.get_text().split(": ")[1] for i, t in zip((1, 2, 3), _by_gid(ax, "flow_loss_text"))}
+    shown = [int(x) for x in [*stage_txt, *loss_txt.values()] if x.isdigit()]
+    assert all(v >= 11 for v in shown)
+    assert loss_txt[1] == "<11" and loss_txt[3] == "<11"
+    # every relation n(ref) = n(stage) + n_lost(stage) has 0 or >= 2 hidden members
+    hidden_n = [not x.isdigit() for x in stage_txt]
+    for i, r in ((1, 0), (2, 1), (3, 2)):
+        hidden = hidden_n[r] + hidden_n[i] + (not loss_txt[i].isdigit())
+        assert hidden != 1, (i, stage_txt, loss_txt)
+
+
+@pytest.fixture(scope="module")
+def sample_ds():
+    from groupeval import sample
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sample.generate(seed=1)
+
+
+def test_plot_retention_real_result_curves_and_at_risk_equal_result_at(sample_ds):
+    import groupeval as ge
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = ge.retention(sample_ds, by="group_type")
+    times = [0, 4, 12, 26]
+    ax = res.plot(times=times)
+    assert len(_by_gid(ax, "km_curve")) == len(res.summary)
+    nums = [int(t.get_text()) for t in _by_gid(ax, "at_risk")]
+    expected = res.at(times, columns=("at_risk",))
+    assert nums == expected["at_risk"].astype(int).tolist()
+    assert not any(ID_PATTERN.search(t) for t in _texts(ax))
+
+
+def test_plot_flow_and_cohort_heatmap_real_outputs(sample_ds):
+    import groupeval as ge
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        flow = ge.participant_flow(sample_ds)
+        coh = ge.cohort_table(sample_ds)
+    ax = gp.plot_flow(flow)
+    texts = [t.get_text() for t in _by_gid(ax, "flow_text")]
+    assert [int(t.split("n = ")[1].replace(",", "")) for t in texts] == flow["n"].tolist()
+    losses = [int(t.get_text().split(": ")[1]) for t in _by_gid(ax, "flow_loss_text")]
+    assert losses == [int(v) for v in flow["n_lost"] if v > 0]
+    ax = gp.plot_cohort_heatmap(coh)
+    img = np.ma.filled(ax.images[0].get_array(), np.nan)
+    wide = coh.pivot_table(index="cohort", columns="week", values="retained_share", aggfunc="first")
+    np.testing.assert_allclose(img, wide.to_numpy(float))
+    ax = gp.plot_cohort_heatmap(coh, audience="funder")
+    img = np.ma.filled(ax.images[0].get_array(), np.nan)
+    lost = coh["n_observed"] - coh["retained"]
+    small = ((coh["n_observed"] < 11) | ((coh["retained"] > 0) & (coh["retained"] < 11))
+             | ((lost > 0) & (lost < 11)) | ((coh["n_enrolled"] > 0) & (coh["n_enrolled"] < 11)))
+    expect = wide.mask(coh.assign(s=small).pivot_table(index="cohort", columns="week", values="s",
+                                                        aggfunc="max").astype(bool))
+    np.testing.assert_allclose(img, expect.to_numpy(float))
+    assert np.isnan(img).sum() > np.isnan(wide.to_numpy(float)).sum()
+
+
+def test_plot_dose_response_real_result(sample_ds):
+    import groupeval as ge
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = ge.score(sample_ds.responses, "phq9")
+        res = ge.dose_response(scores, ge.attendance_summary(sample_ds), data=sample_ds, itt=False)
+    ax = res.plot()
+    (fit,) = _by_gid(ax, "dose_fit")
+    np.testing.assert_allclose(fit.get_ydata(), res.curve.sort_values("exposure")["fit"])
+    (pts,) = _by_gid(ax, "dose_points")
+    assert len(pts.get_offsets()) == res.members[["exposure", "change"]].dropna().shape[0]
+    assert ax.get_xlabel() == "Sessions attended"
 
 
 # ---------------------------------------------------------------------------

@@ -264,9 +264,10 @@ def plot_retention(result: Any, ax: Any = None, *, by: str | None = None, at_ris
     at_risk
         Draw the number at risk under the x axis, one text row per stratum.
     times
-        Times (weeks) of the at-risk table and x ticks.  Default: the times of
-        ``result.at_risk`` when the result carries them, else about six
-        evenly spaced weeks.
+        Times (weeks) of the at-risk table and x ticks.  Default: about six
+        evenly spaced weeks.  The counts come from the result's own
+        ``.at(times)`` (exact with late entry) or ``.at_risk`` table when it
+        has them, else from the KM table (first row with time >= t).
     ci
         Shade the pointwise confidence band (``ci_low`` .. ``ci_high``).
     censor_marks
@@ -302,8 +303,9 @@ def plot_retention(result: Any, ax: Any = None, *, by: str | None = None, at_ris
         ax = _new_ax(ax, figsize)
         strata = _levels(table[by_col]) if by_col else [None]
         tmax = float(table["time"].max()) if len(table) else 1.0
+        at_fn = getattr(result, "at", None) if not isinstance(result, pd.DataFrame) else None
         if times is None:
-            if ar_frame is not None:
+            if ar_frame is not None and not callable(at_fn):
                 times = sorted(pd.unique(ar_frame["time"].astype(float)))
                 if 0 not in times:
                     times = [0.0, *times]
@@ -311,6 +313,11 @@ def plot_retention(result: Any, ax: Any = None, *, by: str | None = None, at_ris
                 step = next((s for s in (1, 2, 4, 8, 13, 26, 52, 104) if tmax / s <= 7), 104)
                 times = list(np.arange(0, tmax + 1e-9, step))
         times = np.asarray(times, dtype=float)
+        if callable(at_fn):  # the result's own exact counts (late entry included)
+            try:
+                ar_frame = at_fn(times, columns=("at_risk",))
+            except TypeError:
+                ar_frame = at_fn(times)
         rows: list[tuple[str, np.ndarray, str]] = []
         for i, level in enumerate(strata):
             part = table if level is None else table[table[by_col] == level]
@@ -319,8 +326,8 @@ def plot_retention(result: Any, ax: Any = None, *, by: str | None = None, at_ris
             s = part["retention"].to_numpy(float)
             lo = part["ci_low"].to_numpy(float) if "ci_low" in part else None
             hi = part["ci_high"].to_numpy(float) if "ci_high" in part else None
-            if len(t) == 0 or t[0] > 0:
-                t = np.r_[0.0, t]
+            if len(t) == 0 or t[0] > 0 or s[0] < 1:  # start at S(0-) = 1
+                t = np.r_[min(0.0, t[0]) if len(t) else 0.0, t]
                 s = np.r_[1.0, s]
                 if lo is not None:
                     lo, hi = np.r_[1.0, lo], np.r_[1.0, hi]
@@ -523,7 +530,10 @@ def plot_cohort_heatmap(table: Any, ax: Any = None, *, cohort: str | None = None
         ``retention``/``retained_share``..., ``n``/``n_enrolled``...).
     audience, min_cell
         Cells whose cohort has fewer than ``min_cell`` members are blanked
-        and the cohort label shows ``n <11``.
+        and the cohort label shows ``n <11``; with ``n_observed`` and
+        ``retained`` columns (as :func:`groupeval.cohort_table` gives), a
+        cell is also blanked when fewer than ``min_cell`` members were
+        observed, retained or lost in it (share x n would give the count back).
 
     Returns
     -------
@@ -546,6 +556,16 @@ def plot_cohort_heatmap(table: Any, ax: Any = None, *, cohort: str | None = None
                                             if c in df.columns), None)
         if ncol is not None:
             sizes = df.groupby(cohort, observed=True)[ncol].max().reindex(wide.index)
+        if mc is not None and {"n_observed", "retained"} <= set(df.columns):
+            # a share with its denominator gives back the retained and the lost counts: hide the
+            # cell when either (or the denominator) is below min_cell
+            obs = df["n_observed"].to_numpy(float)
+            ret = df["retained"].to_numpy(float)
+            bad = (np.asarray(is_suppressed(obs, mc), dtype=bool) | np.asarray(is_suppressed(ret, mc), dtype=bool)
+                   | np.asarray(is_suppressed(obs - ret, mc), dtype=bool))
+            cell_hidden = df.assign(_hide=bad).pivot_table(index=cohort, columns=time, values="_hide",
+                                                           aggfunc="max").reindex_like(wide)
+            wide = wide.mask(cell_hidden.fillna(False).astype(bool))
     values = wide.to_numpy(float)
     labels = [str(getattr(i, "strftime", None) and i.strftime("%b %Y") or i) for i in wide.index]
     if sizes is not None:
@@ -621,7 +641,8 @@ def plot_means_over_time(result: Any, ax: Any = None, *, by: str | None = None, 
             if isinstance(cand, str) and cand in df.columns:
                 by = cand
                 break
-    by = _stratum_column(df, {time, estimate, "ci_low", "ci_high", "se", "n", "instrument", "dv", "term"}, by)
+    by = _stratum_column(df, {time, estimate, "ci_low", "ci_high", "se", "n", "n_observed", "instrument", "dv",
+                              "term"}, by)
     mc = _min_cell(audience, min_cell)
     tps = list(order) if order is not None else _levels(df[time].astype(df[time].dtype))
     xpos = {tp: i for i, tp in enumerate(tps)}
@@ -632,9 +653,11 @@ def plot_means_over_time(result: Any, ax: Any = None, *, by: str | None = None, 
         for i, level in enumerate(levels):
             part = df if level is None else df[df[by] == level]
             part = part[part[time].isin(xpos)]
-            if "n" in part.columns and mc is not None:
-                part = part[~np.asarray(is_suppressed(part["n"].to_numpy(float), mc))]
-            x = part[time].map(xpos).to_numpy(float) + (i - (k - 1) / 2) * 0.06
+            ncol = next((c for c in ("n", "n_observed") if c in part.columns), None)
+            if ncol is not None and mc is not None:
+                part = part[~np.asarray(is_suppressed(part[ncol].to_numpy(float), mc), dtype=bool)]
+            dodge = min(0.12, 0.5 / max(k - 1, 1))
+            x = part[time].map(xpos).to_numpy(float) + (i - (k - 1) / 2) * dodge
             o = np.argsort(x)
             y = part[estimate].to_numpy(float)[o]
             lo = part["ci_low"].to_numpy(float)[o]
@@ -936,6 +959,7 @@ def plot_dose_response(result: Any, ax: Any = None, *, exposure: str | None = No
             raise ConfigError("plot_dose_response needs a DataFrame or a result with member-level `.data` "
                               "and/or a fitted `.curve`.")
     exposure = exposure or (getattr(result, "exposure", None) if not isinstance(result, pd.DataFrame) else None)
+    exposure_name = exposure if isinstance(exposure, str) else None
     ref = pts if pts is not None else curve
     exposure = _pick(ref, ("sessions_attended", "attendance_rate", "exposure", "dose"), "plot_dose_response",
                      exposure if isinstance(exposure, str) and exposure in ref.columns else None)
@@ -960,8 +984,9 @@ def plot_dose_response(result: Any, ax: Any = None, *, exposure: str | None = No
             fl, = ax.plot(c[xcol], c[est], color=OKABE_ITO["blue"], label="Fitted")
             fl.set_gid("dose_fit")
         ax.axhline(0, color="#444444", linewidth=0.8)
-        ax.set_xlabel(xlabel or plain_label(exposure).capitalize())
-        ax.set_ylabel(ylabel or ("Change in score" if outcome is None else plain_label(outcome).capitalize()))
+        ax.set_xlabel(xlabel or plain_label(exposure_name or exposure).capitalize())
+        ax.set_ylabel(ylabel or ("Change in score (after − before)" if outcome in (None, "change")
+                                 else plain_label(outcome).capitalize()))
         ax.legend(loc="best")
         if title:
             ax.set_title(title)
@@ -971,6 +996,25 @@ def plot_dose_response(result: Any, ax: Any = None, *, exposure: str | None = No
 # ---------------------------------------------------------------------------
 # participant flow
 # ---------------------------------------------------------------------------
+def _flow_losses(df: pd.DataFrame, stage: str, n: str) -> tuple[np.ndarray, list]:
+    """(n_lost, reference position or None) per stage: from ``reference``/``n_lost`` or consecutive stages."""
+    k = len(df)
+    if "reference" in df.columns:
+        pos = {v: i for i, v in enumerate(df[stage].astype(str))}
+        ref = [pos.get(str(r)) if isinstance(r, str) else None for r in df["reference"]]
+        if "n_lost" in df.columns:
+            lost = df["n_lost"].to_numpy(float)
+        else:
+            counts = df[n].to_numpy(float)
+            lost = np.array([counts[r] - counts[i] if r is not None else np.nan for i, r in enumerate(ref)])
+    else:
+        ref = [None] + list(range(k - 1))
+        counts = df[n].to_numpy(float)
+        lost = np.r_[np.nan, counts[:-1] - counts[1:]]
+    lost = np.where([r is None for r in ref], np.nan, lost)
+    return lost, ref
+
+
 def plot_flow(flow: Any, ax: Any = None, *, stage: str | None = None, n: str | None = None,
               audience: str | None = None, min_cell: int | None = None, show_losses: bool = True,
               title: str | None = None, figsize: tuple[float, float] | None = None) -> Any:
@@ -980,64 +1024,88 @@ def plot_flow(flow: Any, ax: Any = None, *, stage: str | None = None, n: str | N
     ----------
     flow
         :func:`groupeval.participant_flow` output: stages in order with the
-        number of people (``stage``/``label`` and ``n``/``count`` columns).
-        Counts already suppressed upstream (NaN) print as "suppressed".
+        number of people (``label``/``stage`` and ``n`` columns) and, when
+        present, ``reference`` (the stage each is a subset of) and ``n_lost``
+        (reference minus this stage).  Without ``reference`` each stage is a
+        subset of the previous one.  Counts already suppressed upstream (NaN)
+        print as "suppressed".
     show_losses
-        Side boxes with the number lost between consecutive stages.
+        A side box per stage with the number lost since its reference stage.
     audience, min_cell
-        Counts below ``min_cell`` print as ``<11``.  The side boxes are
-        omitted for funder/public outputs (a loss is the difference of two
-        shown counts and could reveal a small number).
+        Counts below ``min_cell`` print as ``<11``; the stage counts and
+        losses pass through :func:`groupeval.privacy.suppression_mask` with
+        the relations ``n(reference) = n(stage) + n_lost(stage)``, so a hidden
+        loss cannot be recovered by subtraction (complementary cells show
+        "suppressed").
 
     Returns
     -------
     matplotlib.axes.Axes
         Stage boxes are ``FancyBboxPatch`` with gid ``"flow_box"``; their
-        texts have gid ``"flow_text"``; arrows have gid ``"flow_arrow"``.
+        texts have gid ``"flow_text"``; arrows gid ``"flow_arrow"``; loss
+        texts gid ``"flow_loss_text"``.
     """
-    df = _frame(flow, ("table", "stages", "summary"), "plot_flow")
-    stage = _pick(df, ("label", "stage", "step"), "plot_flow", stage)
+    df = _frame(flow, ("table", "stages", "summary"), "plot_flow").reset_index(drop=True)
+    stage_col = _pick(df, ("stage", "step", "label"), "plot_flow", stage)
+    label_col = "label" if "label" in df.columns else stage_col
     n = _pick(df, ("n", "count", "members", "n_members"), "plot_flow", n)
     mc = _min_cell(audience, min_cell)
-    labels = [plain_label(s) for s in df[stage]]
+    labels = [plain_label(s) for s in df[label_col]]
     labels = [s[:1].upper() + s[1:] for s in labels]
     counts = df[n].to_numpy(float)
+    lost, ref = _flow_losses(df, stage_col, n)
+    hide_n = np.zeros(len(df), dtype=bool)
+    hide_lost = np.zeros(len(df), dtype=bool)
     if mc is not None:
-        show_losses = False
+        from .privacy import suppression_mask
+
+        tab = pd.DataFrame({"n": counts, "n_lost": np.nan_to_num(lost, nan=0.0)})
+        rel = [([(i, "n"), (i, "n_lost")], (r, "n")) for i, r in enumerate(ref) if r is not None]
+        mask = suppression_mask(tab, count_columns=["n", "n_lost"], min_cell=mc, relations=rel)
+        hide_n = mask["n"].to_numpy(bool)
+        hide_lost = mask["n_lost"].to_numpy(bool)
+
+    def show(value: float, hidden: bool) -> str:
+        if np.isnan(value):
+            return "suppressed"
+        if hidden:
+            return f"<{mc}" if is_suppressed(value, mc) else "suppressed"
+        return fmt_count(int(value))
+
     k = len(df)
     with style():
-        ax = _new_ax(ax, figsize or (7.5, 1.0 + 1.05 * k))
+        ax = _new_ax(ax, figsize or (8.0, 1.0 + 1.05 * k))
         ax.set_axis_off()
         ax.set_xlim(0, 10)
         ax.set_ylim(k - 0.4, -0.6)
         w, h = 4.6, 0.62
-        x0 = 0.6
+        x0 = 0.4
         for i, (lab, c) in enumerate(zip(labels, counts)):
-            txt = "suppressed" if np.isnan(c) else fmt_count(int(c), mc, short=True)
             box = FancyBboxPatch((x0, i - h / 2), w, h, boxstyle="round,pad=0.02,rounding_size=0.08",
                                  facecolor="#EAF2F8", edgecolor=OKABE_ITO["blue"], linewidth=1.2)
             box.set_gid("flow_box")
             ax.add_patch(box)
-            t = ax.text(x0 + w / 2, i, f"{lab}\nn = {txt}", ha="center", va="center", fontsize=9.5)
+            t = ax.text(x0 + w / 2, i, f"{lab}\nn = {show(c, hide_n[i])}", ha="center", va="center",
+                        fontsize=9.5)
             t.set_gid("flow_text")
-            if i + 1 < k:
-                arr = FancyArrowPatch((x0 + w / 2, i + h / 2), (x0 + w / 2, i + 1 - h / 2), arrowstyle="-|>",
+            if i > 0:
+                arr = FancyArrowPatch((x0 + w / 2, i - 1 + h / 2), (x0 + w / 2, i - h / 2), arrowstyle="-|>",
                                       mutation_scale=12, color="#444444", linewidth=1.2)
                 arr.set_gid("flow_arrow")
                 ax.add_patch(arr)
-                if show_losses and not (np.isnan(c) or np.isnan(counts[i + 1])):
-                    lost = int(c - counts[i + 1])
-                    if lost > 0:
-                        side = FancyBboxPatch((x0 + w + 0.7, i + 0.5 - 0.2), 3.3, 0.4,
-                                              boxstyle="round,pad=0.02,rounding_size=0.06", facecolor="#FFFFFF",
-                                              edgecolor=_GREY, linewidth=1.0)
-                        side.set_gid("flow_loss_box")
-                        ax.add_patch(side)
-                        ax.annotate("", xy=(x0 + w + 0.7, i + 0.5), xytext=(x0 + w / 2, i + 0.5),
-                                    arrowprops={"arrowstyle": "-|>", "color": _GREY, "linewidth": 1.0})
-                        lt = ax.text(x0 + w + 0.7 + 1.65, i + 0.5, f"Not continuing: {fmt_count(lost)}",
-                                     ha="center", va="center", fontsize=8.5, color="#333333")
-                        lt.set_gid("flow_loss_text")
+            r = ref[i]
+            if show_losses and r is not None and not np.isnan(lost[i]) and lost[i] > 0:
+                side = FancyBboxPatch((x0 + w + 0.6, i - 0.5 - 0.2), 3.9, 0.4,
+                                      boxstyle="round,pad=0.02,rounding_size=0.06", facecolor="#FFFFFF",
+                                      edgecolor=_GREY, linewidth=1.0)
+                side.set_gid("flow_loss_box")
+                ax.add_patch(side)
+                ax.annotate("", xy=(x0 + w + 0.6, i - 0.5), xytext=(x0 + w / 2, i - 0.5),
+                            arrowprops={"arrowstyle": "-|>", "color": _GREY, "linewidth": 1.0})
+                since = "" if r == i - 1 else f" (of {plain_label(df[stage_col].iloc[r])})"
+                lt = ax.text(x0 + w + 0.6 + 1.95, i - 0.5, f"Not continuing{since}: {show(lost[i], hide_lost[i])}",
+                             ha="center", va="center", fontsize=8.5, color="#333333")
+                lt.set_gid("flow_loss_text")
         if title:
             ax.set_title(title)
     return ax
