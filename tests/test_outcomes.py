@@ -304,3 +304,23 @@ def test_reliable_change_with_registry_phq9_uses_alpha_and_sample_cutoff_a(long)
     both = res.members["member_id"]
     assert res.cutoff_value == pytest.approx(x1[both].mean() - 2 * x1[both].std(ddof=1))
     assert res.n_pre_only > 0  # missing follow-ups are counted
+
+
+def test_change_cluster_robust_columns_match_R_vcovCL_HC1(long):
+    """Mean change with CR1 SE by group = coeftest(lm(change ~ 1), vcovCL(type = "HC1"), df = G - 1)."""
+    ref = pd.read_csv(REF / "outcomes_ref_dose.csv")
+    r = ref[(ref.analysis == "as_treated") & (ref.term == "mean_change")].iloc[0]
+    got = change(long).iloc[0]
+    assert got["n_groups"] == r["n_groups"] == 30
+    assert got["se_cluster"] == pytest.approx(r["se"], rel=1e-10)
+    assert got["p_value_cluster"] == pytest.approx(r["p_value"], rel=1e-8)
+    tc = stats.t.ppf(0.975, 29)
+    assert got["ci_low_cluster"] == pytest.approx(r["estimate"] - tc * r["se"], rel=1e-10)
+    # by group_id: one cluster per level -> no cluster SE (never a fake number)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        per_group = change(long, by="group_id")
+    assert per_group["n_groups"].eq(1).all() and per_group["se_cluster"].isna().all()
+    # no group column: the cluster columns are NaN, not silently equal to the naive SE
+    nog = change(long.drop(columns="group_id")).iloc[0]
+    assert nog["n_groups"] == 0 and np.isnan(nog["se_cluster"])

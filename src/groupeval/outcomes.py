@@ -40,7 +40,8 @@ CHANGE_COLUMNS = (
     "pre", "post", "n", "n_pre_only", "n_post_only", "mean_pre", "mean_post", "sd_pre", "sd_post",
     "r_pre_post", "mean_change", "sd_change", "se_change", "ci_low", "ci_high", "t", "df", "p_value",
     "wilcoxon_w", "wilcoxon_p", "wilcoxon_method", "d_z", "d_z_ci_low", "d_z_ci_high", "d_av",
-    "hedges_g_av", "improved_direction",
+    "hedges_g_av", "improved_direction", "n_groups", "se_cluster", "ci_low_cluster", "ci_high_cluster",
+    "p_value_cluster",
 )
 
 _SMALL_N = 10
@@ -112,7 +113,7 @@ def _direction(instrument: Any) -> str | None:
 
 def change(scores: pd.DataFrame, pre: str = "baseline", post: str = "week_26", by: str | Sequence[str] | None = None,
            *, dv: str = "score", subject: str = "member_id", time: str = "timepoint", data: Any = None,
-           instrument: Any = None, ci: float = 0.95) -> pd.DataFrame:
+           instrument: Any = None, group: str | None = "group_id", ci: float = 0.95) -> pd.DataFrame:
     r"""Paired change between two timepoints, with tests and effect sizes.
 
     Parameters
@@ -135,6 +136,10 @@ def change(scores: pd.DataFrame, pre: str = "baseline", post: str = "week_26", b
     instrument
         Registry name or instrument object; only its ``higher_is_better``
         is used, to fill ``improved_direction``.  Means are never flipped.
+    group
+        Cluster column (members nested in groups) for the cluster-robust
+        columns; taken from ``scores`` or ``data.members``.  ``None`` (or a
+        column that cannot be found) leaves those columns NaN.
     ci
         Confidence level of every interval.
 
@@ -152,7 +157,13 @@ def change(scores: pd.DataFrame, pre: str = "baseline", post: str = "week_26", b
         of ranks of positive changes), ``wilcoxon_p``, ``wilcoxon_method``
         (``exact`` / ``normal``), ``d_z``, ``d_z_ci_low``, ``d_z_ci_high``,
         ``d_av``, ``hedges_g_av``, ``improved_direction`` (``"higher"`` /
-        ``"lower"`` / missing when no instrument is given).
+        ``"lower"`` / missing when no instrument is given), and, because
+        members share groups, ``n_groups``, ``se_cluster``,
+        ``ci_low_cluster``, ``ci_high_cluster``, ``p_value_cluster``: the
+        mean change with a CR1 cluster-robust SE by ``group`` and t(G - 1)
+        inference (Cameron & Miller 2015).  When the CR1 SE is much larger
+        than ``se_change``, the group effect matters: prefer the cluster
+        columns or :func:`groupeval.mixed_model`.
 
     Notes
     -----
@@ -194,7 +205,16 @@ def change(scores: pd.DataFrame, pre: str = "baseline", post: str = "week_26", b
     frame = scores
     if by_cols:
         frame = attach_columns(scores, by_cols, data, subject=subject)
-    wide, _ = paired_frame(frame, pre, post, dv=dv, subject=subject, time=time, keep=by_cols)
+    gcol: list[str] = []
+    if group:
+        if group not in frame.columns and data is not None:
+            try:
+                frame = attach_columns(frame, [group], data, subject=subject, group=group)
+            except SchemaError:
+                pass
+        if group in frame.columns and group not in by_cols:
+            gcol = [group]
+    wide, _ = paired_frame(frame, pre, post, dv=dv, subject=subject, time=time, keep=[*by_cols, *gcol])
     if by_cols:
         for c in by_cols:
             wide[c] = wide[c].astype("object").where(wide[c].notna(), "(missing)")
@@ -255,6 +275,30 @@ def change(scores: pd.DataFrame, pre: str = "baseline", post: str = "week_26", b
     agg["n_post_only"] = agg["n_post_only"].astype(int)
     agg["pre"], agg["post"] = pre, post
     agg["improved_direction"] = _direction(inst)
+    # CR1 cluster-robust SE of the mean change: V = G/(G-1) * sum_g (sum_i (d_i - mean))^2 / n^2
+    gname = gcol[0] if gcol else (group if group in by_cols else None)
+    if gname is not None and len(comp):
+        cm = comp.loc[comp[gname].notna()]
+        dev = cm["_d"] - cm.groupby(keys, observed=True)["_d"].transform("mean")
+        ssum = dev.groupby([cm[k] for k in keys] + [cm[gname]], observed=True).sum()
+        lvl = ssum.index.droplevel(-1)
+        G = ssum.groupby(lvl, observed=True).size()
+        meat = (ssum**2).groupby(lvl, observed=True).sum()
+        nn = cm.groupby(keys, observed=True).size()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            v = (G / (G - 1)) * meat / nn.reindex(meat.index) ** 2
+        agg["n_groups"] = G.reindex(agg.index).fillna(0).astype(int).to_numpy()
+        agg["se_cluster"] = np.sqrt(v.where(G > 1)).reindex(agg.index).to_numpy()
+        dfc = (agg["n_groups"] - 1).where(agg["n_groups"] > 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tc = stats.t.ppf(0.5 + ci / 2, dfc)
+            agg["ci_low_cluster"] = agg["mean_change"] - tc * agg["se_cluster"]
+            agg["ci_high_cluster"] = agg["mean_change"] + tc * agg["se_cluster"]
+            agg["p_value_cluster"] = 2 * stats.t.sf(np.abs(agg["mean_change"] / agg["se_cluster"]), dfc)
+    else:
+        agg["n_groups"] = 0
+        for c in ("se_cluster", "ci_low_cluster", "ci_high_cluster", "p_value_cluster"):
+            agg[c] = np.nan
     out = agg.reset_index()
     if key is None:
         out = out.drop(columns="_all")
