@@ -484,3 +484,45 @@ def test_committed_data_sample_is_write_sample_seed_2025():
                                       exp.sort_values(key).reset_index(drop=True), obj=name)
     import json
     assert json.loads((folder / "truth.json").read_text())["change"] == json.loads(json.dumps(ds.meta["truth"]["change"]))
+
+
+def test_attendance_truth_is_the_rate_among_members_who_never_stop(big):
+    """Completers of closed groups never stop (by construction), independently of their
+    propensity, so their pooled attendance estimates truth["attendance_rate"] without bias."""
+    m = big.members
+    ids = m.loc[m["exit_reason"] == "completed", "member_id"]
+    a = big.attendance[big.attendance["member_id"].isin(ids)]
+    per = a.groupby("member_id")["attended"].agg(["sum", "count"])
+    rate = per["sum"].sum() / per["count"].sum()
+    se = math.sqrt(((per["sum"] - rate * per["count"]) ** 2).sum()) / per["count"].sum()
+    assert abs(rate - big.meta["truth"]["attendance_rate"]) < 3.5 * se, (rate, se)
+    # absences rarely come in runs: attending after a miss is more likely than after attending
+    a = a.sort_values(["member_id", "session_date"])
+    prev = a.groupby("member_id")["attended"].shift()
+    ok = prev.notna()
+    after_miss = a.loc[ok & (prev == False), "attended"].mean()   # noqa: E712
+    after_att = a.loc[ok & (prev == True), "attended"].mean()     # noqa: E712
+    assert after_miss > after_att + 0.1
+
+
+@pytest.mark.parametrize("name", ["phq9", "brs"])
+def test_score_icc_truth_matches_monte_carlo_of_the_item_model(name):
+    """Quadrature ICC vs one-way ANOVA ICC(1) on a large independent draw (4000 groups x 50)."""
+    model = sample.ITEM_MODELS[name]
+    t = sample.generate(seed=1).meta["truth"]
+    vc = t["variance_components"]
+    rng = np.random.default_rng(5)
+    n_g, k = 4000, 50
+    theta = (np.repeat(rng.normal(0, math.sqrt(vc["group"]), n_g), k)
+             + rng.normal(0, math.sqrt(vc["member"] + vc["occasion"]), n_g * k))
+    lam, thr = model.arrays()
+    p_ge = stats.norm.cdf(lam[None, :, None] * (model.sign * theta[:, None, None] - thr[None]))
+    x = model.item_min + (rng.random((n_g * k, model.n_items))[:, :, None] < p_ge).sum(axis=2)
+    w, const = sample.SCORES[name]["score"]
+    s = (const + x @ w).reshape(n_g, k)
+    msb = k * s.mean(axis=1).var(ddof=1)
+    msw = s.var(axis=1, ddof=1).mean()
+    icc1 = (msb - msw) / (msb + (k - 1) * msw)
+    truth = t["score_icc"][name]["score"]
+    assert abs(icc1 - truth) < 0.006, (icc1, truth)     # SE of ICC(1) here is about 0.0015
+    assert truth < t["icc"]                             # item noise attenuates the latent ICC

@@ -63,7 +63,7 @@ DEFAULT_EFFECTS: dict[str, dict[str, float]] = {
     "12-step": {"week_12": 0.30, "week_26": 0.45},
     "cancer survivors": {"week_12": 0.20, "week_26": 0.35},
     "postpartum depression": {"week_12": 0.40, "week_26": 0.60},
-    "mental-health recovery": {"week_12": 0.20, "week_26": 0.35},
+    "mental-health recovery": {"week_12": 0.25, "week_26": 0.40},
 }
 #: how strongly each instrument's latent trait moves with the effect
 INSTRUMENT_EFFECT_SCALE = {"brs": 0.8, "who5": 1.0, "whoqol_bref": 0.7, "phq9": 1.0}
@@ -312,6 +312,12 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
         weeks of enrolment.
     attendance_rate
         Mean probability of attending a scheduled session before dropping out.
+    attendance_spread
+        ``rho``: spread of the members' attendance propensities on the probit
+        scale (0 = everyone alike).
+    attendance_autocorr
+        Lag-1 autocorrelation of a member's successive marks (negative =
+        absences rarely come in runs).
     effects
         ``{group_type: {"week_12": d, "week_26": d}}`` true effects on the
         latent scale (defaults :data:`DEFAULT_EFFECTS`).
@@ -374,11 +380,18 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
     cut-off), the rest none.  ``T`` is independent of the outcome.
 
     **Attendance.** Before stopping, member ``i`` attends each scheduled,
-    non-cancelled session with probability ``p_i = Phi(alpha + rho z_i)``,
-    ``z_i ~ N(0, 1)``, ``rho = 0.8``, ``alpha`` chosen so that
-    ``E[p_i] = Phi(alpha / sqrt(1 + rho^2)) = attendance_rate``.  Present
+    non-cancelled session with marginal probability ``p_i = Phi(alpha + rho
+    z_i)``, ``z_i ~ N(0, 1)``, ``rho = attendance_spread``, ``alpha`` chosen
+    so that ``E[p_i] = Phi(alpha / sqrt(1 + rho^2)) = attendance_rate``.
+    Successive marks form a stationary two-state Markov chain with lag-1
+    autocorrelation ``attendance_autocorr`` (clipped to the feasible range
+    for ``p_i``): a member who missed a session tends to come back, so
+    chance runs of three absences (which a "3 missed in a row" dropout rule
+    would read as dropout) are rarer than with independent draws.  Present
     marks are ``late`` with probability 0.1; absences before stopping are
-    ``excused`` with probability 0.2.
+    ``excused`` with probability 0.2.  After stopping every scheduled
+    session (until a recorded exit or the cut-off) is ``absent``, so the
+    observed attendance rate over all scheduled sessions is about 0.71.
 
     **Outcomes.** One latent well-being trait per member and timepoint,
 
@@ -419,7 +432,7 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
       also flags some chance runs of absences, so it estimates slightly more).
     * ``dropout_model`` — ``{"distribution": "weibull", "shape", "scale_weeks"}``.
     * ``attendance_rate`` — ``E[p_i]``, attendance while still attending.
-    * ``attendance_model`` — ``{"alpha", "rho"}``.
+    * ``attendance_model`` — ``{"alpha", "rho", "autocorr"}``.
     * ``effects`` — ``{group_type: {timepoint: delta}}`` (latent SD units).
     * ``instrument_effect_scale``, ``dose_slope`` — ``kappa_k`` and ``gamma_t``.
     * ``expected_score`` — ``{instrument: {score: {group_type: {timepoint: E}}}}``.
@@ -662,7 +675,7 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
     truth = _truth(
         eff=eff, effect_scale=effect_scale, icc=icc, var=(var_u, var_b, var_e), gamma=gamma,
         mtype=mtype, stopper=stopper, stopped_before=stopped_before, p_resp=p_resp,
-        dropout=(dropout_26w, shape, scale), attendance=(attendance_rate, alpha, rho),
+        dropout=(dropout_26w, shape, scale), attendance=(attendance_rate, alpha, rho, attendance_autocorr),
         q=(0.01, 0.04),
     )
     truth["response_model"] = {
@@ -720,7 +733,7 @@ def _truth(*, eff, effect_scale, icc, var, gamma, mtype, stopper, stopped_before
             change_type[name] = {t: {tp: {d: by_type[d][t][tp] for d in doms} for tp in TIMEPOINTS[1:]}
                                  for t in GROUP_TYPES}
     share, shape, scale = dropout
-    rate, alpha, rho = attendance
+    rate, alpha, rho, autocorr = attendance
     return {
         "icc": float(var_u / (var_u + var_b + var_e)),
         "variance_components": {"group": float(var_u), "member": float(var_b), "occasion": float(var_e)},
@@ -728,7 +741,7 @@ def _truth(*, eff, effect_scale, icc, var, gamma, mtype, stopper, stopped_before
         "dropout_share_26w": float(share),
         "dropout_model": {"distribution": "weibull", "shape": float(shape), "scale_weeks": float(scale)},
         "attendance_rate": float(rate),
-        "attendance_model": {"alpha": float(alpha), "rho": float(rho)},
+        "attendance_model": {"alpha": float(alpha), "rho": float(rho), "autocorr": float(autocorr)},
         "effects": {t: {tp: float(effect_scale * eff[t][tp]) for tp in TIMEPOINTS[1:]} for t in GROUP_TYPES},
         "instrument_effect_scale": dict(INSTRUMENT_EFFECT_SCALE),
         "dose_slope": {tp: float(x) for tp, x in zip(TIMEPOINTS, gamma)},
