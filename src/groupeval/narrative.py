@@ -255,7 +255,8 @@ def change_sentence(change: Any, *, instrument: Any = None, group: str | None = 
             from .outcomes import CHANGE_COLUMNS
         except Exception:  # pragma: no cover - outcomes always present in the package
             CHANGE_COLUMNS = _CHANGE_NEEDS
-        by = [c for c in row.index if c not in CHANGE_COLUMNS]
+        by = [c for c in row.index if c not in CHANGE_COLUMNS and not str(c).startswith(("n_", "ci_", "p_"))
+              and not isinstance(row[c], (int, float, np.number, bool, np.bool_))]
         if by:
             group = _group_phrase(by[0], row[by[0]])
     lead = f"{group}, " if group else ""
@@ -361,6 +362,53 @@ def _km_median(table: pd.DataFrame) -> float:
     return float(hit.iloc[0]) if len(hit) else float("nan")
 
 
+def _retention_facts(result: Any, level: Any, times: Sequence[float]) -> dict[str, Any]:
+    """n, events, median (+ CI) and (t, S, lo, hi, at_risk) rows for one level.
+
+    From a :class:`~groupeval.RetentionResult`: its ``summary`` row and its
+    ``at(times)`` (exact numbers at risk with late entry).  From a bare
+    table: the step function read here (see :func:`retention_sentence`).
+    """
+    table, by = _km_table(result)
+    lead = ""
+    if by is not None:
+        levels = list(pd.unique(table[by]))
+        if level is None:
+            raise ConfigError(f"retention_sentence: the result is stratified by {by!r}; pass level= (one of "
+                              f"{', '.join(map(str, levels))}).")
+        if level not in levels:
+            raise ConfigError(f"retention_sentence: level {level!r} is not in {by!r} (levels: "
+                              f"{', '.join(map(str, levels))}).")
+        table = table[table[by] == level]
+        lead = _group_phrase(by, level) + ", "
+    table = table.sort_values("time", kind="stable")
+    facts: dict[str, Any] = {"lead": lead, "last_time": float(table["time"].max()) if len(table) else 0.0}
+    summary = getattr(result, "summary", None) if not isinstance(result, pd.DataFrame) else None
+    at_fn = getattr(result, "at", None) if not isinstance(result, pd.DataFrame) else None
+    if isinstance(summary, pd.DataFrame) and {"n", "events", "median_weeks"} <= set(summary.columns):
+        row = summary if by is None else summary[summary[by] == level]
+        row = row.iloc[0]
+        facts.update(n=int(row["n"]), events=int(row["events"]), median=float(row["median_weeks"]),
+                     median_ci_low=float(row.get("median_ci_low", np.nan)),
+                     median_ci_high=float(row.get("median_ci_high", np.nan)))
+    else:
+        facts.update(n=int(table["events"].sum() + table["censored"].sum()), events=int(table["events"].sum()),
+                     median=_km_median(table), median_ci_low=np.nan, median_ci_high=np.nan)
+    rows = []
+    if callable(at_fn):
+        at = at_fn(list(map(float, times)), columns=("at_risk", "retention", "ci_low", "ci_high"))
+        if by is not None:
+            at = at[at[by] == level]
+        for t, (_, r) in zip(times, at.iterrows()):
+            rows.append((float(t), float(r["retention"]), float(r["ci_low"]), float(r["ci_high"]),
+                         float(r["at_risk"])))
+    else:
+        for t in times:
+            rows.append((float(t), *_km_at(table, float(t))))
+    facts["rows"] = rows
+    return facts
+
+
 def retention_sentence(result: Any, *, times: Sequence[float] = (12, 26), level: Any = None,
                        style: str = "apa", audience: str | None = None, min_cell: int | None = None,
                        digits: int = 0, who: str = "members who came at least once") -> str:
@@ -369,7 +417,10 @@ def retention_sentence(result: Any, *, times: Sequence[float] = (12, 26), level:
     Parameters
     ----------
     result
-        A :class:`groupeval.RetentionResult` or its ``.table``.
+        A :class:`groupeval.RetentionResult` (preferred: its ``summary`` gives
+        n, events and the median with its CI, its ``at()`` the exact numbers
+        at risk) or a bare KM table (``time, at_risk, events, censored,
+        retention, ci_low, ci_high``).
     times
         Weeks since enrolment at which retention is reported.
     level
@@ -387,38 +438,28 @@ def retention_sentence(result: Any, *, times: Sequence[float] = (12, 26), level:
     Returns
     -------
     str
+        E.g. "Kaplan–Meier retention of the 200 members who came at least
+        once (106 dropped out) was 69% (95% CI [62%, 75%]) at 12 weeks and
+        49% (95% CI [42%, 56%]) at 26 weeks; the median time to dropout was
+        26 weeks (95% CI [22, 31])."
 
     Notes
     -----
-    :math:`\\hat S(t)` is read from the result's table as a right-continuous
-    step function (the value at the last event time :math:`\\le t`) together
+    For a bare table, :math:`\\hat S(t)` is read as a right-continuous step
+    function (the value at the last time :math:`\\le t`, 1 before the first)
     with its pointwise CI; the median is the smallest time with
-    :math:`\\hat S(t) \\le 0.5` (as R's ``survival::print.survfit``).
-    Members in the curve = events + censored over the table.
+    :math:`\\hat S(t) \\le 0.5` (as R's ``print.survfit``); members in the
+    curve = events + censored.  A time after the last observation is "not
+    estimable".
     """
     _check_style(style)
     mc = resolve_min_cell(audience, min_cell)
-    table, by = _km_table(result)
-    lead = ""
-    if by is not None:
-        levels = list(pd.unique(table[by]))
-        if level is None:
-            raise ConfigError(f"retention_sentence: the result is stratified by {by!r}; pass level= (one of "
-                              f"{', '.join(map(str, levels))}).")
-        if level not in levels:
-            raise ConfigError(f"retention_sentence: level {level!r} is not in {by!r} (levels: "
-                              f"{', '.join(map(str, levels))}).")
-        table = table[table[by] == level]
-        lead = _group_phrase(by, level) + ", "
-    table = table.sort_values("time", kind="stable")
-    n = int(table["events"].sum() + table["censored"].sum())
-    events = int(table["events"].sum())
+    f = _retention_facts(result, level, times)
+    lead, n, events, last_time = f["lead"], f["n"], f["events"], f["last_time"]
     if is_suppressed(n, mc):
         return capitalize_first(f"{lead}retention is not reported: {fmt_count(n, mc)} {who}.")
-    last_time = float(table["time"].max()) if len(table) else 0.0
     pieces_apa, pieces_plain = [], []
-    for t in times:
-        s, lo, hi, at_risk = _km_at(table, float(t))
+    for t, s, lo, hi, at_risk in f["rows"]:
         when = fmt_weeks(t)
         if t > last_time:
             pieces_apa.append(f"could not be estimated at {when} (follow-up ended at {_weeks(last_time)})")
@@ -428,20 +469,24 @@ def retention_sentence(result: Any, *, times: Sequence[float] = (12, 26), level:
                               f"followed)")
             pieces_plain.append(f"too few members were still being followed at {when} to report")
         else:
-            ci = (f"95% CI [{fmt_percent(lo, digits)}, {fmt_percent(hi, digits)}]")
-            pieces_apa.append(f"{fmt_percent(s, digits)} ({ci}) at {when}")
+            ci = "" if np.isnan(lo) or np.isnan(hi) else \
+                f" (95% CI [{fmt_percent(lo, digits)}, {fmt_percent(hi, digits)}])"
+            pieces_apa.append(f"{fmt_percent(s, digits)}{ci} at {when}")
             pieces_plain.append((s, when))
-    median = _km_median(table)
+    median = f["median"]
     if style == "apa":
         first = f"{lead}Kaplan–Meier retention of the {fmt_count(n, mc)} {who} ({fmt_count(events, mc)} " \
                 f"dropped out) was "
-        body = _list_and([p if not p.startswith(("could", "is not")) else p for p in pieces_apa])
         if np.isnan(median):
             med = f"the median time to dropout was not reached within {_weeks(last_time)} of follow-up"
         else:
-            med = f"the median time to dropout was {_weeks(median)}"
-        return capitalize_first(f"{first}{body}; {med}.")
-    # plain
+            lo_m, hi_m = f["median_ci_low"], f["median_ci_high"]
+            ci = ""
+            if not np.isnan(lo_m):
+                hi_txt = "not reached" if np.isnan(hi_m) else _weeks(hi_m).split(" ")[0]
+                ci = f" (95% CI [{_weeks(lo_m).split(' ')[0]}, {hi_txt}])"
+            med = f"the median time to dropout was {_weeks(median)}{ci}"
+        return capitalize_first(f"{first}{_list_and(pieces_apa)}; {med}.")
     out = []
     first_done = False
     for p in pieces_plain:
@@ -456,7 +501,7 @@ def retention_sentence(result: Any, *, times: Sequence[float] = (12, 26), level:
             first_done = True
         else:
             out.append(f"{frac} after {when}")
-    text = lead + ", and ".join(out) if len(out) <= 2 else lead + ", ".join(out[:-1]) + ", and " + out[-1]
+    text = lead + (", and ".join(out) if len(out) <= 2 else ", ".join(out[:-1]) + ", and " + out[-1])
     return capitalize_first(text + ".")
 
 

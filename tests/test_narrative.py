@@ -1,0 +1,358 @@
+"""narrative.py: every number in a sentence is the library's result, rounded.
+
+The numbers are parsed back out of the sentences and compared with the
+result objects' values rounded by :func:`groupeval.formatting.round_half_up`
+(so a hand-typed or wrong number fails).  The bare-table retention path is
+checked against lifelines (S(t) at chosen times, median); plain-language
+wording against hand-computed fractions; funder mode against the rule "no
+count of people below min_cell, and no hidden count recoverable from a
+shown total".
+"""
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import groupeval
+from groupeval import narrative as N
+from groupeval.exceptions import ConfigError, SchemaError
+from groupeval.formatting import round_half_up
+
+NUM = re.compile(r"(?<![\w\-−])−?(?:\d[\d,]*(?:\.\d+)?|\.\d+)")
+
+
+def numbers(text: str) -> list[float]:
+    """Every number in a sentence, in order (typographic minus understood; 'PHQ-9' is not a number)."""
+    return [float(t.replace("−", "-").replace(",", "")) for t in NUM.findall(text)]
+
+
+def people_counts(text: str) -> list[int]:
+    """Whole numbers that count people: drop percentages, CI levels, weeks, timepoints, decimals, df."""
+    t = re.sub(r"\d+(?:\.\d+)?%", " ", text)
+    t = re.sub(r"\d+(?:\.\d+)? weeks?", " ", t)
+    t = re.sub(r"week \d+", " ", t)
+    t = re.sub(r"[A-Z][\w-]*-\d+", " ", t)          # instrument labels (PHQ-9, WHO-5)
+    t = re.sub(r"t\(\d+\)", " ", t)
+    t = re.sub(r"(?<!\d)\.?\d+\.\d+|(?<![\d.])\.\d+", " ", t)  # decimals and .xxx
+    return [int(x.replace(",", "")) for x in re.findall(r"(?<![\w.])\d[\d,]*(?![\w.])", t)]
+
+
+def r(x, d):
+    return round_half_up(float(x), d)
+
+
+# ---------------------------------------------------------------------------
+# fixtures: real results from the statistics layer
+# ---------------------------------------------------------------------------
+def _scores(n=181, shift=-3.2, seed=3):
+    rng = np.random.default_rng(seed)
+    pre = rng.normal(11.2, 4, n)
+    post = pre + shift + rng.normal(0, 4.5, n)
+    gt = np.where(np.arange(n) < n - 9, np.where(np.arange(n) % 2, "12-step", "cancer survivors"),
+                  "postpartum depression")
+    return pd.DataFrame({"member_id": [f"M{i:04d}" for i in range(n)] * 2,
+                         "timepoint": ["baseline"] * n + ["week_26"] * n,
+                         "score": np.r_[pre, post], "group_type": np.r_[gt, gt]})
+
+
+@pytest.fixture(scope="module")
+def change_table():
+    from groupeval.outcomes import change
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return change(_scores(), "baseline", "week_26", instrument="phq9")
+
+
+@pytest.fixture(scope="module")
+def rc_result():
+    from groupeval.outcomes import reliable_change
+
+    return reliable_change(_scores(), "phq9", "baseline", "week_26", reliability=0.84,
+                           norms={"clinical": (14.0, 4.0), "functional": (3.0, 3.5)})
+
+
+@pytest.fixture(scope="module")
+def sample_ds():
+    from groupeval import sample
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sample.generate(seed=1)
+
+
+# ---------------------------------------------------------------------------
+# change
+# ---------------------------------------------------------------------------
+def test_apa_change_sentence_numbers_equal_change_result_rounded(change_table):
+    row = change_table.iloc[0]
+    text = N.change_sentence(change_table, instrument="phq9")
+    assert text.startswith("PHQ-9 scores fell from ")
+    expected = [r(row.mean_pre, 1), r(row.sd_pre, 1), r(row.mean_post, 1), r(row.sd_post, 1), 26, row.n,
+                r(row.mean_change, 1), 95, r(row.ci_low, 1), r(row.ci_high, 1), row.df, r(row.t, 2)]
+    got = numbers(text)
+    assert got[:len(expected)] == expected
+    assert row.p_value < 0.001 and "p < .001" in text
+    assert got[len(expected):] == [0.001, r(row.d_z, 2), 95, r(row.d_z_ci_low, 2), r(row.d_z_ci_high, 2)]
+
+
+def test_apa_change_sentence_exact_p_and_two_decimals_for_short_scales():
+    from groupeval.outcomes import change
+
+    rng = np.random.default_rng(5)
+    n = 40
+    pre = rng.normal(3.0, 0.6, n)
+    post = pre + 0.12 + rng.normal(0, 0.6, n)
+    sc = pd.DataFrame({"member_id": [f"M{i:04d}" for i in range(n)] * 2,
+                       "timepoint": ["baseline"] * n + ["week_12"] * n, "score": np.r_[pre, post]})
+    row = change(sc, "baseline", "week_12", instrument="brs").iloc[0]
+    text = N.change_sentence(row, instrument="brs")   # BRS spans 1-5: two decimals
+    assert 0.001 < row.p_value < 0.999
+    assert f"p = .{int(r(row.p_value, 3) * 1000):03d}" in text
+    got = numbers(text)
+    assert got[:4] == [r(row.mean_pre, 2), r(row.sd_pre, 2), r(row.mean_post, 2), r(row.sd_post, 2)]
+
+
+def test_change_sentences_one_per_group_with_group_lead_and_funder_suppression():
+    from groupeval.outcomes import change
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tab = change(_scores(), "baseline", "week_26", by="group_type", instrument="phq9")
+    texts = N.change_sentences(tab, instrument="phq9")
+    assert [t.split(",")[0] for t in texts] == [f"In {g} groups" for g in tab["group_type"]]
+    for text, (_, row) in zip(texts, tab.iterrows()):
+        assert int(re.search(r"\(n = (\d+)\)", text).group(1)) == row.n
+    funder = N.change_sentences(tab, instrument="phq9", audience="funder")
+    small = tab["n"] < 11
+    assert small.any()
+    for text, is_small in zip(funder, small):
+        assert ("fewer than 11 members" in text) == is_small
+        assert all(c >= 11 for c in people_counts(text))
+
+
+def test_plain_change_sentence_says_improved_for_a_fall_in_phq9(change_table):
+    row = change_table.iloc[0]
+    text = N.change_sentence(change_table, instrument="phq9", style="plain")
+    assert text.startswith("PHQ-9 scores improved between baseline and week 26")
+    assert f"they fell by {r(abs(row.mean_change), 1)} points" in text
+    assert "(lower scores are better)" in text
+    assert f"among the {row.n} members" in text
+
+
+def test_plain_change_sentence_says_changed_little_when_ci_covers_zero():
+    row = pd.Series({"pre": "baseline", "post": "week_12", "n": 30, "mean_pre": 10.0, "mean_post": 9.8,
+                     "mean_change": -0.2, "ci_low": -1.1, "ci_high": 0.7, "t": -0.45, "df": 29, "p_value": 0.65,
+                     "d_z": -0.08, "d_z_ci_low": -0.44, "d_z_ci_high": 0.28, "improved_direction": "lower"})
+    text = N.change_sentence(row, instrument="phq9", style="plain")
+    assert text == ("PHQ-9 scores changed little between baseline and week 12 among the 30 members who answered "
+                    "at both times: the average change of −0.2 points could be due to chance.")
+
+
+def test_change_sentence_errors_name_the_fix(change_table):
+    with pytest.raises(ConfigError, match="takes one row; got a table of 2 rows"):
+        N.change_sentence(pd.concat([change_table, change_table]))
+    with pytest.raises(SchemaError, match=r"missing column\(s\) \['d_z'"):
+        N.change_sentence(change_table.drop(columns=["d_z"]).iloc[0])
+    with pytest.raises(ConfigError, match="`style` must be one of 'apa', 'plain', got 'tabloid'"):
+        N.change_sentence(change_table, style="tabloid")
+
+
+# ---------------------------------------------------------------------------
+# retention
+# ---------------------------------------------------------------------------
+def test_retention_sentence_numbers_equal_retention_summary(sample_ds):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = groupeval.retention(sample_ds)
+    s = res.summary.iloc[0]
+    text = N.retention_sentence(res)
+    got = numbers(text)
+    pct = lambda x: r(100 * x, 0)  # noqa: E731
+    expected = [s.n, s.events,
+                pct(s.retention_12w), 95, pct(s.retention_12w_ci_low), pct(s.retention_12w_ci_high), 12,
+                pct(s.retention_26w), 95, pct(s.retention_26w_ci_low), pct(s.retention_26w_ci_high), 26]
+    assert got[:len(expected)] == expected
+    assert s.median_weeks == s.median_weeks  # reached in this sample
+    assert got[len(expected):len(expected) + 3] == [r(s.median_weeks, 0), 95, r(s.median_ci_low, 0)]
+    assert "95% CI [" in text and ("not reached]" in text) == np.isnan(s.median_ci_high)
+
+
+def test_retention_sentence_from_a_bare_table_matches_lifelines():
+    from lifelines import KaplanMeierFitter
+
+    rng = np.random.default_rng(8)
+    d = np.ceil(rng.exponential(25, 150)).clip(1, 40)
+    e = (rng.random(150) < 0.75) & (d < 40)
+    kmf = KaplanMeierFitter().fit(d, e)
+    et = kmf.event_table.loc[lambda x: (x.observed + x.censored) > 0]
+    ci = kmf.confidence_interval_.loc[et.index]
+    table = pd.DataFrame({"time": et.index.to_numpy(float), "at_risk": et.at_risk.to_numpy(),
+                          "events": et.observed.to_numpy(), "censored": et.censored.to_numpy(),
+                          "retention": kmf.survival_function_.loc[et.index].iloc[:, 0].to_numpy(),
+                          "ci_low": ci.iloc[:, 0].to_numpy(), "ci_high": ci.iloc[:, 1].to_numpy()})
+    text = N.retention_sentence(table, times=(12, 26))
+    got = numbers(text)
+    s12, s26 = kmf.survival_function_at_times([12, 26]).to_numpy()
+    assert got[0] == 150 and got[1] == int(e.sum())
+    assert got[2] == r(100 * s12, 0) and got[7] == r(100 * s26, 0)
+    assert got[-1] == r(kmf.median_survival_time_, 0)
+
+
+def test_plain_retention_sentence_by_hand():
+    # 9 members: 3 drop at week 5 (S = 6/9), 3 at week 20 (S = 3/9), 3 censored at week 30
+    table = pd.DataFrame({"time": [5.0, 20.0, 30.0], "at_risk": [9, 6, 3], "events": [3, 3, 0],
+                          "censored": [0, 0, 3], "retention": [2 / 3, 1 / 3, 1 / 3],
+                          "ci_low": [0.3, 0.1, 0.1], "ci_high": [0.9, 0.6, 0.6]})
+    assert N.retention_sentence(table, style="plain") == (
+        "Two in three members who came at least once were still attending 12 weeks later, and one in three "
+        "after 26 weeks.")
+    assert N.retention_sentence(table, times=(12, 52), style="plain").endswith(
+        "and it is too early to say how many were still attending after 52 weeks.")
+    apa = N.retention_sentence(table)
+    assert apa.endswith("the median time to dropout was 20 weeks.")   # first time with S <= .5
+    funder = N.retention_sentence(table, audience="funder")
+    assert funder == "Retention is not reported: fewer than 11 members who came at least once."
+
+
+def test_retention_sentence_needs_level_for_a_stratified_result(sample_ds):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = groupeval.retention(sample_ds, by="group_type")
+    with pytest.raises(ConfigError, match="stratified by 'group_type'; pass level="):
+        N.retention_sentence(res)
+    for level, (_, s) in zip(res.levels, res.summary.iterrows()):
+        text = N.retention_sentence(res, level=level, audience="funder")
+        assert text.startswith(f"In {level} groups, Kaplan–Meier retention of the {s.n} members")
+        assert all(c >= 11 for c in people_counts(text))
+
+
+# ---------------------------------------------------------------------------
+# reliable change
+# ---------------------------------------------------------------------------
+def test_apa_reliable_change_sentence_numbers_equal_summary(rc_result):
+    text = N.reliable_change_sentence(rc_result)
+    got = numbers(text)
+    summ = rc_result.summary
+    total = int(summ["n"].sum())
+    assert got[0] == total and got[1] == 26
+    expected = []
+    for _, row in summ.iterrows():
+        if row.n > 0:
+            expected += [row.n, r(100 * row.share, 1), 95, r(100 * row.share_ci_low, 1),
+                         r(100 * row.share_ci_high, 1)]
+    tail = [r(rc_result.min_reliable_change, 2), r(rc_result.reliability, 2), r(rc_result.cutoff_value, 2)]
+    assert got[2:] == expected + tail
+
+
+def test_funder_reliable_change_hides_small_and_complementary_categories(rc_result):
+    text = N.reliable_change_sentence(rc_result, audience="funder")
+    summ = rc_result.summary
+    small = summ[(summ.n > 0) & (summ.n < 11)]
+    assert len(small)  # the fixture has a small category
+    assert all(c >= 11 for c in people_counts(text))
+    hidden = text.count("fewer than 11") + text.count("a withheld number")
+    assert hidden >= 2   # never exactly one hidden part beside a shown total
+    for _, row in small.iterrows():
+        assert f" {int(row.n)} (" not in text
+
+
+def test_plain_reliable_change_sentence_by_hand():
+    class RC:
+        instrument, pre, post = "phq9", "baseline", "week_26"
+        summary = pd.DataFrame({"category": ["recovered", "improved", "unchanged", "deteriorated", "harmed"],
+                                "n": [40, 20, 30, 10, 0], "share": [0.4, 0.2, 0.3, 0.1, 0.0],
+                                "share_ci_low": [0.3, 0.1, 0.2, 0.05, 0.0],
+                                "share_ci_high": [0.5, 0.3, 0.4, 0.2, 0.04]})
+
+    assert N.reliable_change_sentence(RC(), style="plain") == (
+        "Of the 100 members who filled in the PHQ-9 at baseline and week 26, two in five (40%) improved "
+        "reliably and moved from the clinical into the non-clinical range, one in five (20%) improved "
+        "reliably, three in ten (30%) showed no reliable change, one in ten (10%) got reliably worse and "
+        "none got reliably worse and moved into the clinical range.")
+
+
+# ---------------------------------------------------------------------------
+# attendance
+# ---------------------------------------------------------------------------
+def test_attendance_sentence_by_hand():
+    summ = pd.DataFrame({"sessions_offered": [10, 10, 20, 5], "sessions_attended": [5, 10, 15, 0],
+                         "attendance_rate": [0.5, 1.0, 0.75, 0.0],
+                         "status": ["dropped", "completed", "active", "dropped"]})
+    # mean of rates = 2.25 / 4 = 56.25%; pooled = 30 / 45 = 66.67%
+    assert N.attendance_sentence(summ) == (
+        "The 4 members attended on average 56.3% of the sessions offered to them (pooled rate 66.7%); 1 "
+        "completed, 2 dropped out and 1 were still attending at the data cut-off.")
+    assert N.attendance_sentence(summ, audience="funder") == "Attendance is not reported: fewer than 11 members."
+
+
+def test_attendance_sentence_numbers_equal_attendance_summary(sample_ds):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summ = groupeval.attendance_summary(sample_ds)
+    got = numbers(N.attendance_sentence(summ))
+    counts = summ["status"].value_counts()
+    assert got == [len(summ), r(100 * summ["attendance_rate"].mean(), 1),
+                   r(100 * summ["sessions_attended"].sum() / summ["sessions_offered"].sum(), 1),
+                   counts["completed"], counts["dropped"], counts["active"]]
+
+
+# ---------------------------------------------------------------------------
+# methods paragraph
+# ---------------------------------------------------------------------------
+def test_methods_paragraph_names_methods_instruments_rule_versions_and_references(change_table, rc_result):
+    import lifelines
+    import statsmodels
+    from groupeval.engagement import Dropout
+    from groupeval.instruments import get
+
+    text = N.methods_paragraph(instruments=["phq9", "who5"], retention=True, change=change_table,
+                               reliable_change=rc_result, dropout=Dropout(consecutive_missed=4))
+    para, refs = text.split("\n\nReferences\n")
+    assert "missing 4 consecutive scheduled sessions" in para
+    assert "Kaplan–Meier" in para and "(Kaplan & Meier, 1958)" in para
+    assert "the PHQ-9 (Kroenke et al., 2001) and the WHO-5 (Topp et al., 2015)" in para
+    assert f"groupeval {groupeval.__version__}" in para
+    assert f"pandas {pd.__version__}" in para
+    assert f"statsmodels {statsmodels.__version__}" in para
+    assert f"lifelines {lifelines.__version__}" in para
+    assert f"reliability {('%.2f' % r(rc_result.reliability, 2)).lstrip('0')}" in para
+    assert f"at least {r(rc_result.min_reliable_change, 2):.2f} points" in para
+    ref_lines = refs.splitlines()
+    assert get("phq9").citation in ref_lines and get("who5").citation in ref_lines
+    assert any(line.startswith("Jacobson NS, Truax P.") for line in ref_lines)
+    assert "fewer than 11 people" not in para
+    funder = N.methods_paragraph(instruments=["phq9"], audience="funder", with_references=False)
+    assert "counts of fewer than 11 people" in funder and "References" not in funder
+
+
+def test_methods_paragraph_rejects_unknown_instruments():
+    with pytest.raises(ConfigError, match=r"unknown instrument\(s\) \['phq99'\]"):
+        N.methods_paragraph(instruments=["phq99"])
+
+
+@pytest.mark.parametrize("ref, cite", [
+    ("Kroenke K, Spitzer RL, Williams JBW. The PHQ-9. J Gen Intern Med 2001;16:606-613.", "Kroenke et al., 2001"),
+    ("Kaplan EL, Meier P. Nonparametric estimation. J Am Stat Assoc 1958;53:457-481.", "Kaplan & Meier, 1958"),
+    ("Wilson EB. Probable inference. J Am Stat Assoc 1927;22:209-212.", "Wilson, 1927"),
+    ("WHOQOL Group. Development of the WHOQOL-BREF. Psychol Med 1998;28:551-558.", "WHOQOL Group, 1998"),
+    ("Barkham M, Bewick B, Mullin T, et al. The CORE-10. Counsell Psychother Res 2013;13:3-13.",
+     "Barkham et al., 2013"),
+])
+def test_in_text_citation_by_hand(ref, cite):
+    assert N.in_text_citation(ref) == cite
+
+
+def test_sentences_never_contain_member_ids(change_table, rc_result, sample_ds):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = groupeval.retention(sample_ds)
+        summ = groupeval.attendance_summary(sample_ds)
+    texts = [N.change_sentence(change_table, instrument="phq9"), N.reliable_change_sentence(rc_result),
+             N.retention_sentence(res), N.attendance_sentence(summ),
+             N.methods_paragraph(instruments=["phq9"], retention=res)]
+    assert not any(re.search(r"M\d{4}", t) for t in texts)
