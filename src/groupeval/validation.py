@@ -224,9 +224,15 @@ def _plain(v: Any) -> Any:
     return v
 
 
+def _distinct_files(col: pd.Series) -> list[str]:
+    """Distinct file labels of a provenance column, workbook sheets folded into their file."""
+    files = [str(f).split(" [")[0] for f in col.dropna().unique()]
+    return list(dict.fromkeys(files))
+
+
 def _files_of(t: _Table) -> str:
-    files = pd.unique(t.df[SOURCE_FILE].astype(str)) if len(t.df) else []
-    return ", ".join(map(str, files)) if len(files) else t.name
+    files = _distinct_files(t.df[SOURCE_FILE]) if len(t.df) else []
+    return ", ".join(files) if files else t.name
 
 
 # --------------------------------------------------------------------------
@@ -245,7 +251,7 @@ def _prepare(name: str, raw: Any, log: _Log) -> _Table:
             raise ValidationError(f"{name}= must be a pandas DataFrame (or a list of them), "
                                   f"got {type(df).__name__}.")
         label = name if len(frames) == 1 else f"{name}[{k}]"
-        df = df.copy()
+        df = df.copy(deep=False)  # only whole columns are (re)assigned below
         df.columns = [str(c) for c in df.columns]
         dup = pd.Index(df.columns)[pd.Index(df.columns).duplicated()].unique().tolist()
         if dup:
@@ -257,7 +263,8 @@ def _prepare(name: str, raw: Any, log: _Log) -> _Table:
             df[SOURCE_FILE] = label
         if SOURCE_ROW not in df:
             df[SOURCE_ROW] = np.arange(2, len(df) + 2)
-        df[SOURCE_FILE] = df[SOURCE_FILE].astype(object).where(df[SOURCE_FILE].notna(), label)
+        if df[SOURCE_FILE].isna().any():
+            df[SOURCE_FILE] = df[SOURCE_FILE].astype(object).where(df[SOURCE_FILE].notna(), label)
         # canonical names matched case/space-insensitively ("Member ID " -> member_id)
         spec = TABLES[name]
         canon = {c: c for c in (*spec.required, *spec.optional)}
@@ -300,8 +307,8 @@ def _prepare(name: str, raw: Any, log: _Log) -> _Table:
 
 def _first_file(df: pd.DataFrame, label: str) -> str:
     if SOURCE_FILE in df and len(df):
-        files = pd.unique(df[SOURCE_FILE].astype(str))
-        return str(files[0]).split(" [")[0]
+        files = _distinct_files(df[SOURCE_FILE])
+        return files[0] if files else label
     return label
 
 
@@ -328,8 +335,12 @@ def _factorize(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def _clean_text_values(uniques: np.ndarray) -> np.ndarray:
     """Distinct raw values -> stripped strings (None for blank); ints stay ints (3.0 -> '3')."""
     if len(uniques) and all(isinstance(v, str) for v in uniques):
-        st = pd.Series(uniques, dtype=object).str.strip()
-        return st.where(st != "", None).to_numpy(dtype=object)
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        st = pc.utf8_trim_whitespace(pa.array(uniques, type=pa.string()))
+        st = pc.if_else(pc.equal(st, ""), pa.scalar(None, pa.string()), st)
+        return st.to_numpy(zero_copy_only=False)
     out = np.empty(len(uniques), dtype=object)
     for i, v in enumerate(uniques):  # loop over distinct values only
         if isinstance(v, (bool, np.bool_)):
@@ -344,9 +355,13 @@ def _clean_text_values(uniques: np.ndarray) -> np.ndarray:
     return out
 
 
-def _id_key(clean: np.ndarray) -> pd.Series:
-    """Spelling -> comparison key: spaces collapsed, case folded."""
-    return pd.Series(clean, dtype=object).str.replace(r"\s+", " ", regex=True).str.casefold()
+def _id_key(clean: np.ndarray) -> np.ndarray:
+    """Spelling -> comparison key: spaces collapsed, lower case (None stays None)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(clean, type=pa.string(), from_pandas=True)
+    return pc.utf8_lower(pc.replace_substring_regex(arr, r"\s+", " ")).to_numpy(zero_copy_only=False)
 
 
 def _from_codes(codes: np.ndarray, values: np.ndarray, dtype=STRING_DTYPE) -> pd.Series:
@@ -514,7 +529,7 @@ def _check_structure(t: _Table, log: _Log) -> None:
     missing = [c for c in spec.required if c not in t.df.columns]
     if t.name == "attendance" and "attended" in missing and "status" in t.df.columns:
         missing.remove("attended")
-    file = _files_of(t)
+    file = _files_of(t) if missing or len(t.df) == 0 else t.name
     if missing:
         have = [c for c in t.df.columns if not c.startswith("_")]
         datalike = [c for c in have if _looks_like_value(c)]
@@ -537,13 +552,14 @@ def _check_structure(t: _Table, log: _Log) -> None:
 
 
 def _blankish(s: pd.Series) -> np.ndarray:
+    """Missing, or text that is empty after stripping spaces."""
     na = s.isna().to_numpy()
     if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
-        nn = ~na
-        if nn.any():
-            sub = s[nn]
-            empty = (sub.astype("string").str.strip() == "").to_numpy(dtype=bool, na_value=False)
-            na[np.flatnonzero(nn)] = empty
+        nn = np.flatnonzero(~na)
+        if len(nn):
+            codes, uniques = _factorize(s.iloc[nn])
+            empty_u = np.array([isinstance(u, str) and not u.strip() for u in uniques], dtype=bool)
+            na[nn] = empty_u[np.maximum(codes, 0)] & (codes >= 0)
     return na
 
 
@@ -563,7 +579,9 @@ def _drop_blank_rows(t: _Table, log: _Log) -> None:
     if not data_cols or not len(t.df):
         return
     cand = np.arange(len(t.df))
-    for c in data_cols:  # narrow the candidates column by column: usually none survive the first
+    # narrow the candidates column by column (non-text columns first: cheapest); usually none survive
+    data_cols.sort(key=lambda c: t.df[c].dtype == object or isinstance(t.df[c].dtype, pd.StringDtype))
+    for c in data_cols:
         cand = cand[_blankish(t.df[c].iloc[cand])]
         if not len(cand):
             return
@@ -635,9 +653,12 @@ def _coerce_attended(t: _Table, log: _Log) -> None:
     live = t.live
     has_status = "status" in df.columns
     if has_status:
-        sa = df["status"].astype(object).map(_STATUS_ATTENDED)
-        from_status = sa.notna().to_numpy()
-        status_val = sa.fillna(False).to_numpy(dtype=bool)
+        codes, uniques = _factorize(df["status"])
+        u_val = np.array([_STATUS_ATTENDED.get(u) for u in uniques], dtype=object)
+        u_has = np.array([v is not None for v in u_val], dtype=bool)
+        c0 = np.maximum(codes, 0)
+        from_status = (codes >= 0) & (u_has[c0] if len(u_has) else False)
+        status_val = from_status & (np.array([bool(v) for v in u_val], dtype=bool)[c0] if len(u_val) else False)
     if "attended" in df.columns:
         val, miss, bad = _parse_bool(df["attended"])
         if has_status:
@@ -743,32 +764,43 @@ def _unify_ids(tables: dict[str, _Table], log: _Log) -> dict[str, pd.Index]:
     (``members`` for member ids, ``groups`` for group ids), else the most
     frequent one, ties broken alphabetically (so row order never matters).
     Adds integer code columns ``_member_id``/``_group_id`` (-1 = empty).
+    Works on the distinct values of each column only.
     """
     cats: dict[str, pd.Index] = {}
     for idcol, owner in _ID_OWNER.items():
         users = [t for t in tables.values() if t.usable and idcol in t.df.columns]
+        users.sort(key=lambda t: t.name != owner)  # owner first
         if not users:
             cats[idcol] = pd.Index([], dtype=object)
             continue
         per = {}
-        spellings = []
+        frames = []
         for t in users:
             codes, uniques = _factorize(t.df[idcol])
             clean = _clean_text_values(uniques)
             key = _id_key(clean)
             counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
             per[t.name] = (codes, uniques, clean, key)
-            spellings.append(pd.DataFrame({"key": key, "spelling": clean, "n": counts, "owner": t.name == owner}))
-        sp = pd.concat(spellings, ignore_index=True).dropna(subset=["spelling"])
-        agg = sp.groupby(["key", "spelling"], as_index=False, sort=False).agg(n=("n", "sum"), owner=("owner", "max"))
-        agg = agg.sort_values(["key", "owner", "n", "spelling"], ascending=[True, False, False, True],
-                              kind="stable")
-        best = agg.drop_duplicates("key").set_index("key")["spelling"]
-        canon_sorted = pd.Index(np.sort(best.to_numpy(dtype=object)))
-        cats[idcol] = canon_sorted
+            frames.append(pd.DataFrame({"key": key, "spelling": clean, "n": counts, "owner": t.name == owner}))
+        sp = pd.concat(frames, ignore_index=True).dropna(subset=["spelling"])
+        distinct = sp.drop_duplicates(["key", "spelling"])
+        if not distinct["key"].duplicated().any():
+            # fast path: every key has one spelling; no repair beyond stripping spaces
+            best = pd.Series(distinct["spelling"].to_numpy(dtype=object), index=distinct["key"].to_numpy(dtype=object))
+        else:
+            agg = sp.groupby(["key", "spelling"], as_index=False, sort=False).agg(n=("n", "sum"),
+                                                                                  owner=("owner", "max"))
+            agg = agg.sort_values(["key", "owner", "n", "spelling"], ascending=[True, False, False, True],
+                                  kind="stable")
+            best = agg.drop_duplicates("key").set_index("key")["spelling"]
+        cat_values = best.to_numpy(dtype=object)
+        if idcol == "group_id":
+            cat_values = np.sort(cat_values)
+        categories = pd.Index(cat_values)
+        cats[idcol] = categories
         for t in users:
             codes, uniques, clean, key = per[t.name]
-            target = best.reindex(key).to_numpy(dtype=object)
+            target = best.reindex(key).to_numpy(dtype=object) if len(key) else np.array([], dtype=object)
             has = pd.notna(target)
             changed = has & (uniques.astype(object) != target)
             c0 = np.maximum(codes, 0)
@@ -778,14 +810,16 @@ def _unify_ids(tables: dict[str, _Table], log: _Log) -> dict[str, pd.Index]:
                            f"spaces; unified to the spelling used in the {owner} table (or the most common one)",
                            "repaired")
             missing = (codes < 0) | (~has[c0] if len(has) else True)
-            log.row_problems(t, missing & t.live, idcol, f"{idcol} is empty",
-                             f"fill in {idcol} for every row (or delete the row)")
-            gcode = canon_sorted.get_indexer(pd.Index(target[has])) if has.any() else np.zeros(0, np.int64)
+            if missing.any():
+                log.row_problems(t, missing & t.live, idcol, f"{idcol} is empty",
+                                 f"fill in {idcol} for every row (or delete the row)")
             ucode = np.full(len(uniques), -1, dtype=np.int64)
-            ucode[has] = gcode
+            if has.any():
+                ucode[has] = categories.get_indexer(pd.Index(target[has]))
             full = np.where(codes >= 0, ucode[c0] if len(ucode) else -1, -1).astype(np.int64)
             t.df["_" + idcol] = full
-            t.df[idcol] = _from_codes(full, canon_sorted.to_numpy(dtype=object)).set_axis(t.df.index)
+            if changed.any() or (~has).any() or t.df[idcol].dtype != STRING_DTYPE:
+                t.df[idcol] = _from_codes(full, categories.to_numpy(dtype=object)).set_axis(t.df.index)
     return cats
 
 
@@ -809,9 +843,10 @@ def _key(*parts: tuple[np.ndarray, int]) -> np.ndarray:
 def _duplicates(t: _Table, log: _Log, key: np.ndarray) -> None:
     """Exact duplicates excluded (first in file order kept); conflicting ones are errors."""
     live = t.live
-    dup = pd.Series(np.where(live, key, -1 - np.arange(len(key)))).duplicated(keep=False).to_numpy()
-    if not dup.any():
+    srt = np.sort(key[live] if not live.all() else key)
+    if not (srt[1:] == srt[:-1]).any():  # the usual case: a sort is cheaper than hashing
         return
+    dup = pd.Series(np.where(live, key, -1 - np.arange(len(key)))).duplicated(keep=False).to_numpy()
     cols = [c for c in t.df.columns if not c.startswith("_")]
     sub = t.df.loc[dup, cols + [SOURCE_FILE, SOURCE_ROW]].copy()
     sub["_k"] = key[dup]
@@ -1049,9 +1084,10 @@ def _references(ts: dict[str, _Table], log: _Log, keys: dict[str, np.ndarray], *
     # sessions lookup
     s_index = None
     if s.usable and s.given:
+        s_index = True
         live = s.live
-        s_index, first = _unique_index(keys["sessions"][live])
-        s_cancel = s.df["cancelled"].to_numpy(dtype=bool)[live][first]
+        s_lookup = _Lookup(keys["sessions"][live], ng * nd)
+        s_cancel = s.df["cancelled"].to_numpy(dtype=bool)[live]
     if a.usable:
         ad = _days(a.df["session_date"])
         valid = (ad != _NAT) & (a.df["_group_id"].to_numpy() >= 0) & (a.df["_member_id"].to_numpy() >= 0)
@@ -1060,7 +1096,7 @@ def _references(ts: dict[str, _Table], log: _Log, keys: dict[str, np.ndarray], *
         att = a.df["attended"].to_numpy(dtype=bool)
         gcode = np.maximum(a.df["_group_id"].to_numpy(), 0)
         if s_index is not None:
-            pos = s_index.get_indexer(_key((gcode, ng), (a_day, nd)))
+            pos = s_lookup(_key((gcode, ng), (a_day, nd)))
             off = (pos < 0) & live
             log.row_problems(a, off, "session_date", "no session of this group on this date in the sessions table",
                              "correct the date, or add the session to the sessions file")
@@ -1071,9 +1107,8 @@ def _references(ts: dict[str, _Table], log: _Log, keys: dict[str, np.ndarray], *
                        "absence on a cancelled session (cancelled sessions have no attendance rows)", "excluded")
         if m.usable and m.given:
             m_live = m.live
-            m_index, first = _unique_index(keys["members"][m_live])
-            pos = m_index.get_indexer(keys["attendance"] // np.int64(nd))
-            pos = np.where(pos >= 0, first[np.maximum(pos, 0)], -1)
+            pos = _member_lookup(m.df["_member_id"].to_numpy()[m_live], m.df["_group_id"].to_numpy()[m_live],
+                                 a.df["_member_id"].to_numpy(), a.df["_group_id"].to_numpy(), ng)
             live = a.live & valid
             notenr = (pos < 0) & live
             if unenrolled == "error":
@@ -1129,6 +1164,43 @@ def _references(ts: dict[str, _Table], log: _Log, keys: dict[str, np.ndarray], *
                              "correct group_id (or leave it empty)")
 
 
+class _Lookup:
+    """Position of each query key among ``keys`` (first occurrence), -1 if absent.
+
+    A dense table when the key space is small (integer indexing: no hashing),
+    else a hash index.
+    """
+
+    def __init__(self, keys: np.ndarray, space: int):
+        self.dense = 0 < space <= 50_000_000
+        if self.dense:
+            self.table = np.full(max(space, 1), -1, dtype=np.int64)
+            self.table[keys[::-1]] = np.arange(len(keys))[::-1]
+        else:
+            self.index, self.first = _unique_index(keys)
+
+    def __call__(self, q: np.ndarray) -> np.ndarray:
+        if self.dense:
+            ok = (q >= 0) & (q < len(self.table))
+            return np.where(ok, self.table[np.where(ok, q, 0)], -1)
+        pos = self.index.get_indexer(q)
+        return np.where(pos >= 0, self.first[np.maximum(pos, 0)], -1)
+
+
+def _member_lookup(m_code: np.ndarray, m_group: np.ndarray, q_code: np.ndarray, q_group: np.ndarray,
+                   ng: int) -> np.ndarray:
+    """Position in members of each (member, group) query, -1 if not enrolled there."""
+    nm = int(max(m_code.max(initial=-1), q_code.max(initial=-1))) + 1
+    ok_m = m_code >= 0
+    if not np.unique(m_code[ok_m]).size == ok_m.sum():  # some member enrolled in several groups
+        look = _Lookup(_key((np.maximum(m_code, 0), 1), (np.maximum(m_group, 0), ng)), 0)
+        return look(_key((np.maximum(q_code, 0), 1), (np.maximum(q_group, 0), ng)))
+    table = np.full(max(nm, 1), -1, dtype=np.int64)
+    table[m_code[ok_m]] = np.flatnonzero(ok_m)
+    pos = np.where(q_code >= 0, table[np.maximum(q_code, 0)], -1)
+    return np.where((pos >= 0) & (m_group[np.maximum(pos, 0)] == q_group), pos, -1)
+
+
 def _unique_index(keys: np.ndarray) -> tuple[pd.Index, np.ndarray]:
     """Index of the distinct keys and, for each, the position of its first occurrence."""
     uniq, first = np.unique(keys, return_index=True)
@@ -1142,7 +1214,8 @@ def _pair(t: _Table) -> np.ndarray:
 def _infer(ts: dict[str, _Table], log: _Log, cats: dict[str, pd.Index], *, data_cutoff, dmin: int, nd: int,
            ng: int) -> None:
     g, m, s, a, r = (ts[n] for n in TABLE_NAMES)
-    att = a.df.loc[a.live] if a.usable else None
+    need = a.usable and (not s.given or not m.given)
+    att = (a.df.loc[a.live] if a.excluded.any() else a.df) if need else None
     # sessions: every date on which a group has an attendance row (+ cancelled sheet columns)
     if not s.given and att is not None and len(att):
         k = pd.Series(att["_group_id"].to_numpy() * np.int64(nd) + (_days(att["session_date"]) - dmin))
