@@ -356,3 +356,17 @@ def test_sentences_never_contain_member_ids(change_table, rc_result, sample_ds):
              N.retention_sentence(res), N.attendance_sentence(summ),
              N.methods_paragraph(instruments=["phq9"], retention=res)]
     assert not any(re.search(r"M\d{4}", t) for t in texts)
+
+
+def test_citation_cff_is_cff_1_2_0_with_the_package_version_and_title():
+    from pathlib import Path
+
+    yaml = pytest.importorskip("yaml")  # PyYAML comes with jupyter (a dependency)
+    cff = yaml.safe_load((Path(__file__).resolve().parents[1] / "CITATION.cff").read_text(encoding="utf-8"))
+    # required keys of the CFF 1.2.0 schema (validated with `cffconvert --validate` 2.0.0)
+    assert {"cff-version", "message", "title", "authors"} <= set(cff)
+    assert cff["cff-version"] == "1.2.0"
+    assert str(cff["version"]) == groupeval.__version__ == "0.1.0"
+    assert cff["authors"] == [{"name": "groupeval developers"}]
+    assert cff["title"].split(":")[0] == "groupeval"
+    assert cff["title"].split(": ", 1)[1] in N.METHOD_REFERENCES["groupeval"]
