@@ -121,13 +121,14 @@ def item_matrix(responses: pd.DataFrame, columns: Sequence[str], inst: Instrumen
     a whole number, or outside ``item_min..item_max``.
     """
     n = len(responses)
-    X = np.empty((n, len(columns)), dtype=float)
     problems: list[Problem] = []
+    # column-major: each item column is copied contiguously, no intermediate frame
+    X = np.empty((n, len(columns)), dtype=float, order="F")
     for j, col in enumerate(columns):  # loop over item columns (a handful), not rows
         s = responses[col]
-        if pd.api.types.is_bool_dtype(s.dtype):
-            X[:, j] = s.to_numpy(dtype=float, na_value=np.nan)
-        elif pd.api.types.is_numeric_dtype(s.dtype):
+        if isinstance(s.dtype, np.dtype) and pd.api.types.is_float_dtype(s.dtype):
+            X[:, j] = s.to_numpy()
+        elif pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
             X[:, j] = s.to_numpy(dtype=float, na_value=np.nan)
         else:
             obj = s.astype(object)
@@ -141,9 +142,23 @@ def item_matrix(responses: pd.DataFrame, columns: Sequence[str], inst: Instrumen
                 for (f, r, who), v in zip(_row_labels(responses, bad_rows, subject, time), vals):
                     problems.append(Problem(f, r, col, v, f"{who}: not a number",
                                             "enter the numeric response code or leave the cell empty"))
-    answered = ~np.isnan(X)
-    bad = answered & ((X < inst.item_min) | (X > inst.item_max) | (X != np.floor(X)))
-    if bad.any():
+    # cheap whole-matrix checks first; the cell-by-cell mask only when something is wrong
+    suspect = False
+    if X.size:
+        with np.errstate(invalid="ignore"):
+            lo, hi = np.fmin.reduce(X, axis=None), np.fmax.reduce(X, axis=None)  # NaN-ignoring
+            suspect = bool(lo < inst.item_min or hi > inst.item_max)
+            if not suspect:
+                frac = np.floor(X)
+                np.subtract(X, frac, out=frac)  # in [0, 1), NaN where unanswered
+                suspect = bool(np.fmax.reduce(frac, axis=None) > 0)
+                del frac
+    X_check = X if suspect else None
+    bad = None
+    if X_check is not None:
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnan(X) & ((X < inst.item_min) | (X > inst.item_max) | (X != np.floor(X)))
+    if bad is not None and bad.any():
         rows, js = np.nonzero(bad)
         labels = _row_labels(responses, rows, subject, time)
         for (f, r, who), j, v in zip(labels, js, X[rows, js]):
@@ -160,13 +175,9 @@ def item_matrix(responses: pd.DataFrame, columns: Sequence[str], inst: Instrumen
     return X
 
 
-def _aggregate(X: np.ndarray, idx: np.ndarray, method: str, max_missing: int,
-               valid: np.ndarray, round_raw: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """(value, prorated) of sum/mean over columns ``idx`` with at most ``max_missing`` missing."""
-    sub = X[:, idx]
-    k = len(idx)
-    n_ans = np.count_nonzero(~np.isnan(sub), axis=1)
-    total = np.nansum(sub, axis=1)
+def _finish(total: np.ndarray, n_ans: np.ndarray, k: int, method: str, max_missing: int,
+            valid: np.ndarray, round_raw: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(value, prorated) of a sum/mean over k items from the answered total and count."""
     ok = valid & (n_ans >= k - max_missing) & (n_ans > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         if method == "sum":
@@ -288,12 +299,30 @@ def score(responses: pd.DataFrame, instrument: str | Instrument, *,
              for c in id_missing])
     cols = resolve_items(responses, inst, items)
     X_raw = item_matrix(responses, cols, inst, subject=subject, time=time)
-    X = X_raw.copy()
-    if inst.reverse:
-        rev = np.asarray(inst.reverse) - 1
-        X[:, rev] = (inst.item_min + inst.item_max) - X[:, rev]
     n = len(responses)
-    n_answered = np.count_nonzero(~np.isnan(X), axis=1)
+    flags = {f.name: X_raw[:, f.item - 1].copy() for f in inst.flags}
+    missing = np.isnan(X_raw)  # column-major like X_raw
+    # reverse-key and zero the unanswered cells in place (X_raw is our own column-major copy)
+    X = X_raw
+    for j in inst.reverse:  # a few columns
+        X[:, j - 1] = (inst.item_min + inst.item_max) - X[:, j - 1]
+    np.copyto(X, 0.0, where=missing)
+    # every score is a sum over an item set: column sums of the (contiguous) item columns
+    units: list[tuple[str, tuple[int, ...], str, int]] = []
+    sub_max = dict(rule.subscale_max_missing)
+    if inst.method != "none":
+        units.append(("score", tuple(range(1, inst.n_items + 1)), inst.method, rule.max_missing))
+    for sp in inst.subscale_specs:
+        if sp.transform_of is None:
+            units.append((sp.name, sp.items, sp.method, sub_max.get(sp.name, 0)))
+    miss_u8 = missing.view(np.uint8)
+    n_answered = inst.n_items - miss_u8.sum(axis=1, dtype=np.int64)
+    totals, counts = [], []
+    for _, its, _, _ in units:  # a handful of item sets
+        idx = np.asarray(its) - 1
+        totals.append(X[:, idx].sum(axis=1))
+        counts.append(len(idx) - miss_u8[:, idx].sum(axis=1, dtype=np.int64))
+    del missing, miss_u8
     valid = np.ones(n, dtype=bool)
     if rule.min_answered_total is not None:
         valid = n_answered >= rule.min_answered_total
@@ -303,31 +332,31 @@ def score(responses: pd.DataFrame, instrument: str | Instrument, *,
         if c is not None and c in responses.columns and c not in out:
             out[c] = responses[c].array
     prorated = np.zeros(n, dtype=bool)
+    unit_values: dict[str, np.ndarray] = {}
+    for u, (name, its, method, max_missing) in enumerate(units):
+        round_raw = rule.round_raw and name == "score"
+        v, pro = _finish(totals[u], counts[u], len(its), method, max_missing, valid, round_raw)
+        unit_values[name] = v
+        prorated |= pro
     if inst.method == "none":
         out["score"] = np.full(n, np.nan)
     else:
-        raw, pro = _aggregate(X, np.arange(inst.n_items), inst.method, rule.max_missing, valid, rule.round_raw)
-        prorated |= pro
+        raw = unit_values["score"]
         if inst.lookup is not None:
             keys = np.array(sorted(inst.lookup))
             table = np.array([inst.lookup[k] for k in keys])
-            pos = np.where(np.isnan(raw), 0, raw - keys[0]).astype(np.int64)
-            exact = np.isnan(raw) | (np.floor(raw) == raw)
-            main = np.where(np.isnan(raw) | ~exact, np.nan, table[np.clip(pos, 0, len(table) - 1)])
-            if not exact.all():  # a prorated raw sum that is not whole cannot be looked up
-                main = np.where(exact, main, np.nan)
+            exact = ~np.isnan(raw) & (np.floor(raw) == raw)
+            pos = np.clip(np.where(exact, raw - keys[0], 0), 0, len(table) - 1).astype(np.int64)
+            main = np.where(exact, table[pos], np.nan)  # a non-whole prorated raw sum has no entry
         else:
             main = raw * inst.scale + inst.shift
         out["score"] = main
         if inst.raw_column:
             out[inst.raw_column] = raw
     values: dict[str, np.ndarray] = {}
-    sub_max = dict(rule.subscale_max_missing)
     for s in inst.subscale_specs:
         if s.transform_of is None:
-            v, pro = _aggregate(X, np.asarray(s.items) - 1, s.method, sub_max.get(s.name, 0), valid)
-            prorated |= pro
-            values[s.name] = v * s.scale + s.shift
+            values[s.name] = unit_values[s.name] * s.scale + s.shift
     for s in inst.subscale_specs:
         if s.transform_of is not None:
             values[s.name] = values[s.transform_of] * s.scale + s.shift
@@ -337,6 +366,6 @@ def score(responses: pd.DataFrame, instrument: str | Instrument, *,
     out["prorated"] = prorated
     out["band"] = _bands(np.asarray(out["score"], dtype=float), inst)
     for f in inst.flags:
-        x = X_raw[:, f.item - 1]
+        x = flags[f.name]
         out[f.name] = pd.arrays.BooleanArray(np.nan_to_num(x, nan=-np.inf) >= f.at_least, np.isnan(x))
     return pd.DataFrame(out, index=responses.index)
