@@ -212,14 +212,16 @@ def _km_at_risk_from_table(table: pd.DataFrame, times: np.ndarray) -> np.ndarray
     At risk at t = the ``at_risk`` of the first table row with time >= t;
     after the last row, that row's ``at_risk - events - censored``.  (With
     late entry this counts people entering between t and the next row at
-    that row; results that carry ``.at_risk`` are used instead.)
+    that row; results that carry ``.at()``/``.at_risk`` are used instead.)
     """
+    if not len(table):
+        return np.zeros(len(times))
     t = table["time"].to_numpy(float)
     n = table["at_risk"].to_numpy(float)
-    tail = n[-1] - table["events"].to_numpy(float)[-1] - table["censored"].to_numpy(float)[-1] if len(t) else 0.0
+    last = table.iloc[-1]
+    tail = max(float(last["at_risk"] - last.get("events", 0) - last.get("censored", 0)), 0.0)
     idx = np.searchsorted(t, times, side="left")
-    out = np.where(idx < len(t), n[np.minimum(idx, max(len(t) - 1, 0))] if len(t) else 0.0, max(tail, 0.0))
-    return out
+    return np.where(idx < len(t), n[np.minimum(idx, len(t) - 1)], tail)
 
 
 def _result_at_risk(result: Any, by: str | None) -> pd.DataFrame | None:
@@ -369,11 +371,9 @@ def plot_retention(result: Any, ax: Any = None, *, by: str | None = None, at_ris
         if at_risk and rows:
             fig = ax.figure
             base = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
-            head = mtransforms.offset_copy(base, fig=fig, x=0, y=-44, units="points")
             ax.text(-0.07, 0, "Number at risk", transform=mtransforms.offset_copy(
                 ax.transAxes, fig=fig, y=-44, units="points"), ha="right", va="top",
                 fontweight="bold", fontsize=9.5, clip_on=False)
-            del head
             for r, (label, counts, color) in enumerate(rows):
                 yoff = -44 - 14 * (r + 1)
                 tr = mtransforms.offset_copy(base, fig=fig, y=yoff, units="points")
@@ -781,6 +781,11 @@ def plot_reliable_change(result: Any, ax: Any = None, *, higher_is_better: bool 
     Truax 1991): points outside the band between the two dashed lines.  The
     region of reliable improvement is shaded: below the band when lower
     scores are better (PHQ-9), above it when higher scores are better.
+    The band is the Jacobson--Truax one (``result.min_reliable_change``); for
+    the GLN and HA methods the colours still show the result's own
+    categories, which those indices define differently.
+
+    In R: ``clinicalsignificance::cs_distribution(...)`` then ``plot()``.
     """
     members = _frame(result, ("members", "table"), "plot_reliable_change")
     _require(members, ["pre", "post"], "plot_reliable_change")
