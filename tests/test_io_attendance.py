@@ -224,13 +224,28 @@ def test_unrecognised_marks_all_listed(tmp_path):
 
 def test_cancelled_and_empty_columns_give_no_rows(tmp_path):
     p = tmp_path / "w.csv"
-    write_csv_rows(p, ["member_id", "group_id", "2025-01-06", "2025-01-13", "2025-01-20"],
-                   [["M1", "G1", "x", "cancelled", ""], ["M2", "G1", "", "", ""]])
+    # presence-only sheet: 13 Jan left blank by everyone, 20 Jan cancelled, 3 Feb not held yet
+    write_csv_rows(p, ["member_id", "group_id", "2025-01-06", "2025-01-13", "2025-01-20", "2025-01-27", "2025-02-03"],
+                   [["M1", "G1", "x", "", "cancelled", "", ""], ["M2", "G1", "", "", "", "x", ""]])
     got = read_attendance(p)
-    assert got["session_date"].tolist() == [pd.Timestamp("2025-01-06")] * 2
-    assert got["attended"].tolist() == [True, False]
-    assert got.attrs["groupeval_cancelled"] == [("G1", "2025-01-13")]
-    assert got.attrs["groupeval_empty_sessions"] == [("G1", "2025-01-20")]
+    d = pd.Timestamp
+    assert got[["member_id", "session_date", "attended"]].values.tolist() == [
+        ["M1", d("2025-01-06"), True], ["M1", d("2025-01-27"), False],
+        ["M2", d("2025-01-06"), False], ["M2", d("2025-01-27"), True]]
+    assert got.attrs["groupeval_cancelled"] == [("G1", "2025-01-20")]
+    assert got.attrs["groupeval_empty_sessions"] == [("G1", "2025-01-13")]   # inside the group's span only
+
+
+def test_sessions_are_per_group_in_a_multi_group_sheet(tmp_path):
+    p = tmp_path / "w.csv"
+    # G2 did not meet on 6 Jan (no mark for its members), G1 did not meet on 13 Jan
+    write_csv_rows(p, ["member_id", "group_id", "2025-01-06", "2025-01-13"],
+                   [["M1", "G1", "x", ""], ["M2", "G1", "", ""], ["M3", "G2", "", "x"]])
+    got = read_attendance(p)
+    assert got[["member_id", "group_id", "session_date", "attended"]].values.tolist() == [
+        ["M1", "G1", pd.Timestamp("2025-01-06"), True], ["M2", "G1", pd.Timestamp("2025-01-06"), False],
+        ["M3", "G2", pd.Timestamp("2025-01-13"), True]]
+    assert got.attrs["groupeval_empty_sessions"] == []
 
 
 def test_wide_sheet_same_date_twice(tmp_path):

@@ -304,7 +304,7 @@ def _read_csv(path: Path, label: str, columns, recognise, text_names) -> RawShee
     import pyarrow.csv as pacsv
 
     data = path.read_bytes()
-    if not data.strip().strip(b"\xef\xbb\xbf"):
+    if len(data) < _SNIFF_BYTES and not data.strip().strip(b"\xef\xbb\xbf"):
         raise ReadError(f"{label} is empty", [Problem(label, None, None, None, "the file has no content",
                                                      "export the table again, with its header row")])
     data, _enc = _decode_check(data, label)
@@ -319,6 +319,9 @@ def _read_csv(path: Path, label: str, columns, recognise, text_names) -> RawShee
     hidx = _find_header(head_rows)
     raw_header = head_rows[hidx] if head_rows else []
     header_row = hidx + 1
+    if not any(raw_header):
+        raise ReadError(f"{label} is empty", [Problem(label, None, None, None, "the file has no content",
+                                                     "export the table again, with its header row")])
     _check_header(raw_header, label, header_row)
     rename, final = _rename_plan(raw_header, columns, recognise, label, header_row)
     # unique names for pyarrow: blanks become unnamed_<letter>
@@ -445,17 +448,11 @@ def _excel_sheet(rows, label, sheet_name, columns, recognise, text_names) -> Raw
     arr = np.empty((len(body), width), dtype=object)
     if body:
         arr[:] = body
-    frame = pd.DataFrame(arr, columns=names)
     text = set(text_names) | DEFAULT_TEXT
-    for n in names:
-        s = frame[n]
-        blank = np.fromiter((isinstance(v, str) and not v.strip() for v in s.to_numpy()), bool, len(s))
-        if blank.any():
-            s = s.where(~blank, None)
-        if n in text:
-            frame[n] = _to_text(s)
-        else:
-            frame[n] = _infer_excel(s)
+    cols = {}
+    for j, n in enumerate(names):
+        cols[n] = _excel_column(arr[:, j], n in text)
+    frame = pd.DataFrame(cols, copy=False)
     frame[SOURCE_ROW] = np.arange(header_row + 1, header_row + 1 + len(frame), dtype=np.int64)
     return _finish(RawSheet(label, sheet_name, frame, header_row, rename, raw_header), label)
 
@@ -471,19 +468,26 @@ def _to_text(s: pd.Series) -> pd.Series:
     return s.map(conv, na_action="ignore").astype("string[pyarrow]")
 
 
-def _infer_excel(s: pd.Series) -> pd.Series:
-    """An object column of Excel cells -> number / bool / datetime / string dtype."""
-    nn = s.dropna()
-    if nn.empty:
-        return pd.Series(np.nan, index=s.index, dtype="float64")
-    kinds = set(type(v) for v in nn)
-    if kinds <= {int, float} :
+def _excel_column(values: np.ndarray, as_text: bool) -> pd.Series:
+    """An object array of Excel cells -> a typed Series (blank strings become missing)."""
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    s = pd.Series(values, dtype=object)
+    if kind in ("string", "mixed", "mixed-integer"):
+        is_str = np.frompyfunc(lambda v: isinstance(v, str) and not v.strip(), 1, 1)(values).astype(bool)
+        if is_str.any():
+            s = s.where(~is_str, None)
+            kind = pd.api.types.infer_dtype(s, skipna=True)
+    if as_text:
+        return _to_text(s)
+    if kind == "empty":
+        return pd.Series(np.full(len(s), np.nan), dtype="float64")
+    if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
         return pd.to_numeric(s)
-    if kinds <= {bool}:
+    if kind == "boolean":
         return s.astype("boolean")
-    if kinds <= {datetime, date, pd.Timestamp}:
+    if kind in ("datetime", "date", "datetime64"):
         return pd.to_datetime(s).astype("datetime64[ns]")
-    if kinds <= {str}:
+    if kind == "string":
         return s.astype("string[pyarrow]")
     return s  # mixed cells stay as objects; shape readers interpret them
 
@@ -534,10 +538,17 @@ def _finish(raw: RawSheet, label: str) -> RawSheet:
             raw.blank_rows = int(blank.sum())
             f = f.loc[~blank].reset_index(drop=True)
     rows = f.pop(SOURCE_ROW)
-    f[SOURCE_FILE] = pd.Series(label, index=f.index, dtype="string[pyarrow]")
+    f[SOURCE_FILE] = pd.Series(const_str(label, len(f)), index=f.index)
     f[SOURCE_ROW] = rows
     raw.frame = f
     return raw
+
+
+def const_str(value: str, n: int):
+    """n copies of one string as a pyarrow-backed string array, built in C."""
+    import pyarrow as pa
+
+    return pd.array(pa.repeat(pa.scalar(value, pa.string()), n), dtype="string[pyarrow]")
 
 
 def _check_path(path) -> Path:

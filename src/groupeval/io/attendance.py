@@ -21,7 +21,7 @@ from ..exceptions import ConfigError, DataQualityWarning, Problem, ReadError, Sc
 from ..schema import ATTENDANCE_STATUS, SOURCE_FILE, SOURCE_ROW
 from . import _marks as mk
 from ._dates import _DMY, _ISO, _ISO_SLASH, infer_dayfirst, parse_dates
-from ._files import RawSheet, norm_name, read_sheets
+from ._files import RawSheet, const_str as _const_str, norm_name, read_sheets
 
 __all__ = ["read_attendance", "SOURCE_COLUMN", "BLANK_CELL", "FORMATS"]
 
@@ -109,13 +109,21 @@ def _unknown_problems(raw: RawSheet, rows: np.ndarray, cols: list[str], values: 
                     f"use one of: {mk.ACCEPTED}") for r, c, v in zip(rows, cols, values)]
 
 
-def _finish_frame(parts: dict, extras: pd.DataFrame) -> pd.DataFrame:
-    out = pd.DataFrame({k: (pd.array(v, dtype=_STR) if k in ("member_id", "group_id") else v)
-                        for k, v in parts.items()})
+def _str_array(s: pd.Series):
+    """A Series as a pyarrow-backed string array (no copy when it already is one)."""
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        return s.array
+    return s.astype(_STR).array
+
+
+def _finish_frame(parts: dict, extras: pd.DataFrame, tail: dict) -> pd.DataFrame:
+    """Columns in their final order: canonical, extras, provenance."""
+    cols = dict(parts)
     for c in extras.columns:
-        if c not in out.columns:
-            out[c] = extras[c].array
-    return out
+        if c not in cols and c not in (SOURCE_FILE, SOURCE_ROW):
+            cols[c] = extras[c].array
+    cols.update(tail)
+    return pd.DataFrame(cols, copy=False)
 
 
 def _roster(raw: RawSheet, shape: str, group, blank: str | None, dayfirst, problems) -> pd.DataFrame:
@@ -144,9 +152,9 @@ def _roster(raw: RawSheet, shape: str, group, blank: str | None, dayfirst, probl
         status = np.zeros(n, np.int8) + mk.PRES
     else:
         mark_col = "status" if "status" in f.columns else "attended"
-        codes = mk.classify_marks(f[mark_col].to_numpy(dtype=object))
+        codes = mk.classify_marks(f[mark_col])
         if "status" in f.columns and "attended" in f.columns:
-            c2 = mk.classify_marks(f["attended"].to_numpy(dtype=object))
+            c2 = mk.classify_marks(f["attended"])
             pres1 = np.isin(codes, (mk.PRES, mk.LAT))
             pres2 = np.isin(c2, (mk.PRES, mk.LAT))
             known = ~np.isin(codes, (mk.BLANK, mk.UNKNOWN)) & ~np.isin(c2, (mk.BLANK, mk.UNKNOWN))
@@ -176,19 +184,20 @@ def _roster(raw: RawSheet, shape: str, group, blank: str | None, dayfirst, probl
         attended = np.isin(codes, (mk.PRES, mk.LAT))
         status = codes
     grp = _group_for(raw, group, problems.schema)
-    gid = f["group_id"] if grp is None and "group_id" in f.columns else pd.Series(grp, index=f.index, dtype="string[pyarrow]")
+    gid = _str_array(f["group_id"]) if grp is None and "group_id" in f.columns else _const_str(grp, n)
     st = _status_series(np.where(np.isin(status, (mk.BLANK, mk.UNKNOWN, mk.CANC)), mk.ABS, status))
     parts = {
-        "member_id": f["member_id"].astype("string[pyarrow]").to_numpy(),
-        "group_id": gid.astype("string[pyarrow]").to_numpy(),
+        "member_id": _str_array(f["member_id"]),
+        "group_id": gid,
         "session_date": dates.to_numpy(),
         "attended": attended,
         "status": st,
     }
     extras = f.drop(columns=[c for c in ("member_id", "group_id", "session_date", "status", "attended") if c in f.columns])
-    out = _finish_frame(parts, extras)
-    out[SOURCE_COLUMN] = pd.Series(mark_col, index=out.index, dtype="string[pyarrow]")
-    out[BLANK_CELL] = blank_cell
+    tail = {SOURCE_FILE: f[SOURCE_FILE].array, SOURCE_ROW: f[SOURCE_ROW].to_numpy(),
+            SOURCE_COLUMN: pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[mark_col or "session_date"]),
+            BLANK_CELL: blank_cell}
+    out = _finish_frame(parts, extras, tail)
     if not keep.all():
         out = out.loc[keep].reset_index(drop=True)
     return out
@@ -223,57 +232,82 @@ def _wide(raw: RawSheet, date_cols: list[str], header_dates: dict[str, pd.Timest
                                     "merge the two columns into one"))
         seen[d] = c
     grp = _group_for(raw, group, problems.schema)
+    date_cols = sorted(date_cols, key=lambda c: header_dates[c])  # chronological
     n, k = len(f), len(date_cols)
-    vals = f[date_cols].to_numpy(dtype=object)
-    codes = mk.classify_marks(vals).reshape(n, k)
+    codes = np.empty((n, k), dtype=np.int8)
+    for j, c in enumerate(date_cols):  # one vectorised lookup per session column
+        codes[:, j] = mk.classify_marks(f[c])
     unk = codes == mk.UNKNOWN
     if unk.any():
         r, c = np.nonzero(unk)
         problems.extend(_unknown_problems(raw, f[SOURCE_ROW].to_numpy()[r], [date_cols[j] for j in c],
-                                          list(vals[r, c])))
-    explicit = bool(np.isin(codes, (mk.ABS, mk.EXC)).any())
+                                          [f[date_cols[j]].iloc[i] for i, j in zip(r, c)]))
+    explicit = bool(_EXPLICIT_LUT[codes].any())
     rule = blank or ("not_scheduled" if explicit else "absent")
-    gnames = [grp] if grp is not None else [str(g) for g in pd.unique(f["group_id"].dropna())]
-    for gname in gnames:
-        info["blank"][gname] = rule
-    # a column with no mark at all (or marked cancelled) is a session that did not happen
-    col_cancel = (np.isin(codes, (mk.BLANK, mk.CANC)).all(axis=0)) & (codes == mk.CANC).any(axis=0)
-    col_empty = (codes == mk.BLANK).all(axis=0)
-    for gname in gnames:
-        for j in np.nonzero(col_cancel)[0]:
-            info["cancelled"].append((gname, str(header_dates[date_cols[j]].date())))
-        for j in np.nonzero(col_empty)[0]:
-            info["empty_sessions"].append((gname, str(header_dates[date_cols[j]].date())))
+    info["blank"][raw.label] = rule
+    # per group and session column: did the group meet?  A column with no attendance
+    # mark for any of the group's members (blank or "cancelled") is a session that did
+    # not take place for that group and gives no rows.
+    if grp is not None:
+        gcodes, gnames = np.zeros(n, np.intp), [grp]
+    else:
+        gcodes, gnames = pd.factorize(f["group_id"], use_na_sentinel=False)
+        gnames = [str(g) for g in gnames]
+    G = len(gnames)
+
+    def per_group(mask: np.ndarray) -> np.ndarray:
+        if G == 1:
+            return mask.any(axis=0, keepdims=True)
+        return pd.DataFrame(mask).groupby(gcodes, sort=True).any().reindex(range(G), fill_value=False).to_numpy()
+
     blank_m = codes == mk.BLANK
-    keep = ~np.isin(codes, (mk.CANC, mk.UNKNOWN)) & ~(col_empty | col_cancel)[None, :]
+    real = per_group(_REAL_LUT[codes])
+    marked = per_group(~blank_m)
+    cancelled = marked & ~real
+    has = marked.any(axis=1)
+    first = marked.argmax(axis=1)
+    last = k - 1 - marked[:, ::-1].argmax(axis=1)
+    cols = np.arange(k)[None, :]
+    gap = ~marked & has[:, None] & (cols >= first[:, None]) & (cols <= last[:, None])
+    for g, j in zip(*np.nonzero(cancelled)):
+        info["cancelled"].append((gnames[g], str(header_dates[date_cols[j]].date())))
+    for g, j in zip(*np.nonzero(gap)):
+        info["empty_sessions"].append((gnames[g], str(header_dates[date_cols[j]].date())))
+    keep = _ROW_LUT[codes] & real[gcodes]
     if rule == "not_scheduled":
         keep &= ~blank_m
     flat = keep.ravel()
     ri = np.repeat(np.arange(n), k)[flat]
     ci = np.tile(np.arange(k), n)[flat]
     cflat = codes.ravel()[flat]
-    cflat = np.where(cflat == mk.BLANK, mk.ABS, cflat)
+    cflat[cflat == mk.BLANK] = mk.ABS
     dates = np.array([header_dates[c].to_datetime64() for c in date_cols], dtype="datetime64[ns]")
-    member = f["member_id"].astype("string[pyarrow]").to_numpy()
-    if grp is None:
-        gid = f["group_id"].astype("string[pyarrow]").to_numpy()[ri]
-    else:
-        gid = pd.array(np.full(len(ri), grp, dtype=object), dtype="string[pyarrow]")
+    gid = _str_array(f["group_id"]).take(ri) if grp is None else _const_str(grp, len(ri))
     parts = {
-        "member_id": member[ri],
+        "member_id": _str_array(f["member_id"]).take(ri),
         "group_id": gid,
         "session_date": dates[ci],
-        "attended": np.isin(cflat, (mk.PRES, mk.LAT)),
+        "attended": _ATTENDED_LUT[cflat],
         "status": _status_series(cflat),
     }
-    rest = [c for c in f.columns if c not in date_cols and c not in ("member_id", "group_id")]
-    extras = f[rest].iloc[ri].reset_index(drop=True)
-    out = _finish_frame(parts, extras)
-    hdr = pd.Categorical.from_codes(ci, categories=pd.Index(date_cols).unique()) \
-        if len(set(date_cols)) == len(date_cols) else np.asarray(date_cols, dtype=object)[ci]
-    out[SOURCE_COLUMN] = pd.Series(np.asarray(hdr, dtype=object), dtype="string[pyarrow]")
-    out[BLANK_CELL] = blank_m.ravel()[flat]
-    return out
+    rest = [c for c in f.columns if c not in date_cols and c not in ("member_id", "group_id", SOURCE_FILE, SOURCE_ROW)]
+    extras = pd.DataFrame({c: f[c].array.take(ri) for c in rest}, copy=False)
+    tail = {SOURCE_FILE: _const_str(raw.label, len(ri)), SOURCE_ROW: f[SOURCE_ROW].to_numpy()[ri],
+            SOURCE_COLUMN: pd.Categorical.from_codes(ci, categories=list(date_cols)),
+            BLANK_CELL: blank_m.ravel()[flat]}
+    return _finish_frame(parts, extras, tail)
+
+
+def _lut(*codes_true: int) -> np.ndarray:
+    lut = np.zeros(8, dtype=bool)
+    lut[list(codes_true)] = True
+    return lut
+
+
+_EXPLICIT_LUT = _lut(mk.ABS, mk.EXC)
+_REAL_LUT = _lut(mk.PRES, mk.LAT, mk.ABS, mk.EXC, mk.UNKNOWN)
+_ROW_LUT = _lut(mk.PRES, mk.LAT, mk.ABS, mk.EXC, mk.BLANK)
+_ATTENDED_LUT = _lut(mk.PRES, mk.LAT)
 
 
 class _Problems(list):
@@ -432,12 +466,18 @@ def read_attendance(path, format: str = "auto", *, columns: Mapping[str, str] | 
         raise SchemaError(f"attendance file {sheets[0].label.split(' [')[0]} lacks a group", problems.schema)
     if problems:
         raise ReadError(f"attendance file {sheets[0].label.split(' [')[0]} cannot be read", problems)
-    out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    if "status" in out.columns and not isinstance(out["status"].dtype, pd.CategoricalDtype):
-        out["status"] = out["status"].astype(STATUS_DTYPE)
-    lead = ["member_id", "group_id", "session_date", "attended", "status"]
-    tail = [SOURCE_FILE, SOURCE_ROW, SOURCE_COLUMN, BLANK_CELL]
-    out = out[lead + [c for c in out.columns if c not in lead and c not in tail] + tail]
+    if len(frames) == 1:
+        out = frames[0]
+    else:
+        out = pd.concat(frames, ignore_index=True)
+        lead = ["member_id", "group_id", "session_date", "attended", "status"]
+        tail = [SOURCE_FILE, SOURCE_ROW, SOURCE_COLUMN, BLANK_CELL]
+        out = out[lead + [c for c in out.columns if c not in lead and c not in tail] + tail]
+        for c in ("member_id", "group_id", SOURCE_FILE):
+            if not isinstance(out[c].dtype, pd.StringDtype):
+                out[c] = out[c].astype(_STR)
+        out[SOURCE_COLUMN] = out[SOURCE_COLUMN].astype("category")
+        out[BLANK_CELL] = out[BLANK_CELL].fillna(False).astype(bool)
     out.attrs = {
         "groupeval_shape": shapes.pop() if len(shapes) == 1 else "wide",
         "groupeval_blank": info["blank"],
