@@ -370,3 +370,15 @@ def test_citation_cff_is_cff_1_2_0_with_the_package_version_and_title():
     assert cff["authors"] == [{"name": "groupeval developers"}]
     assert cff["title"].split(":")[0] == "groupeval"
     assert cff["title"].split(": ", 1)[1] in N.METHOD_REFERENCES["groupeval"]
+
+
+def test_reliable_change_sentence_flags_a_cutoff_outside_the_score_range():
+    class RC:
+        instrument, pre, post, method = "phq9", "baseline", "week_26", "jt"
+        min_reliable_change, reliability, cutoff_value = 6.37, 0.89, -2.1
+        summary = pd.DataFrame({"category": ["recovered", "improved", "unchanged", "deteriorated", "harmed"],
+                                "n": [0, 46, 68, 12, 0], "share": [0, 46 / 126, 68 / 126, 12 / 126, 0],
+                                "share_ci_low": [0, .3, .4, .05, 0], "share_ci_high": [.03, .45, .6, .16, .03]})
+
+    text = N.reliable_change_sentence(RC())
+    assert "clinical cut-off −2.10, outside the score range 0–27, so no member can cross it" in text

@@ -520,6 +520,16 @@ def _hidden_categories(summary: pd.DataFrame, mc: int | None) -> np.ndarray:
     return mask["n"].to_numpy()[:-1]
 
 
+def _outside_range(result: Any, cut: float) -> str:
+    """A note when the cut-off lies outside the instrument's score range (nobody can cross it)."""
+    inst = _instrument(getattr(result, "instrument", None))
+    lo, hi = getattr(inst, "score_min", None), getattr(inst, "score_max", None)
+    if lo is not None and hi is not None and not (float(lo) <= cut <= float(hi)):
+        return (f", outside the score range {fmt_number(lo, 0)}–{fmt_number(hi, 0)}, so no member can cross it; "
+                "give clinical and functional norms for a meaningful cut-off")
+    return ""
+
+
 def reliable_change_sentence(result: Any, *, style: str = "apa", audience: str | None = None,
                              min_cell: int | None = None, digits: int = 1) -> str:
     """Jacobson--Truax categories of a :func:`groupeval.reliable_change` result.
@@ -587,7 +597,7 @@ def reliable_change_sentence(result: Any, *, style: str = "apa", audience: str |
             crit.append(f"reliability = {fmt_unit(rel, 2)}")
         cut = getattr(result, "cutoff_value", None)
         if cut is not None and np.isfinite(cut):
-            crit.append(f"clinical cut-off {fmt_number(cut, 2)}")
+            crit.append(f"clinical cut-off {fmt_number(cut, 2)}{_outside_range(result, cut)}")
         method = {"jt": "Jacobson–Truax", "gln": "Gulliksen–Lord–Novick", "ha": "Hageman–Arrindell"}.get(
             getattr(result, "method", "jt"), "Jacobson–Truax")
         return (f"Of the {fmt_count(total)} members with {label} scores at {pre} and {post}, "
@@ -789,6 +799,7 @@ def methods_paragraph(*, instruments: Sequence[Any] = (), retention: Any = None,
         rel = getattr(reliable_change, "reliability", None)
         if rel is not None:
             src = getattr(reliable_change, "reliability_source", None)
+            src = None if not src else str(src).replace("(", "[").replace(")", "]")
             detail.append(f"reliability {fmt_unit(rel, 2)}" + (f" ({src})" if src else ""))
         mrc = getattr(reliable_change, "min_reliable_change", None)
         if mrc is not None:
@@ -796,7 +807,7 @@ def methods_paragraph(*, instruments: Sequence[Any] = (), retention: Any = None,
         cut = getattr(reliable_change, "cutoff_value", None)
         if cut is not None and np.isfinite(cut):
             detail.append(f"clinical cut-off {getattr(reliable_change, 'cutoff', '')} = {fmt_number(cut, 2)}".replace(
-                "cut-off  =", "cut-off ="))
+                "cut-off  =", "cut-off =") + _outside_range(reliable_change, cut))
         s.append(f"Reliable and clinically significant change was classified with the {name} method "
                  f"({cite(key)}" + (f"; {cite('jacobson_truax')}" if key != "jacobson_truax" else "") + ")"
                  + (f": {'; '.join(detail)}" if detail else "") + f". Shares have Wilson score intervals "
