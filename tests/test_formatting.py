@@ -196,3 +196,22 @@ def test_plain_words():
     assert number_word(12) == "12"
     assert capitalize_first("two in three") == "Two in three"
     assert capitalize_first("PHQ-9 scores") == "PHQ-9 scores"
+
+
+def test_format_frame_formats_by_column_kind_by_hand():
+    import pandas as pd
+
+    from groupeval.formatting import format_frame
+
+    tab = pd.DataFrame({"group_type": ["12-step", "peer"], "n": [1234, 7], "mean_change": [-3.25, 0.04],
+                        "p_value": [0.0004, 0.0324], "retention_12w": [0.6667, 0.5],
+                        "retention_12w_ci_low": [0.6, 0.41], "flag": [True, False]})
+    out = format_frame(tab, digits={"mean_change": 1})
+    assert out.to_dict("list") == {
+        "group_type": ["12-step", "peer"], "n": ["1,234", "7"], "mean_change": [f"{MINUS}3.3", "0.0"],
+        "p_value": ["< .001", ".032"], "retention_12w": ["66.7%", "50.0%"],
+        "retention_12w_ci_low": ["60.0%", "41.0%"], "flag": [True, False]}
+    assert format_frame(tab, audience="funder")["n"].tolist() == ["1,234", "<11"]
+    assert tab["n"].tolist() == [1234, 7]   # the statistics table is untouched
+    with pytest.raises(ConfigError, match="format_frame: 'x' is not a column"):
+        format_frame(tab, counts=["x"])

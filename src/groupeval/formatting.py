@@ -57,6 +57,7 @@ __all__ = [
     "fmt_weeks",
     "number_word",
     "capitalize_first",
+    "format_frame",
 ]
 
 #: The typographic minus sign used for negative numbers.
@@ -418,3 +419,85 @@ def fmt_weeks(weeks: Any, digits: int = 0) -> str:
 def capitalize_first(text: str) -> str:
     """Upper-case the first letter only (keeps ``PHQ-9`` and names intact)."""
     return text[:1].upper() + text[1:] if text else text
+
+
+# ---------------------------------------------------------------------------
+# whole tables
+# ---------------------------------------------------------------------------
+_COUNT_NAMES = ("n", "events", "censored", "at_risk", "retained", "sessions_offered", "sessions_attended",
+                "late_entries", "n_lost", "members", "count")
+_SHARE_NAMES = ("share", "retention", "attendance_rate", "retained_share", "share_of_reference",
+                "share_of_enrolled")
+
+
+def _kind(col: str) -> str | None:
+    c = str(col)
+    if c == "p_value" or c.startswith("p_value") or c.endswith("_p") or c == "wilcoxon_p":
+        return "p"
+    if c in _COUNT_NAMES or c.startswith("n_") or c.endswith("_n"):
+        return "count"
+    base = c.replace("_ci_low", "").replace("_ci_high", "")
+    if base in _SHARE_NAMES or base.startswith("retention_") or base.endswith("_share") or base.endswith("_rate"):
+        return "percent"
+    return None
+
+
+def format_frame(frame: Any, *, digits: int | dict[str, int] = 2, counts: Any = None, percents: Any = None,
+                 p_values: Any = None, min_cell: int | None = None, audience: str | None = None,
+                 percent_digits: int = 1) -> Any:
+    """A display copy of a statistics table: every number a formatted string.
+
+    Column kinds are recognised by name unless given: p values (``p_value``,
+    ``*_p``) -> ``.032`` / ``< .001``; counts (``n``, ``n_*``, ``events``,
+    ``at_risk``, ...) -> ``1,234`` or ``<11`` below ``min_cell``; shares
+    (``share``, ``retention*``, ``*_rate``, incl. their ``_ci_low``/``_ci_high``)
+    -> percentages; other numeric columns -> ``digits`` decimals (a dict gives
+    per-column decimals).  Text columns are kept.  The statistics table itself
+    is never modified.
+
+    Parameters
+    ----------
+    frame
+        A DataFrame (unrounded, as the statistics layer returns it).
+    digits
+        Decimals of plain numeric columns (int or ``{column: digits}``).
+    counts, percents, p_values
+        Column names forcing a kind (added to the ones recognised by name).
+    min_cell, audience
+        Small-cell masking of count columns (funder/public default 11).
+    percent_digits
+        Decimals of percentages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same shape, object dtype, NaN shown as ``n/a``.
+    """
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise ConfigError(f"format_frame needs a DataFrame; got {type(frame).__name__}.")
+    mc = resolve_min_cell(audience, min_cell)
+    forced = {}
+    for kind, cols in (("count", counts), ("percent", percents), ("p", p_values)):
+        for c in ([cols] if isinstance(cols, str) else list(cols or ())):
+            if c not in frame.columns:
+                raise ConfigError(f"format_frame: {c!r} is not a column (columns: {list(frame.columns)}).")
+            forced[c] = kind
+    out = frame.copy().astype(object)
+    for col in frame.columns:
+        series = frame[col]
+        if not (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)):
+            continue
+        kind = forced.get(col) or _kind(col)
+        vals = series.to_numpy(dtype=float, na_value=np.nan)
+        if kind == "p":
+            out[col] = [fmt_p(v, prefix=False) for v in vals]
+        elif kind == "count":
+            out[col] = [fmt_count(v, mc, short=True) if not np.isnan(v) else NA_TEXT for v in vals]
+        elif kind == "percent":
+            out[col] = [fmt_percent(v, percent_digits) for v in vals]
+        else:
+            d = digits.get(col, 2) if isinstance(digits, dict) else digits
+            out[col] = [fmt_number(v, d) for v in vals]
+    return out
