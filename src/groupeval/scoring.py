@@ -131,10 +131,9 @@ def item_matrix(responses: pd.DataFrame, columns: Sequence[str], inst: Instrumen
         elif pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
             X[:, j] = s.to_numpy(dtype=float, na_value=np.nan)
         else:
-            obj = s.astype(object)
-            blank = obj.map(lambda v: isinstance(v, str) and v.strip() == "", na_action="ignore")
-            blank = blank.fillna(False).astype(bool).to_numpy()
-            num = pd.to_numeric(obj.where(~blank, np.nan), errors="coerce")
+            text = s.astype("string").str.strip()
+            blank = text.eq("").fillna(False).to_numpy(dtype=bool)
+            num = pd.to_numeric(text.mask(text.eq("")), errors="coerce")
             X[:, j] = num.to_numpy(dtype=float, na_value=np.nan)
             bad_rows = np.flatnonzero(s.notna().to_numpy() & ~blank & num.isna().to_numpy())
             if len(bad_rows):
