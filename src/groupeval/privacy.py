@@ -199,7 +199,7 @@ def _complementary(values: np.ndarray, suppressed: np.ndarray,
 
 def suppression_mask(table: pd.DataFrame, *, count_columns: Sequence[str], min_cell: int = DEFAULT_MIN_CELL,
                      totals: Any = None, relations: Sequence[tuple[Sequence[tuple[int, str]], tuple[int, str]]] = (),
-                     suppress_zero: bool = False) -> pd.DataFrame:
+                     suppress_zero: bool = False, force: Any = None) -> pd.DataFrame:
     """Boolean frame (rows of ``table`` x ``count_columns``): True where a count is hidden.
 
     Primary suppression hides counts ``0 < n < min_cell`` (also 0 when
@@ -217,6 +217,14 @@ def suppression_mask(table: pd.DataFrame, *, count_columns: Sequence[str], min_c
     values = block.to_numpy().ravel()
     lower = -np.inf if suppress_zero else 0
     primary = (values < min_cell) & (values > lower) & ~np.isnan(values)
+    if force is not None:
+        f = np.asarray(force, dtype=bool)
+        if f.ndim == 1:
+            f = np.repeat(f[:, None], len(cols), axis=1)
+        if f.shape != block.shape:
+            raise ConfigError(f"force must have one value per row ({len(table)}) or per cell {block.shape}; "
+                              f"got shape {f.shape}.")
+        primary |= f.ravel() & ~np.isnan(values)
     rel = _relations(table, cols, totals)
     for parts, tot in relations or ():
         try:
@@ -236,7 +244,7 @@ def suppress(table: pd.DataFrame, *, count_columns: str | Sequence[str], min_cel
              audience: str = "funder", totals: Any = None,
              estimates: Mapping[str, str | Sequence[str]] | None = None,
              relations: Sequence[tuple[Sequence[tuple[int, str]], tuple[int, str]]] = (),
-             suppress_zero: bool = False) -> pd.DataFrame:
+             suppress_zero: bool = False, force: Any = None) -> pd.DataFrame:
     """Hide small counts, the cells that would reveal them, and estimates resting on them.
 
     Parameters
@@ -274,6 +282,10 @@ def suppress(table: pd.DataFrame, *, count_columns: str | Sequence[str], min_cel
     suppress_zero
         Also hide zero counts (default False: a zero reveals nobody, as in
         CMS's 1-10 rule).
+    force
+        Boolean per row (or per row x count column): hide these counts too,
+        as if primary — e.g. to repeat in one table the cells hidden in
+        another table that shows the same counts.
 
     Returns
     -------
@@ -328,7 +340,7 @@ def suppress(table: pd.DataFrame, *, count_columns: str | Sequence[str], min_cel
         out.attrs["suppression"] = {"audience": audience, "min_cell": min_cell, "n_hidden": 0, "applied": False}
         return out
     mask = suppression_mask(table, count_columns=cols, min_cell=min_cell, totals=totals, relations=relations,
-                            suppress_zero=suppress_zero)
+                            suppress_zero=suppress_zero, force=force)
     for c in cols:
         num = pd.to_numeric(out[c], errors="coerce")
         whole = num.dropna().eq(num.dropna().round()).all()

@@ -115,11 +115,20 @@ class ReportTables:
 
     def add(self, name: str, table: pd.DataFrame, *, title: str, count_columns: str | Sequence[str] = (),
             estimates: Mapping[str, str | Sequence[str]] | None = None, totals: Any = None,
-            relations: Sequence[Any] = (), labels: Mapping[str, str] | None = None, note: str | None = None) -> pd.DataFrame:
+            relations: Sequence[Any] = (), force: Any = None, show: Sequence[str] | None = None,
+            internal_only: Sequence[str] = (), drop_rows: Any = None,
+            labels: Mapping[str, str] | None = None, note: str | None = None) -> pd.DataFrame:
         """Suppress (funder/public), check, show and keep one table; returns the kept table.
 
-        ``count_columns``, ``estimates``, ``totals`` and ``relations`` are passed to
-        :func:`groupeval.privacy.suppress`.  A table with a ``member_id``
+        ``count_columns``, ``estimates``, ``totals``, ``relations`` and ``force`` are passed
+        to :func:`groupeval.privacy.suppress`.  ``show`` limits the columns
+        displayed (the exported CSV/XLSX keep them all).  ``internal_only``
+        columns are removed for funder/public audiences after suppression
+        (counts that would let small numbers be worked out by comparing
+        tables, e.g. members with only a baseline survey).  ``drop_rows``
+        (function of the table -> boolean mask) removes helper rows, such as
+        totals that exist only to drive complementary suppression, after
+        suppression and only for funder/public audiences.  A table with a ``member_id``
         column is refused (:class:`~groupeval.exceptions.IdentifierError`):
         report tables are aggregates.
         """
@@ -132,14 +141,24 @@ class ReportTables:
         kept = suppress(table.reset_index(drop=True), count_columns=list(count_columns) if not
                         isinstance(count_columns, str) else [count_columns], min_cell=self.min_cell,
                         audience=self.audience, totals=totals, estimates=estimates,
-                        relations=relations) \
+                        relations=relations, force=force) \
             if (count_columns and len(table)) else table.reset_index(drop=True).copy()
+        if self.suppressing and drop_rows is not None:
+            kept = kept[~np.asarray(drop_rows(kept), dtype=bool)].reset_index(drop=True)
+        if self.suppressing and internal_only:
+            drop = [c for c in internal_only if c in kept.columns]
+            kept = kept.drop(columns=drop + [c + FLAG_SUFFIX for c in drop if c + FLAG_SUFFIX in kept.columns])
         self.tables[slug] = kept
         self.titles[slug] = title
         if self.display:
             from IPython.display import HTML, display
 
-            display(HTML(format_table_html(kept, caption=title, min_cell=self.min_cell, labels=labels,
+            shown = kept
+            if show is not None:
+                cols = [c for c in show if c in kept.columns]
+                cols += [c + FLAG_SUFFIX for c in cols if c + FLAG_SUFFIX in kept.columns]
+                shown = kept[cols]
+            display(HTML(format_table_html(shown, caption=title, min_cell=self.min_cell, labels=labels,
                                            note=note)))
         return kept
 
