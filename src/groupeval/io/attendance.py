@@ -181,11 +181,11 @@ def _roster(raw: RawSheet, shape: str, group, blank: str | None, dayfirst, probl
             else:
                 keep &= ~blanks
         keep &= codes != mk.CANC
-        attended = np.isin(codes, (mk.PRES, mk.LAT))
+        attended = _ATTENDED_LUT[codes]
         status = codes
     grp = _group_for(raw, group, problems.schema)
     gid = _str_array(f["group_id"]) if grp is None and "group_id" in f.columns else _const_str(grp, n)
-    st = _status_series(np.where(np.isin(status, (mk.BLANK, mk.UNKNOWN, mk.CANC)), mk.ABS, status))
+    st = _status_series(np.where(_NOSTATUS_LUT[status], np.int8(mk.ABS), status))
     parts = {
         "member_id": _str_array(f["member_id"]),
         "group_id": gid,
@@ -308,6 +308,7 @@ _EXPLICIT_LUT = _lut(mk.ABS, mk.EXC)
 _REAL_LUT = _lut(mk.PRES, mk.LAT, mk.ABS, mk.EXC, mk.UNKNOWN)
 _ROW_LUT = _lut(mk.PRES, mk.LAT, mk.ABS, mk.EXC, mk.BLANK)
 _ATTENDED_LUT = _lut(mk.PRES, mk.LAT)
+_NOSTATUS_LUT = _lut(mk.BLANK, mk.UNKNOWN, mk.CANC)
 
 
 class _Problems(list):
