@@ -324,3 +324,28 @@ def test_change_cluster_robust_columns_match_R_vcovCL_HC1(long):
     # no group column: the cluster columns are NaN, not silently equal to the naive SE
     nog = change(long.drop(columns="group_id")).iloc[0]
     assert nog["n_groups"] == 0 and np.isnan(nog["se_cluster"])
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(-6, 6).map(float)), min_size=1, max_size=150))
+def test_vectorised_wilcoxon_by_level_equals_per_level_scalar_version(pairs):
+    from groupeval.outcomes import _wilcoxon_levels
+
+    lev = np.array([p[0] for p in pairs])
+    d = np.array([p[1] for p in pairs])
+    V, P, M = _wilcoxon_levels(d, lev, 5)
+    for k in range(5):
+        v, p, m = wilcoxon_signed_rank(d[lev == k])
+        assert M[k] == m
+        np.testing.assert_allclose([V[k], P[k]], [v, p], rtol=1e-12, equal_nan=True)
+
+
+def test_vectorised_dz_ci_equals_brentq_inversion():
+    from groupeval._stats import nct_ci_vec
+
+    t = np.array([-3.1, 0.0, 0.4, 2.5, 12.0, 150.0])
+    df = np.array([4, 9, 30, 19, 200, 5000.0])
+    lo, hi = nct_ci_vec(t, df, 0.9)
+    for i in range(len(t)):
+        a, b = nct_ci(t[i], df[i], 0.9)
+        assert lo[i] == pytest.approx(a, rel=1e-9, abs=1e-10) and hi[i] == pytest.approx(b, rel=1e-9, abs=1e-10)

@@ -37,6 +37,7 @@ __all__ = [
     "attach_columns",
     "wilson_ci",
     "nct_ci",
+    "nct_ci_vec",
     "hedges_j",
     "rubin_pool",
     "ClusterOLS",
@@ -146,35 +147,57 @@ def paired_frame(scores: pd.DataFrame, pre: str, post: str, *, dv: str = "score"
     check_frame(scores, [subject, time, dv, *keep])
     if pre == post:
         raise ConfigError(f"`pre` and `post` are the same timepoint ({pre!r}); choose two different timepoints.")
-    tp = scores[time].astype("string")
+    # factorise the (few) timepoint labels once instead of comparing millions of strings
+    tcodes, tuniq = pd.factorize(scores[time], use_na_sentinel=True)
+    tlabels = np.asarray([str(u) for u in tuniq], dtype=object)
     problems = [_timepoint_problem(scores, time, t, role) for t, role in ((pre, "pre"), (post, "post"))
-                if not (tp == t).any()]
+                if t not in set(tlabels)]
     if problems:
         raise ConfigError("timepoint not found", problems)
     if not pd.api.types.is_numeric_dtype(scores[dv]):
         raise SchemaError(f"column {dv!r} must be numeric (scores), got dtype {scores[dv].dtype}; "
                           f"pass `dv=` naming a numeric score column.")
-    sub = scores.loc[(tp == pre) | (tp == post), [subject, time, dv, *keep]].copy()
-    sub[subject] = sub[subject].astype("string")
-    sub[time] = sub[time].astype("string")
-    dup = sub.duplicated([subject, time], keep=False)
-    if dup.any():
-        d = sub.loc[dup, [subject, time]].drop_duplicates()
-        probs = [Problem(None, None, subject, f"{m} @ {t}",
+    c_pre = np.flatnonzero(tlabels == pre)
+    c_post = np.flatnonzero(tlabels == post)
+    is_pre = np.isin(tcodes, c_pre)
+    is_post = np.isin(tcodes, c_post)
+    rows = np.flatnonzero(is_pre | is_post)
+    role = is_post[rows].astype(np.int64)  # 0 = pre, 1 = post
+    ids = scores[subject].to_numpy()[rows]
+    codes, uniq = pd.factorize(ids)
+    n_u = len(uniq)
+    if (codes < 0).any():
+        raise ValidationError(f"{int((codes < 0).sum())} score row(s) have no {subject!r}",
+                              [Problem(None, None, subject, None, "missing member id",
+                                       "give every score row its member id")])
+    cnt = np.bincount(codes * 2 + role, minlength=2 * n_u)
+    if (cnt > 1).any():
+        bad = np.flatnonzero(cnt > 1)
+        probs = [Problem(None, None, subject, f"{uniq[k // 2]} @ {(pre, post)[k % 2]}",
                          "more than one score for this member at this timepoint",
                          "keep one row per member and timepoint (e.g. the first completed survey)")
-                 for m, t in zip(d[subject].tolist(), d[time].tolist())]
+                 for k in bad.tolist()]
         raise ValidationError("scores are not one row per member and timepoint", probs)
-    sub = sub.loc[sub[dv].notna()]
-    wide = sub.pivot(index=subject, columns=time, values=dv)
-    wide = wide.reindex(columns=[pre, post])
-    wide.columns = ["pre", "post"]
-    out = wide.reset_index()
-    if keep:
-        carry = (sub.assign(_o=(sub[time] != pre).astype(int)).sort_values("_o", kind="stable")
-                 .drop_duplicates(subject)[[subject, *keep]])
-        out = out.merge(carry, on=subject, how="left")
-    has_pre, has_post = out["pre"].notna(), out["post"].notna()
+    vals = pd.to_numeric(scores[dv], errors="coerce").to_numpy(dtype=float)[rows]
+    pre_v = np.full(n_u, np.nan)
+    post_v = np.full(n_u, np.nan)
+    pos_pre = np.full(n_u, -1, dtype=np.int64)
+    pos_post = np.full(n_u, -1, dtype=np.int64)
+    r0, r1 = role == 0, role == 1
+    pre_v[codes[r0]] = vals[r0]
+    post_v[codes[r1]] = vals[r1]
+    pos_pre[codes[r0]] = np.flatnonzero(r0)
+    pos_post[codes[r1]] = np.flatnonzero(r1)
+    # a missing score counts as no score; keep columns come from the row that has one (pre first)
+    src = np.where(~np.isnan(pre_v) | np.isnan(post_v), np.where(pos_pre >= 0, pos_pre, pos_post), pos_post)
+    out = pd.DataFrame({subject: pd.array(uniq.astype(str) if hasattr(uniq, "astype") else list(map(str, uniq)),
+                                          dtype="string"),
+                        "pre": pre_v, "post": post_v})
+    seen = ~(np.isnan(pre_v) & np.isnan(post_v))
+    for c in keep:
+        out[c] = scores[c].iloc[rows[src]].to_numpy() if len(src) else scores[c].iloc[:0].to_numpy()
+    out = out.loc[seen].reset_index(drop=True)
+    has_pre, has_post = ~np.isnan(out["pre"].to_numpy()), ~np.isnan(out["post"].to_numpy())
     counts = {"n_pre": int(has_pre.sum()), "n_post": int(has_post.sum()),
               "n_paired": int((has_pre & has_post).sum()),
               "n_pre_only": int((has_pre & ~has_post).sum()),
@@ -288,6 +311,69 @@ def nct_ci(t: float, df: float, ci: float = 0.95) -> tuple[float, float]:
         return float("nan"), float("nan")
     a = 1 - ci
     return _nct_bound(t, df, 1 - a / 2), _nct_bound(t, df, a / 2)
+
+
+def nct_ci_vec(t: Any, df: Any, ci: float = 0.95, *, tol: float = 1e-11) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised :func:`nct_ci`: the same exact inversion for many ``(t, df)`` at once.
+
+    Each bound is found by the Illinois (modified regula falsi) method on
+    ``P(T <= t | ncp) - q``, bracketed around the normal approximation
+    ``t -/+ z sqrt(1 + t^2 / (2 df))``; iterations touch only the
+    unconverged entries.  Non-finite inputs or ``df <= 0`` give NaN.
+    """
+    t = np.atleast_1d(np.asarray(t, dtype=float))
+    df = np.broadcast_to(np.asarray(df, dtype=float), t.shape).astype(float)
+    a = 1 - ci
+    out = []
+    ok = np.isfinite(t) & np.isfinite(df) & (df > 0)
+    for q in (1 - a / 2, a / 2):
+        root = np.full(t.shape, np.nan)
+        idx = np.flatnonzero(ok)
+        if idx.size:
+            tt, dd = t[idx], df[idx]
+            s = np.sqrt(1 + tt**2 / (2 * dd))
+            r0 = tt - stats.norm.ppf(q) * s
+            w = 0.25 * s + 0.1
+            lo, hi = r0 - w, r0 + w
+            f = lambda x, tt=tt, dd=dd: stats.nct.cdf(tt, dd, x) - q  # noqa: E731  (decreasing in x)
+            flo, fhi = f(lo), f(hi)
+            for _ in range(200):  # widen until bracketed: f(lo) > 0 > f(hi)
+                bad_lo, bad_hi = flo <= 0, fhi >= 0
+                if not (bad_lo.any() or bad_hi.any()):
+                    break
+                w = w * 2
+                lo = np.where(bad_lo, lo - w, lo)
+                hi = np.where(bad_hi, hi + w, hi)
+                if bad_lo.any():
+                    flo = np.where(bad_lo, f(lo), flo)
+                if bad_hi.any():
+                    fhi = np.where(bad_hi, f(hi), fhi)
+            x = (lo + hi) / 2
+            active = np.ones(idx.size, dtype=bool)
+            side = np.zeros(idx.size)
+            for _ in range(300):
+                if not active.any():
+                    break
+                k = np.flatnonzero(active)
+                xk = (lo[k] * fhi[k] - hi[k] * flo[k]) / (fhi[k] - flo[k])
+                xk = np.where(np.isfinite(xk) & (xk > lo[k]) & (xk < hi[k]), xk, (lo[k] + hi[k]) / 2)
+                fk = stats.nct.cdf(tt[k], dd[k], xk) - q
+                x[k] = xk
+                pos = fk > 0  # root is above xk
+                lo[k] = np.where(pos, xk, lo[k])
+                flo[k] = np.where(pos, fk, flo[k])
+                hi[k] = np.where(pos, hi[k], xk)
+                fhi[k] = np.where(pos, fhi[k], fk)
+                # Illinois: halve the stale end's value when the same side moves twice
+                same = np.where(pos, side[k] == 1, side[k] == -1)
+                fhi[k] = np.where(pos & same, fhi[k] / 2, fhi[k])
+                flo[k] = np.where(~pos & same, flo[k] / 2, flo[k])
+                side[k] = np.where(pos, 1, -1)
+                done = (hi[k] - lo[k] <= tol * (1 + np.abs(xk))) | (fk == 0)
+                active[k[done]] = False
+            root[idx] = x
+        out.append(root)
+    return out[0], out[1]
 
 
 def hedges_j(df: Any) -> Any:

@@ -127,29 +127,42 @@ def icc(scores: pd.DataFrame, *, dv: str = "score", group: str = "group_id", tim
                               f"{', '.join(map(repr, pd.unique(df[time].astype(str))))}.")
         df = df.loc[sel]
     by = time if (timepoint is not None or time in df.columns) else None
-    d = df.loc[df[dv].notna() & df[group].notna()]
-    keys = [by] if by else []
+    yv = pd.to_numeric(df[dv], errors="coerce").to_numpy(dtype=float)
+    gcodes, _ = pd.factorize(df[group])
+    ok = ~np.isnan(yv) & (gcodes >= 0)
     if by:
-        d = d.assign(**{by: d[by].astype(str)})
-    gs = d.groupby([*keys, group], sort=False, observed=True)[dv].agg(["size", "sum", "mean"]).reset_index()
-    d = d.assign(_gm=d.groupby([*keys, group], observed=True)[dv].transform("mean"))
-    d = d.assign(_w=(d[dv] - d["_gm"]) ** 2)
+        tcodes, tuniq = pd.factorize(df[by].astype(str) if not isinstance(df[by].dtype, pd.CategoricalDtype)
+                                     else df[by].astype(str))
+        ok &= tcodes >= 0
+    else:
+        tcodes, tuniq = np.zeros(len(df), dtype=np.int64), np.array([None], dtype=object)
+    yv, gcodes, tcodes = yv[ok], gcodes[ok], tcodes[ok]
+    ng = int(gcodes.max()) + 1 if gcodes.size else 1
+    cells = tcodes.astype(np.int64) * ng + gcodes
+    cu, cinv = np.unique(cells, return_inverse=True)
+    csize = np.bincount(cinv).astype(float)
+    csum = np.bincount(cinv, yv)
+    cmean = csum / csize
+    cssw = np.bincount(cinv, (yv - cmean[cinv]) ** 2)
+    ctime = cu // ng
     rows = []
-    tkeys = list(pd.unique(gs[by])) if by else [None]
-    for tk in tkeys:  # one iteration per timepoint
-        g = gs if tk is None else gs.loc[gs[by] == tk]
-        dd = d if tk is None else d.loc[d[by] == tk]
-        N = float(g["size"].sum())
-        k = float(len(g))
-        grand = g["sum"].sum() / N
-        ssb = float((g["size"] * (g["mean"] - grand) ** 2).sum())
-        ssw = float(dd["_w"].sum())
+    for ti in range(len(tuniq)):  # one iteration per timepoint
+        sel = ctime == ti
+        tk = tuniq[ti]
+        size, sums, means = csize[sel], csum[sel], cmean[sel]
+        N = float(size.sum())
+        k = float(sel.sum())
+        if N == 0:
+            continue
+        grand = sums.sum() / N
+        ssb = float((size * (means - grand) ** 2).sum())
+        ssw = float(cssw[sel].sum())
         df1, df2 = k - 1, N - k
         if df1 < 1 or df2 < 1:
             raise ValidationError(f"ICC needs at least 2 groups and more members than groups"
                                   f"{'' if tk is None else f' at {tk!r}'}; got {int(k)} group(s), {int(N)} member(s).")
         msb, msw = ssb / df1, ssw / df2
-        n0 = (N - float((g["size"] ** 2).sum()) / N) / df1
+        n0 = (N - float((size**2).sum()) / N) / df1
         val = (msb - msw) / (msb + (n0 - 1) * msw)
         F = msb / msw
         fl = F / stats.f.ppf(0.5 + ci / 2, df1, df2)

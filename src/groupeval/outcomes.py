@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._stats import (attach_columns, check_choice, check_frame, hedges_j, instrument_name, nct_ci,
+from ._stats import (attach_columns, check_choice, check_frame, hedges_j, instrument_name, nct_ci_vec,
                      paired_frame, resolve_instrument, tidy_norms, wilson_ci)
 from .exceptions import ConfigError, Problem, SchemaError, SmallSampleWarning, ValidationError
 from .results import Result
@@ -100,6 +100,55 @@ def wilcoxon_signed_rank(diff: np.ndarray, *, exact: bool | None = None) -> tupl
     z = (z - np.sign(z) * 0.5) / sigma
     p = 2 * min(stats.norm.cdf(z), stats.norm.sf(z))
     return v, float(min(1.0, p)), "normal"
+
+
+_CDF_CACHE: dict[int, np.ndarray] = {}
+
+
+def _wilcoxon_levels(d: np.ndarray, lev: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`wilcoxon_signed_rank` for every level of ``lev`` at once (vectorised)."""
+    V = np.full(L, np.nan)
+    P = np.full(L, np.nan)
+    M = np.full(L, "none", dtype=object)
+    if d.size == 0:
+        return V, P, M
+    nz = d != 0
+    zeros = np.bincount(lev[~nz], minlength=L) > 0
+    dd, ll = d[nz], lev[nz]
+    n = np.bincount(ll, minlength=L).astype(float)
+    if dd.size:
+        a = np.abs(dd)
+        ranks = pd.Series(a).groupby(ll).rank(method="average").to_numpy()
+        vsum = np.bincount(ll, ranks * (dd > 0), L)
+        sizes = pd.DataFrame({"l": ll, "a": a}).groupby(["l", "a"], sort=False).size()
+        tl = sizes.index.get_level_values(0).to_numpy()
+        tc = sizes.to_numpy().astype(float)
+        tie_sum = np.bincount(tl, tc**3 - tc, L)
+        ties = np.bincount(tl, (tc > 1).astype(float), L) > 0
+    else:
+        vsum, tie_sum, ties = np.zeros(L), np.zeros(L), np.zeros(L, dtype=bool)
+    has = n > 0
+    V[has] = vsum[has]
+    exact = has & (n < 50) & ~ties & ~zeros
+    normal = has & ~exact
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = vsum - n * (n + 1) / 4
+        sigma = np.sqrt(n * (n + 1) * (2 * n + 1) / 24 - tie_sum / 48)
+        z = (z - np.sign(z) * 0.5) / sigma
+        pn = np.minimum(1.0, 2 * np.minimum(stats.norm.cdf(z), stats.norm.sf(z)))
+    P[normal] = np.where(sigma[normal] > 0, pn[normal], np.nan)
+    M[normal] = "normal"
+    for nn in np.unique(n[exact]).astype(int):  # at most 49 distinct sizes
+        cdf = _CDF_CACHE.get(nn)
+        if cdf is None:
+            cdf = _CDF_CACHE[nn] = _signrank_cdf(nn)
+        k = np.flatnonzero(exact & (n == nn))
+        v = np.rint(vsum[k]).astype(int)
+        upper = v > nn * (nn + 1) / 4
+        p = np.where(upper, 1.0 - cdf[np.maximum(v - 1, 0)], cdf[v])
+        P[k] = np.minimum(1.0, 2 * p)
+        M[k] = "exact"
+    return V, P, M
 
 
 # ---------------------------------------------------------------------------
@@ -218,90 +267,87 @@ def change(scores: pd.DataFrame, pre: str = "baseline", post: str = "week_26", b
     if by_cols:
         for c in by_cols:
             wide[c] = wide[c].astype("object").where(wide[c].notna(), "(missing)")
-    key = by_cols if by_cols else None
-    w = wide.assign(_all="all") if key is None else wide
-    keys = key or ["_all"]
-    has_pre, has_post = w["pre"].notna(), w["post"].notna()
-    w = w.assign(_pre_only=has_pre & ~has_post, _post_only=~has_pre & has_post)
-    comp = w.loc[has_pre & has_post].copy()
-    comp["_d"] = comp["post"] - comp["pre"]
-    comp["_xy"] = comp["pre"] * comp["post"]
-    g = comp.groupby(keys, sort=True, observed=True)
-    agg = g.agg(n=("_d", "size"), mean_pre=("pre", "mean"), mean_post=("post", "mean"),
-                sd_pre=("pre", "std"), sd_post=("post", "std"), mean_change=("_d", "mean"),
-                sd_change=("_d", "std"), _sxy=("_xy", "sum"))
-    counts = w.groupby(keys, sort=True, observed=True)[["_pre_only", "_post_only"]].sum()
-    agg = counts.join(agg, how="left")
-    agg["n"] = agg["n"].fillna(0).astype(int)
-    n = agg["n"].to_numpy(dtype=float)
+    if by_cols:
+        gb = wide.groupby(by_cols, sort=True, observed=True)
+        lev = gb.ngroup().to_numpy()
+        level_index = gb.size().index
+    else:
+        lev = np.zeros(len(wide), dtype=np.int64)
+        level_index = None
+    L = int(lev.max()) + 1 if len(lev) else (0 if by_cols else 1)
+    if not by_cols:
+        L = 1
+    x, y = wide["pre"].to_numpy(float), wide["post"].to_numpy(float)
+    has_pre, has_post = ~np.isnan(x), ~np.isnan(y)
+    both = has_pre & has_post
+    bc = lambda idx, w=None: np.bincount(lev[idx], weights=None if w is None else w, minlength=L)  # noqa: E731
+    lc, xc, yc = lev[both], x[both], y[both]
+    dc = yc - xc
+    agg = pd.DataFrame(index=level_index if by_cols else pd.RangeIndex(1))
+    n = np.bincount(lc, minlength=L).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        cov = (agg["_sxy"] - n * agg["mean_pre"] * agg["mean_post"]) / (n - 1)
-        agg["r_pre_post"] = cov / (agg["sd_pre"] * agg["sd_post"])
-        agg["se_change"] = agg["sd_change"] / np.sqrt(n)
-        df = n - 1
-        agg["df"] = np.where(n >= 2, df, np.nan)
-        tcrit = stats.t.ppf(0.5 + ci / 2, agg["df"])
-        agg["ci_low"] = agg["mean_change"] - tcrit * agg["se_change"]
-        agg["ci_high"] = agg["mean_change"] + tcrit * agg["se_change"]
-        agg["t"] = agg["mean_change"] / agg["se_change"]
-        agg["p_value"] = 2 * stats.t.sf(np.abs(agg["t"]), agg["df"])
-        agg["d_z"] = agg["mean_change"] / agg["sd_change"]
-        agg["d_av"] = agg["mean_change"] / ((agg["sd_pre"] + agg["sd_post"]) / 2)
-        agg["hedges_g_av"] = agg["d_av"] * hedges_j(2 * n - 2)  # 1 - 3/(4(2n) - 9)
-    lo, hi, wv, wp, wm = [], [], [], [], []
-    diffs = {}
-    for k_, d_ in (g["_d"] if len(comp) else ()):  # one iteration per by level
-        diffs[k_[0] if isinstance(k_, tuple) and len(keys) == 1 else k_] = d_
-    for idx, row in agg.iterrows():  # one iteration per by level, not per member
-        if row["n"] >= 2 and np.isfinite(row["t"]):
-            a, b = nct_ci(float(row["t"]), float(row["df"]), ci)
-            lo.append(a / np.sqrt(row["n"]))
-            hi.append(b / np.sqrt(row["n"]))
-        else:
-            lo.append(np.nan)
-            hi.append(np.nan)
-        d = diffs.get(idx)
-        if d is not None and len(d):
-            v, p, m = wilcoxon_signed_rank(d.to_numpy())
-        else:
-            v, p, m = np.nan, np.nan, "none"
-        wv.append(v)
-        wp.append(p)
-        wm.append(m)
-    agg["d_z_ci_low"], agg["d_z_ci_high"] = lo, hi
+        mx = np.bincount(lc, xc, L) / n
+        my = np.bincount(lc, yc, L) / n
+        md = np.bincount(lc, dc, L) / n
+        ex, ey, ed = xc - mx[lc], yc - my[lc], dc - md[lc]
+        sx = np.sqrt(np.bincount(lc, ex * ex, L) / (n - 1))
+        sy = np.sqrt(np.bincount(lc, ey * ey, L) / (n - 1))
+        sd = np.sqrt(np.bincount(lc, ed * ed, L) / (n - 1))
+        r = np.bincount(lc, ex * ey, L) / (n - 1) / (sx * sy)
+        small_n = n < 2
+        for arr in (sx, sy, sd, r):
+            arr[small_n] = np.nan
+        se = sd / np.sqrt(n)
+        df = np.where(n >= 2, n - 1, np.nan)
+        tcrit = stats.t.ppf(0.5 + ci / 2, df)
+        tval = md / se
+        d_z = md / sd
+        d_av = md / ((sx + sy) / 2)
+    agg["n_pre_only"] = bc(has_pre & ~has_post).astype(int)
+    agg["n_post_only"] = bc(~has_pre & has_post).astype(int)
+    agg["n"] = n.astype(int)
+    agg["mean_pre"], agg["mean_post"], agg["sd_pre"], agg["sd_post"] = mx, my, sx, sy
+    agg["r_pre_post"], agg["mean_change"], agg["sd_change"], agg["se_change"] = r, md, sd, se
+    agg["ci_low"], agg["ci_high"] = md - tcrit * se, md + tcrit * se
+    agg["t"], agg["df"] = tval, df
+    with np.errstate(invalid="ignore"):
+        agg["p_value"] = 2 * stats.t.sf(np.abs(tval), df)
+    wv, wp, wm = _wilcoxon_levels(dc, lc, L)
     agg["wilcoxon_w"], agg["wilcoxon_p"], agg["wilcoxon_method"] = wv, wp, wm
-    agg = agg.rename(columns={"_pre_only": "n_pre_only", "_post_only": "n_post_only"})
-    agg["n_pre_only"] = agg["n_pre_only"].astype(int)
-    agg["n_post_only"] = agg["n_post_only"].astype(int)
+    lo, hi = nct_ci_vec(tval, df, ci)
+    with np.errstate(invalid="ignore"):
+        agg["d_z"], agg["d_z_ci_low"], agg["d_z_ci_high"] = d_z, lo / np.sqrt(n), hi / np.sqrt(n)
+        agg["d_av"] = d_av
+        agg["hedges_g_av"] = d_av * hedges_j(2 * n - 2)  # 1 - 3/(4(2n) - 9)
     agg["pre"], agg["post"] = pre, post
     agg["improved_direction"] = _direction(inst)
     # CR1 cluster-robust SE of the mean change: V = G/(G-1) * sum_g (sum_i (d_i - mean))^2 / n^2
     gname = gcol[0] if gcol else (group if group in by_cols else None)
-    if gname is not None and len(comp):
-        cm = comp.loc[comp[gname].notna()]
-        dev = cm["_d"] - cm.groupby(keys, observed=True)["_d"].transform("mean")
-        ssum = dev.groupby([cm[k] for k in keys] + [cm[gname]], observed=True).sum()
-        lvl = ssum.index.droplevel(-1)
-        G = ssum.groupby(lvl, observed=True).size()
-        meat = (ssum**2).groupby(lvl, observed=True).sum()
-        nn = cm.groupby(keys, observed=True).size()
+    agg["n_groups"] = 0
+    for c in ("se_cluster", "ci_low_cluster", "ci_high_cluster", "p_value_cluster"):
+        agg[c] = np.nan
+    if gname is not None and both.any():
+        gv = wide[gname].to_numpy()[both]
+        okg = ~pd.isna(gv)
+        gcode, _ = pd.factorize(gv[okg])
+        ng = int(gcode.max()) + 1 if len(gcode) else 0
+        cell = lc[okg] * ng + gcode  # (level, group) cells
+        cu, cinv = np.unique(cell, return_inverse=True)
+        ssum = np.bincount(cinv, ed[okg], len(cu))
+        cl = cu // ng
+        G = np.bincount(cl, minlength=L).astype(float)
+        meat = np.bincount(cl, ssum**2, L)
         with np.errstate(invalid="ignore", divide="ignore"):
-            v = (G / (G - 1)) * meat / nn.reindex(meat.index) ** 2
-        agg["n_groups"] = G.reindex(agg.index).fillna(0).astype(int).to_numpy()
-        agg["se_cluster"] = np.sqrt(v.where(G > 1)).reindex(agg.index).to_numpy()
-        dfc = (agg["n_groups"] - 1).where(agg["n_groups"] > 1)
-        with np.errstate(invalid="ignore", divide="ignore"):
+            v = np.where(G > 1, G / (G - 1) * meat / n**2, np.nan)
+            sec = np.sqrt(v)
+            dfc = np.where(G > 1, G - 1, np.nan)
             tc = stats.t.ppf(0.5 + ci / 2, dfc)
-            agg["ci_low_cluster"] = agg["mean_change"] - tc * agg["se_cluster"]
-            agg["ci_high_cluster"] = agg["mean_change"] + tc * agg["se_cluster"]
-            agg["p_value_cluster"] = 2 * stats.t.sf(np.abs(agg["mean_change"] / agg["se_cluster"]), dfc)
-    else:
-        agg["n_groups"] = 0
-        for c in ("se_cluster", "ci_low_cluster", "ci_high_cluster", "p_value_cluster"):
-            agg[c] = np.nan
-    out = agg.reset_index()
-    if key is None:
-        out = out.drop(columns="_all")
+            agg["n_groups"] = G.astype(int)
+            agg["se_cluster"] = sec
+            agg["ci_low_cluster"] = md - tc * sec
+            agg["ci_high_cluster"] = md + tc * sec
+            agg["p_value_cluster"] = 2 * stats.t.sf(np.abs(md / sec), dfc)
+    out = agg.reset_index() if by_cols else agg.reset_index(drop=True)
     out = out[[*by_cols, *CHANGE_COLUMNS]]
     small = out.loc[out["n"] < _SMALL_N]
     if len(small):
