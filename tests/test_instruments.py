@@ -269,20 +269,19 @@ def test_register_accepts_a_toml_path(tmp_path):
         instruments.unregister("hope3")
 
 
-def test_invalid_toml_definition_names_every_bad_key():
+def test_invalid_toml_definition_names_every_bad_key_at_once():
     bad = TOML.replace('n_items = 3', 'n_items = 3\nitems_min = 1').replace('method = "mean"\n\n[subscales',
                                                                           'method = "median"\n\n[subscales')
-    bad = bad.replace("items = [1, 2]", "items = [1, 4]")
-    with pytest.raises(ConfigError) as exc:
+    bad = bad.replace("items = [1, 2]", "items = [1, 4]").replace("alpha = 0.8", "alpha = 8")
+    with pytest.raises(ConfigError, match=r"Invalid instrument definition 'hope3' in TOML text \(4 problem") as exc:
         instruments.from_toml(bad)
-    msg = str(exc.value)
-    assert "items_min" in msg and "unknown key" in msg
-    # unknown keys are reported before the values are checked; fix them and the value errors appear
-    with pytest.raises(ConfigError) as exc:
-        instruments.from_toml(bad.replace("items_min = 1\n", ""))
-    msg = str(exc.value)
-    assert "'median'" in msg and "method must be one of 'sum', 'mean', 'none'" in msg
-    assert "subscales.agency.items" in msg and "from 1 to n_items=3" in msg
+    by_key = {p.column: p for p in exc.value.problems}
+    assert set(by_key) == {"items_min", "method", "subscales.agency.items", "reliability.alpha"}
+    assert by_key["items_min"].reason == "unknown key"
+    assert by_key["method"].value == "median" and "one of 'sum', 'mean', 'none'" in by_key["method"].reason
+    assert by_key["subscales.agency.items"].value == [4] and "from 1 to n_items=3" in by_key[
+        "subscales.agency.items"].reason
+    assert all(p.file == "TOML text" for p in exc.value.problems)
 
 
 def test_invalid_python_definition_lists_all_problems():

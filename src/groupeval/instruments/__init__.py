@@ -314,7 +314,7 @@ def _normalise_shorthands(inst: "Instrument") -> None:
         for name, d in specs.items():
             if isinstance(d, Mapping):
                 out.append(Subscale(name, tuple(d.get("items", ())), d.get("method", "mean"),
-                                    float(d.get("scale", 1.0)), float(d.get("shift", 0.0)),
+                                    d.get("scale", 1.0), d.get("shift", 0.0),
                                     d.get("transform_of"), d.get("min"), d.get("max")))
             else:
                 out.append(Subscale(name, tuple(d), "mean" if inst.method != "sum" else "sum"))
@@ -401,7 +401,9 @@ def _validate_instrument(inst: Instrument) -> None:
         except (TypeError, ValueError):
             bad("lookup", inst.lookup, "lookup keys must be whole raw sums")
     # subscales
-    names = [s.name for s in inst.subscale_specs]
+    names = [s.name for s in inst.subscale_specs if isinstance(s, Subscale)]
+    base_names = [s.name for s in inst.subscale_specs if isinstance(s, Subscale) and s.transform_of is None]
+    base_len = {s.name: len(s.items) for s in inst.subscale_specs if isinstance(s, Subscale)}
     reserved = {"score", "n_answered", "prorated", "band", "member_id", "timepoint", "group_id",
                 "completed_on", inst.raw_column, *(f.name for f in inst.flags)}
     for s in inst.subscale_specs:
@@ -415,9 +417,14 @@ def _validate_instrument(inst: Instrument) -> None:
             bad(key, s.name, "subscale name clashes with an output column")
         if s.method not in ("sum", "mean"):
             bad(key + ".method", s.method, "subscale method must be 'sum' or 'mean'")
+        for attr in ("scale", "shift"):
+            v = getattr(s, attr)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+                bad(f"{key}.{attr}", v, f"{attr} must be a finite number")
         if s.transform_of is not None:
-            if s.transform_of not in names or s.transform_of == s.name:
-                bad(key + ".transform_of", s.transform_of, "transform_of must name another subscale")
+            if s.transform_of not in base_names:
+                bad(key + ".transform_of", s.transform_of,
+                    "transform_of must name another subscale that has its own items", f"subscales with items: {base_names}")
         else:
             if not s.items:
                 bad(key + ".items", s.items, "a subscale needs at least one item")
@@ -433,10 +440,12 @@ def _validate_instrument(inst: Instrument) -> None:
         if not isinstance(rule.max_missing, int) or rule.max_missing < 0 or rule.max_missing >= max(n, 1):
             bad(key + ".max_missing", rule.max_missing, f"max_missing must be a whole number from 0 to n_items-1={n - 1}")
         for sname, m in dict(rule.subscale_max_missing).items():
-            if sname not in names:
-                bad(key + ".subscales", sname, "names an unknown subscale", f"subscales: {names}")
-            elif not isinstance(m, int) or m < 0:
-                bad(key + f".subscales.{sname}", m, "must be a whole number >= 0")
+            if sname not in base_names:
+                bad(key + ".subscales", sname, "names no subscale with its own items (a transform_of "
+                    "subscale follows its source)", f"subscales with items: {base_names}")
+            elif not isinstance(m, int) or isinstance(m, bool) or not 0 <= m < base_len[sname]:
+                bad(key + f".subscales.{sname}", m,
+                    f"must be a whole number from 0 to {base_len[sname] - 1} (the subscale has {base_len[sname]} items)")
         if rule.min_answered_total is not None and not (isinstance(rule.min_answered_total, int)
                                                         and 0 <= rule.min_answered_total <= n):
             bad(key + ".min_answered_total", rule.min_answered_total, f"must be a whole number from 0 to {n}")
@@ -496,8 +505,8 @@ def from_dict(data: Mapping[str, Any], *, source: str = "definition") -> Instrum
     for k in ("name", "n_items", "item_min", "item_max"):
         if k not in data:
             bad(k, None, "required key is missing")
-    if problems:
-        raise ConfigError(f"Invalid instrument definition {name!r}", problems)
+    if any(p.reason == "required key is missing" for p in problems):
+        raise ConfigError(f"Invalid instrument definition {name!r} in {source}", problems)
 
     score = dict(data.get("score", {}))
     allowed_score = {"method", "scale", "shift", "lookup", "raw_column", "min", "max"}
@@ -520,7 +529,7 @@ def from_dict(data: Mapping[str, Any], *, source: str = "definition") -> Instrum
         for k in sorted(set(sdef) - allowed_sub):
             bad(f"subscales.{sname}.{k}", sdef[k], "unknown key", f"allowed: {', '.join(sorted(allowed_sub))}")
         subs.append(Subscale(sname, tuple(sdef.get("items", ())), sdef.get("method", "mean"),
-                             float(sdef.get("scale", 1.0)), float(sdef.get("shift", 0.0)),
+                             sdef.get("scale", 1.0), sdef.get("shift", 0.0),
                              sdef.get("transform_of"), sdef.get("min"), sdef.get("max")))
 
     missing = dict(data.get("missing", {}))
@@ -560,7 +569,7 @@ def from_dict(data: Mapping[str, Any], *, source: str = "definition") -> Instrum
             continue
         flags.append(Flag(fname, fdef["item"], fdef["at_least"], fdef.get("description", "")))
 
-    def value_and_source(table: Mapping, prefix: str) -> tuple[dict, dict]:
+    def value_and_source(table: Mapping, prefix: str) -> dict:
         rel: dict[str, Any] = {}
         for key in ("alpha", "test_retest"):
             if key in table:
@@ -572,7 +581,7 @@ def from_dict(data: Mapping[str, Any], *, source: str = "definition") -> Instrum
             bad(f"{prefix}{k}", table[k], "unknown key", "allowed: alpha, test_retest, *_source, note")
         if table.get("note"):
             sources[f"{prefix}note"] = table["note"]
-        return rel, {}
+        return rel
 
     def norms_of(table: Mapping, prefix: str) -> dict:
         out: dict[str, Any] = {}
@@ -592,43 +601,36 @@ def from_dict(data: Mapping[str, Any], *, source: str = "definition") -> Instrum
         return out
 
     rel_table = dict(data.get("reliability", {}))
-    reliability, _ = value_and_source(rel_table, "reliability.")
-    sub_rel = {s: value_and_source(t, f"reliability.subscales.{s}.")[0]
+    reliability = value_and_source(rel_table, "reliability.")
+    sub_rel = {s: value_and_source(t, f"reliability.subscales.{s}.")
                for s, t in dict(rel_table.get("subscales", {})).items()}
     norms_table = dict(data.get("norms", {}))
     norms = norms_of(norms_table, "norms.")
     sub_norms = {s: norms_of(t, f"norms.subscales.{s}.") for s, t in dict(norms_table.get("subscales", {})).items()}
 
     variants = {}
+    plain = {"item_min", "item_max", "label", "title", "description", "higher_is_better", "score_min",
+             "score_max", "scale", "shift", "conventions"}
     for vname, vdef in dict(data.get("variants", {})).items():
-        v = dict(vdef)
         translated: dict[str, Any] = {}
-        for k, val in v.items():
-            if k in ("item_min", "item_max", "label", "title", "description", "higher_is_better"):
-                translated[k] = val
-            elif k == "score_min":
-                translated["score_min"] = val
-            elif k == "score_max":
-                translated["score_max"] = val
-            elif k == "scale" or k == "shift":
-                translated[k] = val
-            elif k == "bands":
+        for k, val in dict(vdef).items():
+            if k in plain:
+                translated[k] = dict(val) if k == "conventions" else val
+            elif k == "bands" and isinstance(val, Mapping):
                 translated["bands"] = tuple((b["lower"], b["label"]) for b in val.get("levels", []))
                 translated["bands_closed"] = val.get("closed", "left")
-            elif k == "norms":
+            elif k == "norms" and isinstance(val, Mapping):
                 translated["norms"] = {kk: (t["mean"], t["sd"]) for kk, t in val.items()}
-            elif k == "reliability":
+            elif k == "reliability" and isinstance(val, Mapping):
                 translated["reliability"] = {kk: val[kk] for kk in ("alpha", "test_retest") if kk in val}
-            elif k == "conventions":
-                translated["conventions"] = dict(val)
             else:
-                bad(f"variants.{vname}.{k}", val, "this key cannot be overridden in a variant")
+                bad(f"variants.{vname}.{k}", val, "this key cannot be overridden in a variant",
+                    f"allowed: {', '.join(sorted(plain | {'bands', 'norms', 'reliability'}))}")
         variants[vname] = translated
 
-    if problems:
-        raise ConfigError(f"Invalid instrument definition {name!r}", problems)
+    inst = None
     try:
-        return Instrument(
+        inst = Instrument(
             name=data["name"], n_items=data["n_items"], item_min=data["item_min"], item_max=data["item_max"],
             method=score.get("method", "sum"), higher_is_better=data.get("higher_is_better", True),
             reverse=tuple(data.get("reverse", ())), label=data.get("label", ""), title=data.get("title", ""),
@@ -641,10 +643,13 @@ def from_dict(data: Mapping[str, Any], *, source: str = "definition") -> Instrum
             conventions=dict(data.get("conventions", {})), variants=variants,
             description=data.get("description", ""),
         )
-    except ConfigError as exc:
-        raise ConfigError(f"Invalid instrument definition {name!r} in {source}", exc.problems) from None
+    except ConfigError as exc:  # value problems found by the Instrument's own validation
+        problems.extend(Problem(source, None, p.column, p.value, p.reason, p.fix) for p in exc.problems)
     except (TypeError, ValueError) as exc:  # wrong types that slipped past the key checks
-        raise ConfigError(f"Invalid instrument definition {name!r} in {source}: {exc}") from None
+        problems.append(Problem(source, None, None, None, f"cannot build the instrument: {exc}"))
+    if problems or inst is None:
+        raise ConfigError(f"Invalid instrument definition {name!r} in {source}", problems)
+    return inst
 
 
 def from_toml(source: str | Path) -> Instrument:
