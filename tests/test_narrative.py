@@ -382,3 +382,18 @@ def test_reliable_change_sentence_flags_a_cutoff_outside_the_score_range():
 
     text = N.reliable_change_sentence(RC())
     assert "clinical cut-off −2.10, outside the score range 0–27, so no member can cross it" in text
+
+
+def test_methods_paragraph_reports_a_gee_fallback_of_the_mixed_model():
+    class MM:
+        method = "gee"
+        method_description = "GEE (Gaussian, exchangeable within group, cluster-robust SEs by group)"
+
+    class MM2:
+        method = "mixedlm"
+        method_description = "linear mixed model (statsmodels MixedLM, REML, lbfgs)"
+
+    text = N.methods_paragraph(mixed_model=MM(), with_references=False)
+    assert "because it did not converge, generalised estimating equations" in text
+    text = N.methods_paragraph(mixed_model=MM2(), with_references=False)
+    assert "restricted maximum likelihood" in text and "lbfgs" in text

@@ -813,10 +813,17 @@ def methods_paragraph(*, instruments: Sequence[Any] = (), retention: Any = None,
                  + (f": {'; '.join(detail)}" if detail else "") + f". Shares have Wilson score intervals "
                  f"({cite('wilson')}).")
     if mixed_model is not None:
-        how = getattr(mixed_model, "method", None)
-        s.append("Scores over time were modelled with a linear mixed model with random intercepts for members "
-                 f"nested in groups, fitted by restricted maximum likelihood ({cite('laird_ware')}; "
-                 f"{cite('statsmodels')})" + (f"; fit used: {how}" if isinstance(how, str) and how else "") + ".")
+        method = getattr(mixed_model, "method", None)
+        desc = getattr(mixed_model, "method_description", None)
+        if method == "gee":
+            s.append("Scores over time were to be modelled with a linear mixed model with random intercepts for "
+                     f"members nested in groups ({cite('laird_ware')}); because it did not converge, generalised "
+                     "estimating equations with an exchangeable working correlation within groups and "
+                     f"cluster-robust standard errors were used instead ({cite('statsmodels')}).")
+        else:
+            s.append("Scores over time were modelled with a linear mixed model with random intercepts for members "
+                     f"nested in groups, fitted by restricted maximum likelihood ({cite('laird_ware')}; "
+                     f"{cite('statsmodels')})" + (f"; fit: {desc}" if isinstance(desc, str) and desc else "") + ".")
     s.append(missing or "Scale scores were prorated only within each instrument's missing-item rule; analyses of "
                         "change used members with scores at both timepoints (complete cases), and the numbers "
                         "left out are reported.")
