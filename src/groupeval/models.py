@@ -249,6 +249,39 @@ def _gls_cov(X: np.ndarray, member: np.ndarray, group: np.ndarray, s2g: float, s
     return np.linalg.inv(info)
 
 
+def _nested_mixedlm(formula: str, work: pd.DataFrame) -> tuple[Any, Any]:
+    """MixedLM with a random intercept per group ``_g`` and a member variance component ``_mg``.
+
+    Equivalent to ``smf.mixedlm(formula, work, groups="_g", re_formula="1",
+    vc_formula={"member": "0 + C(_mg)"})`` but builds the member indicator
+    matrices directly (one small array per group) instead of evaluating a
+    formula per group, which is several times faster for thousands of members.
+    Returns the model and the patsy DesignInfo of the fixed effects.
+    """
+    import patsy
+    from statsmodels.regression.mixed_linear_model import MixedLM, VCSpec
+
+    y, X = patsy.dmatrices(formula, work, return_type="dataframe", NA_action="raise")
+    gcode, guniq = pd.factorize(work["_g"], sort=True)
+    order = np.argsort(gcode, kind="stable")
+    mcode_sorted, _ = pd.factorize(work["_mg"].to_numpy()[order])  # contiguous per group in this order
+    gs = gcode[order]
+    bounds = np.flatnonzero(np.diff(gs)) + 1
+    starts = np.r_[0, bounds]
+    ends = np.r_[bounds, len(gs)]
+    mats, cols = [], []
+    for a, b in zip(starts, ends):  # one small indicator matrix per group (not per member)
+        local = mcode_sorted[a:b] - mcode_sorted[a:b].min()
+        k = int(local.max()) + 1
+        M = np.zeros((b - a, k))
+        M[np.arange(b - a), local] = 1.0
+        mats.append(M)
+        cols.append([f"m{j}" for j in range(k)])
+    vc = VCSpec(["member"], [cols], [mats])
+    model = MixedLM(y.iloc[:, 0], X, gcode, exog_re=np.ones((len(work), 1)), exog_vc=vc)
+    return model, X.design_info
+
+
 def _safe(name: str) -> str:
     return f'Q("{name}")'
 
@@ -406,7 +439,7 @@ def mixed_model(scores: pd.DataFrame, *, dv: str = "score", time: str = "timepoi
     n_obs, n_members, n_groups = len(work), work["_mg"].nunique(), work["_g"].nunique()
     notes: list[str] = []
     result, method, used = None, None, None
-    model = smf.mixedlm(formula, work, groups="_g", re_formula="1", vc_formula={"member": "0 + C(_mg)"})
+    model, mixed_design = _nested_mixedlm(formula, work)
     for opt in optimizers:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -451,7 +484,7 @@ def mixed_model(scores: pd.DataFrame, *, dv: str = "score", time: str = "timepoi
         if len(notes) and any("did not converge" in n or "failed" in n for n in notes):
             warnings.warn(f"mixed_model: optimiser(s) failed before {used} converged: " + " | ".join(notes),
                           ConvergenceWarning, stacklevel=2)
-        design_info = design_info_of(model)
+        design_info = mixed_design
         description = f"linear mixed model (statsmodels MixedLM, REML, {used})"
     else:
         gee = smf.gee(formula, "_g", work, cov_struct=sm.cov_struct.Exchangeable(),
