@@ -323,3 +323,12 @@ def test_subscale_shorthand_and_transform_of():
                        "two_4": [1]})
     out = groupeval.score(df, inst)
     assert out.loc[0, "a_raw"] == 4.0 and out.loc[0, "a"] == 75.0
+
+
+def test_table_summarises_every_instrument():
+    t = instruments.table()
+    assert t["name"].tolist() == list(NAMES)
+    row = t.set_index("name").loc["core10"]
+    assert (row["label"], row["reverse"], row["max_missing"], bool(row["missing_rule_is_convention"])) == \
+        ("CORE-10", "2,3", 1, False)
+    assert t.set_index("name").loc["mspss", "subscales"] == "significant_other,family,friends"

@@ -43,6 +43,7 @@ __all__ = [
     "from_toml",
     "from_dict",
     "item_columns",
+    "table",
 ]
 
 METHODS = ("sum", "mean", "none")
@@ -754,3 +755,31 @@ def unregister(name: str) -> None:
     if name not in _REGISTRY:
         raise ConfigError(f"No instrument called {name!r} is registered")
     del _REGISTRY[name]
+
+
+def table() -> "pd.DataFrame":
+    """One row per registered instrument: what it measures and how it is scored.
+
+    Columns: ``name``, ``label``, ``n_items``, ``item_min``, ``item_max``,
+    ``reverse`` (comma-separated item numbers), ``method``, ``score_min``,
+    ``score_max``, ``higher_is_better``, ``subscales`` (comma-separated
+    names), ``missing_rule`` (default rule name), ``max_missing`` (items that
+    may be missing for the main score), ``missing_rule_is_convention``,
+    ``n_bands``, ``alpha``, ``test_retest``, ``citation``, ``licence``.
+    """
+    import pandas as pd
+
+    rows = []
+    for name in available():
+        inst = get(name)
+        rule = inst.default_missing_rule
+        rows.append({
+            "name": inst.name, "label": inst.label, "n_items": inst.n_items, "item_min": inst.item_min,
+            "item_max": inst.item_max, "reverse": ",".join(map(str, inst.reverse)), "method": inst.method,
+            "score_min": inst.score_min, "score_max": inst.score_max, "higher_is_better": inst.higher_is_better,
+            "subscales": ",".join(inst.subscales), "missing_rule": rule.name, "max_missing": rule.max_missing,
+            "missing_rule_is_convention": rule.convention, "n_bands": len(inst.bands),
+            "alpha": inst.reliability["alpha"], "test_retest": inst.reliability["test_retest"],
+            "citation": inst.citation, "licence": inst.licence,
+        })
+    return pd.DataFrame(rows)
