@@ -120,9 +120,9 @@ def omega_total(X: np.ndarray) -> float:
     .. math:: \omega_t = \frac{\mathbf 1' R^* \mathbf 1 - \sum_i u_i^2}{\mathbf 1' R^* \mathbf 1}
 
     where :math:`R^*` is :math:`R` with items of negative loading reflected
-    (psych's ``flip = TRUE``).  For one factor this equals
-    :math:`(\sum|\lambda_i|)^2 / \mathbf 1'R^*\mathbf 1` plus the residual
-    covariance share, as psych computes it.
+    (psych's ``flip = TRUE``).  When the one-factor model fits exactly this is
+    :math:`(\sum_i|\lambda_i|)^2 / \mathbf 1'R^*\mathbf 1`; otherwise the residual
+    covariances count as true-score variance, as in psych.
     """
     if X.shape[0] < 2 or X.shape[1] < 2:
         return float("nan")
