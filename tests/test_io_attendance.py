@@ -343,3 +343,28 @@ def test_wide_sheet_member_order_does_not_matter(tmp_path_factory, seed, perm_se
     # cells in = rows out + blank cells
     cells = raw.iloc[:, 2:].to_numpy()
     assert len(read_attendance(p2)) == int((cells != "").sum())
+
+
+def test_non_attendance_sheets_are_skipped_with_a_warning(tmp_path):
+    from groupeval.exceptions import DataQualityWarning
+    canon = canonical_attendance(seed=11, n_groups=1, statuses=ALL4)
+    p = tmp_path / "a.xlsx"
+    write_wide_workbook(canon, p)
+    wb = openpyxl.load_workbook(p)
+    ws = wb.create_sheet("Instructions")
+    ws.append(["How to fill in", "use P/A/E/L"])
+    wb.save(p)
+    with pytest.warns(DataQualityWarning, match=r"sheets skipped \(not attendance\).*Instructions"):
+        got = read_attendance(p)
+    assert got.attrs["groupeval_skipped_sheets"] == ["a.xlsx [Instructions]"]
+    _same(got, canon)
+
+
+def test_explicit_format_must_fit(tmp_path):
+    p = tmp_path / "a.csv"
+    write_csv_rows(p, ["member_id", "group_id", "session_date"], [["M1", "G1", "2025-01-06"]])
+    with pytest.raises(ReadError, match=r"(?s)not a wide attendance sheet.*no column header is a session date"):
+        read_attendance(p, format="wide")
+    with pytest.raises(SchemaError, match=r"(?s)lacks required attendance columns for a roster.*'status or attended'"):
+        read_attendance(p, format="roster")
+    assert read_attendance(p, format="signin")["attended"].tolist() == [True]

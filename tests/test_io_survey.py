@@ -222,3 +222,22 @@ def test_qualtrics_without_member_mapping(tmp_path):
 def test_bad_format_argument(tmp_path):
     with pytest.raises(ConfigError, match=r"format must be one of \('auto', 'wide', 'redcap', 'qualtrics'\)"):
         read_survey(tmp_path / "x.csv", format="spss")
+
+
+def test_qualtrics_legacy_two_header_rows(tmp_path):
+    # older exports: names row + question-text row, no ImportId row
+    p = tmp_path / "legacy.csv"
+    write_csv_rows(p, ["StartDate", "ResponseId", "member_id", "timepoint", "phq9_1"],
+                   [["Start Date", "Response ID", "member_id", "timepoint", "Little interest"],
+                    ["2025-03-02 10:00:00", "R_1", "M1", "baseline", "2"]])
+    got = read_survey(p)
+    assert got[["member_id", "phq9_1", "_source_row"]].values.tolist() == [["M1", 2.0, 3]]
+
+
+def test_numbers_with_spaces_and_decimals_are_items(tmp_path):
+    p = tmp_path / "s.csv"
+    write_csv_rows(p, ["member_id", "timepoint", "brs_1", "brs_2"], [["M1", "baseline", " 4 ", "3.5"],
+                                                                     ["M2", "baseline", "", "1e0"]])
+    got = read_survey(p)
+    assert got["brs_1"].tolist()[0] == 4.0 and np.isnan(got["brs_1"].tolist()[1])
+    assert got["brs_2"].tolist() == [3.5, 1.0]

@@ -119,7 +119,8 @@ def _check_header(header: list[str], label: str, header_row: int) -> None:
             f"{label} has no header row",
             [Problem(label, header_row, None, ", ".join(filled[:6]),
                      "the first row holds numbers or dates, not column names",
-                     "add a first row with column names (e.g. member_id, group_id, session_date)")],
+                     "add a first row with column names (e.g. member_id, group_id, session_date); "
+                     "in a wide attendance sheet the column of member ids needs a header too (member_id)")],
         )
     seen: dict[str, list[int]] = {}
     for i, h in enumerate(header):

@@ -170,9 +170,10 @@ def _redcap(raw: RawSheet, dictionary, events, timepoint, problems) -> tuple[pd.
                 lab = _parse_choices(ch)
                 col = f[fld]
                 if lab and not pd.api.types.is_numeric_dtype(col.dtype):
-                    key = col.astype(object).map(lambda v: " ".join(v.split()).casefold() if isinstance(v, str) else v)
-                    rep = key.map(lab)
-                    f[fld] = rep.where(rep.notna(), col.astype(object))
+                    codes, uniq = pd.factorize(col)          # labels -> codes, per distinct value
+                    mapped = np.array([lab.get(" ".join(u.split()).casefold(), u) if isinstance(u, str) else u
+                                       for u in uniq] + [None], dtype=object)
+                    f[fld] = pd.Series(mapped[codes], index=f.index, dtype=object)
         checkbox = set(dic.loc[dic["type"] == "checkbox", "field"])
         for c in f.columns:
             if "___" in c and c.split("___")[0] in checkbox:
@@ -240,8 +241,8 @@ def _qualtrics(raw: RawSheet, info) -> pd.DataFrame:
         if c in _CANON or c.startswith("_") or pd.api.types.is_numeric_dtype(f[c].dtype):
             continue
         s = f[c]
-        num = pd.to_numeric(s, errors="coerce")
-        if s.notna().any() and (num.notna() == s.notna()).all():
+        num, bad = text_to_float(s)
+        if s.notna().any() and not bad.any() and num.notna().any():
             f[c] = num
     return f
 
@@ -249,24 +250,41 @@ def _qualtrics(raw: RawSheet, info) -> pd.DataFrame:
 # --------------------------------------------------------------------------
 
 
+_NUMERIC = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def text_to_float(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Text cells -> float64 (vectorised in Arrow); also the mask of non-blank cells that are not numbers."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype("float64"), np.zeros(len(s), bool)
+    if not isinstance(s.dtype, pd.StringDtype):
+        obj = s.astype(object)
+        vals = obj.to_numpy()
+        nums = np.fromiter((isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                            for v in vals), bool, len(vals))
+        if nums.all() or (nums | obj.isna().to_numpy()).all():
+            return pd.to_numeric(obj, errors="coerce").astype("float64"), np.zeros(len(s), bool)
+        s = obj.map(str, na_action="ignore")
+    arr = pa.array(s.astype(_STR).array)
+    arr = pc.utf8_trim_whitespace(arr)
+    ok = pc.match_substring_regex(arr, _NUMERIC)
+    num = pc.cast(pc.if_else(ok, arr, pa.scalar(None, pa.string())), pa.float64())
+    out = pd.Series(num.to_numpy(zero_copy_only=False), index=s.index, dtype="float64")
+    bad = pc.and_(pc.invert(pc.fill_null(ok, True)), pc.not_equal(arr, "")).fill_null(False)
+    return out, np.asarray(bad.to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _to_items(f: pd.DataFrame, items: list[str], raw: RawSheet, problems, recode_99: bool, info) -> None:
     for c in items:
-        s = f[c]
-        if pd.api.types.is_bool_dtype(s.dtype):
-            f[c] = s.astype("float64")
-            continue
-        if pd.api.types.is_numeric_dtype(s.dtype):
-            num = s.astype("float64")
-        else:
-            txt = s.astype(object)
-            stripped = txt.map(lambda v: v.strip() if isinstance(v, str) else v)  # distinct small cost; strings only
-            num = pd.to_numeric(stripped.replace("", np.nan), errors="coerce").astype("float64")
-            bad = (num.isna() & stripped.notna() & (stripped != "")).to_numpy()
-            if bad.any():
-                problems.extend(Problem(raw.label, int(r), c, v, "item response is not a number",
-                                        "export numeric values (REDCap: raw data, not labels; Qualtrics: "
-                                        "'Use numeric values'), or map labels to codes")
-                                for r, v in zip(f.loc[bad, SOURCE_ROW], txt[bad]))
+        num, bad = text_to_float(f[c])
+        if bad.any():
+            problems.extend(Problem(raw.label, int(r), c, v, "item response is not a number",
+                                    "export numeric values (REDCap: raw data, not labels; Qualtrics: "
+                                    "'Use numeric values'), or map labels to codes")
+                            for r, v in zip(f.loc[bad, SOURCE_ROW], f.loc[bad, c]))
         if recode_99:
             m = (num == -99).to_numpy()
             if m.any():
