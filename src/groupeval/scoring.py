@@ -168,7 +168,8 @@ def item_matrix(responses: pd.DataFrame, columns: Sequence[str], inst: Instrumen
                 "correct the value, or blank it if the item was not answered"
                 + (" (K10 US 0-4 coding: use get('k10', variant='us'))" if inst.name == "k10" else "")))
     if problems:
-        problems.sort(key=lambda p: (p.row if p.row is not None else -1, str(p.column)))
+        # spreadsheet order when rows are known (stable: cells without a row keep their order)
+        problems.sort(key=lambda p: (p.row is None, p.row or 0, columns.index(p.column)))
         raise ScoringError(f"{inst.label} responses cannot be scored: {len(problems)} invalid item value(s)",
                            problems)
     return X
