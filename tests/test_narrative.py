@@ -397,3 +397,52 @@ def test_methods_paragraph_reports_a_gee_fallback_of_the_mixed_model():
     assert "because it did not converge, generalised estimating equations" in text
     text = N.methods_paragraph(mixed_model=MM2(), with_references=False)
     assert "restricted maximum likelihood" in text and "lbfgs" in text
+
+
+# ---------------------------------------------------------------------------
+# dose-response and mixed model
+# ---------------------------------------------------------------------------
+def test_dose_response_sentence_numbers_equal_summary(sample_ds):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = groupeval.score(sample_ds.responses, "phq9")
+        res = groupeval.dose_response(scores, groupeval.attendance_summary(sample_ds), data=sample_ds, itt=False)
+    for analysis in ("as_treated", "completers"):
+        row = res.summary.query("analysis == @analysis and term == 'exposure_slope'").iloc[0]
+        text = N.dose_response_sentence(res, analysis=analysis, instrument="phq9")
+        got = numbers(text)
+        assert got == [26, r(abs(row.estimate), 2), r(row.estimate, 2), 95, r(row.ci_low, 2), r(row.ci_high, 2),
+                       r(row.p_value, 3), row.n, row.n_groups]
+        plain = N.dose_response_sentence(res, analysis=analysis, instrument="phq9", style="plain")
+        clear = not (row.ci_low <= 0 <= row.ci_high)
+        assert ("ended with better PHQ-9 scores" in plain) == (clear and row.estimate < 0)
+        assert ("could be due to chance" in plain) == (not clear)
+    with pytest.raises(ConfigError, match="no exposure slope for analysis 'itt'; available: as_treated, completers"):
+        N.dose_response_sentence(res, analysis="itt")
+
+
+def _mm():
+    class MM:   # the documented shape of MixedModelResult (groupeval.models)
+        by = "group_type"
+        method = "mixedlm"
+        n_members, n_groups = 219, 12
+        changes = pd.DataFrame({"group_type": ["12-step"] * 2 + ["postpartum depression"] * 2,
+                                "timepoint": ["week_12", "week_26"] * 2, "reference": "baseline",
+                                "difference": [-1.374, -3.8451, -0.42, 0.31], "se": [0.5, 0.6, 0.7, 0.8],
+                                "ci_low": [-2.35, -5.02, -1.79, -1.26], "ci_high": [-0.39, -2.67, 0.95, 1.88],
+                                "p_value": [0.006, 0.00001, 0.55, 0.70]})
+    return MM()
+
+
+def test_mixed_model_sentence_numbers_equal_changes_by_hand():
+    mm = _mm()
+    text = N.mixed_model_sentence(mm, level="12-step", instrument="phq9")
+    assert text == ("In 12-step groups, in a linear mixed model using all available scores (219 members in 12 "
+                    "groups), PHQ-9 scores at week 26 were 3.8 points lower than at baseline "
+                    "(95% CI [−5.0, −2.7], p < .001).")
+    text = N.mixed_model_sentence(mm, level="12-step", timepoint="week_12", instrument="phq9", digits=2)
+    assert numbers(text)[-6:] == [12, 1.37, 95, -2.35, -0.39, 0.006]
+    plain = N.mixed_model_sentence(mm, level="postpartum depression", instrument="phq9", style="plain")
+    assert plain.endswith("PHQ-9 scores at week 26 were not clearly different from baseline.")
+    with pytest.raises(ConfigError, match="the model is by 'group_type'; pass level="):
+        N.mixed_model_sentence(mm)

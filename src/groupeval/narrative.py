@@ -31,6 +31,10 @@ reliable_change_sentence
     Jacobson--Truax categories (:func:`groupeval.reliable_change`).
 attendance_sentence
     Attendance and status counts (:func:`groupeval.attendance_summary`).
+dose_response_sentence
+    Follow-up score per session attended (:func:`groupeval.dose_response`).
+mixed_model_sentence
+    Model-estimated change from the first timepoint (:func:`groupeval.mixed_model`).
 methods_paragraph, references, software_versions
     The methods text with instruments, dropout rule, missing data, software
     versions and references.
@@ -71,6 +75,8 @@ __all__ = [
     "retention_sentence",
     "reliable_change_sentence",
     "attendance_sentence",
+    "dose_response_sentence",
+    "mixed_model_sentence",
     "methods_paragraph",
     "references",
     "software_versions",
@@ -648,6 +654,157 @@ def attendance_sentence(summary: pd.DataFrame, *, style: str = "apa", audience: 
     return (f"On average, members came to {plain_fraction(mean_rate)} of the sessions offered to them "
             f"({fmt_percent(mean_rate)}). Of {fmt_count(n)} members, {shown['completed']} completed the programme, "
             f"{shown['dropped']} stopped coming and {shown['active']} were still attending.")
+
+
+# ---------------------------------------------------------------------------
+# dose-response and mixed model
+# ---------------------------------------------------------------------------
+_ANALYSIS_WORDS = {"as_treated": "all members with both scores (as treated)",
+                   "completers": "members who completed or were still attending (completers)",
+                   "itt": "all enrolled members, missing follow-up scores multiply imputed (intention to treat)"}
+
+
+def dose_response_sentence(result: Any, *, analysis: str = "as_treated", instrument: Any = None,
+                           style: str = "apa", audience: str | None = None, min_cell: int | None = None,
+                           digits: int = 2) -> str:
+    """The exposure slope of :func:`groupeval.dose_response` as a sentence.
+
+    Parameters
+    ----------
+    result
+        The dose-response result (``.summary`` rows ``analysis, term,
+        estimate, ci_low, ci_high, p_value, n, n_groups``; attributes
+        ``exposure``, ``per``, ``post``).
+    analysis
+        ``"as_treated"`` (default), ``"completers"`` or ``"itt"``.
+    instrument
+        Registry name or Instrument (label; direction for the plain style).
+    style, audience, min_cell
+        As elsewhere; an analysis of fewer than ``min_cell`` members is not reported.
+    digits
+        Decimals of the slope.
+
+    Returns
+    -------
+    str
+        E.g. "Adjusted for the baseline score, each additional session
+        attended went with a PHQ-9 score at week 26 that was 0.18 points
+        lower (B = −0.18, 95% CI [−0.40, 0.04], p = .104; 126 members in 12
+        groups, cluster-robust standard errors)."
+    """
+    _check_style(style)
+    summary = getattr(result, "summary", None)
+    if not isinstance(summary, pd.DataFrame):
+        raise ConfigError(f"dose_response_sentence needs a dose_response result; got {type(result).__name__}.")
+    _need(summary, ("analysis", "term", "estimate", "ci_low", "ci_high", "p_value", "n"), "dose_response_sentence")
+    rows = summary[(summary["analysis"] == analysis) & (summary["term"] == "exposure_slope")]
+    if not len(rows):
+        raise ConfigError(f"dose_response_sentence: no exposure slope for analysis {analysis!r}; available: "
+                          f"{', '.join(map(str, pd.unique(summary['analysis'])))}.")
+    row = rows.iloc[0]
+    mc = resolve_min_cell(audience, min_cell)
+    label = _label(instrument if instrument is not None else getattr(result, "instrument", None))
+    n = int(row["n"])
+    if is_suppressed(n, mc):
+        return f"The link between attendance and {label} scores is not reported: {fmt_count(n, mc)} members."
+    exposure = plain_label(getattr(result, "exposure", "sessions_attended"))
+    per = float(getattr(result, "per", 1.0) or 1.0)
+    unit = ("each additional session attended" if exposure == "sessions attended" and per == 1 else
+            f"each {fmt_number(per, 2 if per < 1 else 0)} higher {exposure}")
+    post = plain_label(getattr(result, "post", "follow-up"))
+    b = float(row["estimate"])
+    b_r = float(fmt_number(b, digits).replace("\u2212", "-"))
+    word = "lower" if b_r < 0 else "higher"
+    groups = row.get("n_groups")
+    in_groups = f" in {fmt_count(int(groups))} groups" if groups is not None and not pd.isna(groups) else ""
+    if style == "apa":
+        return (f"Adjusted for the baseline score, {unit} went with a {label} score at {post} that was "
+                f"{fmt_number(abs(b), digits)} points {word} (B = {fmt_number(b, digits)}, "
+                f"{fmt_ci(row['ci_low'], row['ci_high'], digits)}, {fmt_p(row['p_value'])}; {fmt_count(n)} "
+                f"members{in_groups}, {_ANALYSIS_WORDS.get(analysis, analysis)}, cluster-robust standard errors).")
+    clear = not (float(row["ci_low"]) <= 0 <= float(row["ci_high"]))
+    if not clear or b_r == 0:
+        return (f"Members who came to more sessions did not clearly end with different {label} scores at {post}: "
+                f"the difference per session could be due to chance.")
+    inst = _instrument(instrument if instrument is not None else getattr(result, "instrument", None))
+    better = None if inst is None else ((b > 0) == bool(inst.higher_is_better))
+    how = "" if better is None else (" better" if better else " worse")
+    return (f"Members who came to more sessions ended with{how} {label} scores at {post}: each extra session went "
+            f"with a score {fmt_number(abs(b), digits)} points {word}, taking their starting score into account.")
+
+
+def mixed_model_sentence(result: Any, *, timepoint: str | None = None, level: Any = None, instrument: Any = None,
+                         style: str = "apa", digits: int | None = None) -> str:
+    """Model-estimated change from the first timepoint (``result.changes``).
+
+    Parameters
+    ----------
+    result
+        A mixed-model result: ``changes`` (``[by], timepoint, reference,
+        difference, se, ci_low, ci_high, p_value``), ``method`` and
+        ``n_members``/``n_groups`` when present.
+    timepoint
+        The timepoint compared with the reference (default: the last).
+    level
+        The ``by`` level when the model was fitted by group type.
+    instrument
+        Registry name or Instrument (label and default decimals).
+    style
+        ``"apa"`` or ``"plain"``.
+
+    Returns
+    -------
+    str
+        E.g. "In a linear mixed model using all available scores (219 members
+        in 12 groups), PHQ-9 scores at week 26 were 3.31 points lower than at
+        baseline (95% CI [−4.52, −2.10], p < .001)."
+    """
+    _check_style(style)
+    changes = getattr(result, "changes", None)
+    if not isinstance(changes, pd.DataFrame):
+        raise ConfigError(f"mixed_model_sentence needs a mixed_model result with .changes; got "
+                          f"{type(result).__name__}.")
+    _need(changes, ("timepoint", "reference", "difference", "ci_low", "ci_high", "p_value"), "mixed_model_sentence")
+    by = getattr(result, "by", None)
+    lead = ""
+    if isinstance(by, str) and by in changes.columns:
+        levels = list(pd.unique(changes[by]))
+        if level is None:
+            raise ConfigError(f"mixed_model_sentence: the model is by {by!r}; pass level= (one of "
+                              f"{', '.join(map(str, levels))}).")
+        changes = changes[changes[by] == level]
+        lead = _group_phrase(by, level) + ", "
+    if timepoint is None:
+        timepoint = changes["timepoint"].iloc[-1]
+    rows = changes[changes["timepoint"] == timepoint]
+    if not len(rows):
+        raise ConfigError(f"mixed_model_sentence: no change for timepoint {timepoint!r}; available: "
+                          f"{', '.join(map(str, pd.unique(changes['timepoint'])))}.")
+    row = rows.iloc[0]
+    label = _label(instrument)
+    d = _default_digits(instrument) if digits is None else digits
+    diff = float(row["difference"])
+    diff_r = float(fmt_number(diff, d).replace("\u2212", "-"))
+    word = "lower" if diff_r < 0 else "higher"
+    tp, ref = plain_label(row["timepoint"]), plain_label(row["reference"])
+    size = ""
+    if getattr(result, "n_members", None) is not None and getattr(result, "n_groups", None) is not None:
+        size = f" ({fmt_count(int(result.n_members))} members in {fmt_count(int(result.n_groups))} groups)"
+    model = ("generalised estimating equations" if getattr(result, "method", None) == "gee"
+             else "a linear mixed model")
+    if style == "apa":
+        if diff_r == 0:
+            body = f"{label} scores at {tp} did not differ from {ref}"
+        else:
+            body = f"{label} scores at {tp} were {fmt_number(abs(diff), d)} points {word} than at {ref}"
+        return capitalize_first(f"{lead}in {model} using all available scores{size}, {body} "
+                                f"({fmt_ci(row['ci_low'], row['ci_high'], d)}, {fmt_p(row['p_value'])}).")
+    clear = not (float(row["ci_low"]) <= 0 <= float(row["ci_high"]))
+    if not clear or diff_r == 0:
+        return capitalize_first(f"{lead}taking everyone's answers into account, {label} scores at {tp} were not "
+                                f"clearly different from {ref}.")
+    return capitalize_first(f"{lead}taking everyone's answers into account, {label} scores were on average "
+                            f"{fmt_number(abs(diff), d)} points {word} at {tp} than at {ref}.")
 
 
 # ---------------------------------------------------------------------------
