@@ -81,7 +81,7 @@ def kaplan_meier(time: Any, event: Any, entry: Any = None, *, alpha: float = 0.0
     pandas.DataFrame
         One row per distinct time with an event or a censoring: ``time``,
         ``at_risk``, ``events``, ``censored``, ``retention`` (:math:`\\hat S(t)`),
-        ``std_err`` (Greenwood standard error of :math:`\\log \\hat S`),
+        ``std_err`` (Greenwood standard error of :math:`\\log \\hat S`; NaN once :math:`\\hat S = 0`),
         ``ci_low``, ``ci_high``.
 
     Notes
@@ -122,7 +122,8 @@ def kaplan_meier(time: Any, event: Any, entry: Any = None, *, alpha: float = 0.0
     lo = np.where(undefined, np.nan, ci[:, 0])
     hi = np.where(undefined, np.nan, ci[:, 1])
     return pd.DataFrame({"time": t, "at_risk": n, "events": d, "censored": et["censored"].to_numpy(dtype=np.int64),
-                         "retention": surv, "std_err": np.sqrt(var), "ci_low": lo, "ci_high": hi})
+                         "retention": surv, "std_err": np.where(surv > 0, np.sqrt(var), np.nan),
+                         "ci_low": lo, "ci_high": hi})
 
 
 def _step_at(table: pd.DataFrame, times: np.ndarray, col: str, before: float) -> np.ndarray:
@@ -366,7 +367,9 @@ class RetentionResult(Result):
            ) -> pd.DataFrame:
         """Retention, its CI and the number at risk at chosen times (weeks).
 
-        ``at_risk`` at ``t`` counts members with ``entry < t <= time``;
+        ``at_risk`` at ``t`` is the number at risk at the first curve time
+        ``>= t`` (members with ``entry < t' <= time``; 0 after the last), as
+        R's ``summary(fit, times = t)``;
         ``retention`` is the step function's value at ``t`` (1 before the first
         row; CI 1 there and NaN on later rows where S = 1, as R's ``summary(fit, times=)``); ``events``/``censored`` are cumulative up to ``t``.
         """
@@ -381,8 +384,10 @@ class RetentionResult(Result):
             ee = m["entry_weeks"].to_numpy(float)
             ev = m["event"].to_numpy(bool)
             for c in columns:
-                if c == "at_risk":
-                    row[c] = _at_risk_at(tt, ee, times).astype(np.int64)
+                if c == "at_risk":  # as R's summary(fit, times=): at risk at the next curve time >= t
+                    nxt = np.searchsorted(tab["time"].to_numpy(float), times, "left")
+                    ar = tab["at_risk"].to_numpy(np.int64)
+                    row[c] = np.where(nxt < len(ar), ar[np.minimum(nxt, max(len(ar) - 1, 0))] if len(ar) else 0, 0)
                 elif c == "retention":
                     row[c] = _step_at(tab, times, "retention", 1.0)
                 elif c in ("ci_low", "ci_high"):  # as R: 1 before the first row, NA where S = 1 after it
@@ -763,7 +768,8 @@ def cox_model(dataset: Dataset, covariates: Sequence[str] = ("group_type", "faci
     cph = CoxPHFitter(alpha=alpha)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        cph.fit(df, duration_col="_time", event_col="_event", entry_col="_entry" if late else None)
+        cph.fit(df, duration_col="_time", event_col="_event", entry_col="_entry" if late else None,
+                fit_options={"precision": 1e-12, "max_steps": 100})
     if any("converge" in str(w.message).lower() for w in caught):
         warnings.warn("cox_model: lifelines reported convergence problems; check for separation "
                       "(a level with no dropouts).", ConvergenceWarning, stacklevel=2)
@@ -1195,3 +1201,19 @@ def retention_sensitivity(dataset: Dataset, rules: Mapping[str, Dropout | str | 
     cols = ["rule", "description", *([by] if by else []), "time", "n", "events", "at_risk", "retention",
             "ci_low", "ci_high"]
     return out[cols]
+
+
+# ---------------------------------------------------------------------------
+# `groupeval.retention` is both this module and its main function.  Importing
+# the submodule (``import groupeval.retention`` or ``from groupeval.retention
+# import ...``) makes Python set the package attribute ``groupeval.retention``
+# to the module, shadowing the lazily exported function.  Making the module
+# callable keeps ``groupeval.retention(dataset, ...)`` working in every import
+# order.
+# ---------------------------------------------------------------------------
+class _CallableModule(__import__("types").ModuleType):
+    def __call__(self, *args: Any, **kwargs: Any) -> RetentionResult:
+        return retention(*args, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule

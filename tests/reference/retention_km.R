@@ -79,8 +79,10 @@ cox_rows <- function(fit, case) {
   data.frame(case = case, term = names(coef(fit)), coef = unname(coef(fit)),
              se = sqrt(diag(fit$var)), se_model = sqrt(diag(fit$naive.var)))
 }
-c1 <- coxph(Surv(entry, time, event) ~ group_type + facilitation, data = d, cluster = group_id)
-c2 <- coxph(Surv(time, event) ~ group_type + facilitation, data = d0, cluster = group_id)
+c1 <- coxph(Surv(entry, time, event) ~ group_type + facilitation, data = d, cluster = group_id,
+            control = coxph.control(eps = 1e-12, toler.chol = 1e-14, iter.max = 100))
+c2 <- coxph(Surv(time, event) ~ group_type + facilitation, data = d0, cluster = group_id,
+            control = coxph.control(eps = 1e-12, toler.chol = 1e-14, iter.max = 100))
 write.csv(rbind(cox_rows(c1, "late_entry"), cox_rows(c2, "no_late_entry")),
           file.path(here, "retention_cox.csv"), row.names = FALSE)
 cat("done\n")
