@@ -150,7 +150,8 @@ def test_two_item_scale_has_no_alpha_if_deleted():
     inst = instruments.Instrument("pair", n_items=2, item_min=1, item_max=5, method="mean")
     df = pd.DataFrame({"member_id": list("abcd"), "timepoint": "t", "pair_1": [1, 2, 3, 5],
                        "pair_2": [2, 2, 4, 5]})
-    items = item_analysis(df, inst)
+    with pytest.warns(SmallSampleWarning, match="n=4"):
+        items = item_analysis(df, inst)
     assert items["alpha_if_deleted"].isna().all()
     # r_drop for two items is their correlation
     assert items.loc[0, "r_drop"] == pytest.approx(np.corrcoef(df["pair_1"], df["pair_2"])[0, 1], abs=1e-12)
