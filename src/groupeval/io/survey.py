@@ -29,7 +29,7 @@ _CANON = ("member_id", "timepoint", "completed_on", "group_id")
 _ALIASES = {
     "member_id": ("member_id", "member", "participant_id", "participant", "client_id", "person_id"),
     "timepoint": ("timepoint", "time_point", "wave", "survey_wave"),
-    "completed_on": ("completed_on", "completion_date", "date_completed", "survey_date", "completed"),
+    "completed_on": ("completed_on", "completion_date", "date_completed", "survey_date"),
     "group_id": ("group_id", "group"),
 }
 #: Qualtrics system columns dropped for privacy (respondent IP and location)
