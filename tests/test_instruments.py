@@ -332,3 +332,14 @@ def test_table_summarises_every_instrument():
     assert (row["label"], row["reverse"], row["max_missing"], bool(row["missing_rule_is_convention"])) == \
         ("CORE-10", "2,3", 1, False)
     assert t.set_index("name").loc["mspss", "subscales"] == "significant_other,family,friends"
+
+
+@pytest.mark.parametrize("name", ["whoqol_bref", "swemwbs", "k10"])
+def test_instruments_survive_pickle_and_deepcopy(name):
+    import copy
+    import pickle
+
+    inst = instruments.get(name)
+    for clone in (pickle.loads(pickle.dumps(inst)), copy.deepcopy(inst)):
+        assert clone == inst and clone is not inst
+        assert clone.missing_rules[clone.missing_rule] == inst.default_missing_rule

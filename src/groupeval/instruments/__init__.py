@@ -104,6 +104,11 @@ class MissingRule:
     def __hash__(self) -> int:
         return hash((self.name, self.max_missing, self.min_answered_total))
 
+    def __reduce__(self):  # mappingproxy fields cannot be pickled / deep-copied as they are
+        kw = {f.name: getattr(self, f.name) for f in fields(self)}
+        kw["subscale_max_missing"] = dict(self.subscale_max_missing)
+        return (_rebuild, (MissingRule, kw))
+
 
 @dataclass(frozen=True)
 class Flag:
@@ -251,6 +256,9 @@ class Instrument:
     def __hash__(self) -> int:
         return hash((self.name, self.variant_name, self.n_items, self.item_min, self.item_max))
 
+    def __reduce__(self):  # mappingproxy fields cannot be pickled / deep-copied as they are
+        return (_rebuild, (Instrument, _plain(_instrument_to_dict(self))))
+
     def _natural_range(self) -> tuple[float, float]:
         if self.method == "none":
             return (math.nan, math.nan)
@@ -343,6 +351,17 @@ def _normalise_shorthands(inst: "Instrument") -> None:
 def item_columns(prefix: str, n_items: int) -> tuple[str, ...]:
     """``("<prefix>_1", ..., "<prefix>_<n_items>")``."""
     return tuple(f"{prefix}_{i}" for i in range(1, n_items + 1))
+
+
+def _plain(value: Any) -> Any:
+    """Mappings (incl. read-only proxies) -> dicts, recursively."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _rebuild(cls: type, kwargs: dict[str, Any]) -> Any:
+    return cls(**kwargs)
 
 
 def _instrument_to_dict(inst: Instrument) -> dict[str, Any]:
