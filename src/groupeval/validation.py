@@ -156,6 +156,7 @@ class _Table:
         self.excluded = np.zeros(len(df), dtype=bool)
         self.prior_excluded = 0  # rows excluded before the frame was rebuilt (sign-in inference)
         self.inferred = 0
+        self.cut = np.zeros(len(df), dtype=bool)  # rows excluded because they are after the cut-off
         self.skipped = 0  # entirely blank rows the reader skipped (counted as read and excluded)
         self.cancelled: list[tuple[object, object]] = []  # (group, date) of cancelled wide-sheet columns
         self.timepoints: tuple[str, ...] | None = None
@@ -900,8 +901,9 @@ def _after_cutoff(t: _Table, log: _Log, cutoff: pd.Timestamp) -> None:
     col = {"sessions": "session_date", "attendance": "session_date", "responses": "completed_on",
            "members": "enrolled_on"}.get(t.name)
     if col and col in t.df:
-        late = (t.df[col] > cutoff).to_numpy()
+        late = (t.df[col] > cutoff).to_numpy() & t.live
         log.record(t, late, col, f"after the data cut-off {cutoff.date()}", "excluded")
+        t.cut |= late
 
 
 # --------------------------------------------------------------------------
@@ -1106,7 +1108,7 @@ def _references(ts: dict[str, _Table], log: _Log, keys: dict[str, np.ndarray], *
             log.record(a, canc & ~att, "session_date",
                        "absence on a cancelled session (cancelled sessions have no attendance rows)", "excluded")
         if m.usable and m.given:
-            m_live = m.live
+            m_live = m.live | m.cut  # members enrolled after the cut-off still define enrolment
             pos = _member_lookup(m.df["_member_id"].to_numpy()[m_live], m.df["_group_id"].to_numpy()[m_live],
                                  a.df["_member_id"].to_numpy(), a.df["_group_id"].to_numpy(), ng)
             live = a.live & valid
@@ -1142,7 +1144,7 @@ def _references(ts: dict[str, _Table], log: _Log, keys: dict[str, np.ndarray], *
             log.record(a, (before | after) & ~att & ~blank, "session_date",
                        "absence outside the member's enrolment (not a scheduled session for them)", "excluded")
     if r.usable and m.usable and m.given:
-        m_live = m.live
+        m_live = m.live | m.cut
         mem_known = np.zeros(max(int(m.df["_member_id"].max()) + 1 if len(m.df) else 1, 1), dtype=bool)
         mc = m.df["_member_id"].to_numpy()
         mem_known[mc[m_live & (mc >= 0)]] = True
