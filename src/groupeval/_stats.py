@@ -190,9 +190,10 @@ def paired_frame(scores: pd.DataFrame, pre: str, post: str, *, dv: str = "score"
     pos_post[codes[r1]] = np.flatnonzero(r1)
     # a missing score counts as no score; keep columns come from the row that has one (pre first)
     src = np.where(~np.isnan(pre_v) | np.isnan(post_v), np.where(pos_pre >= 0, pos_pre, pos_post), pos_post)
-    out = pd.DataFrame({subject: pd.array(uniq.astype(str) if hasattr(uniq, "astype") else list(map(str, uniq)),
-                                          dtype="string"),
-                        "pre": pre_v, "post": post_v})
+    uniq = np.asarray(uniq, dtype=object)
+    if pd.api.types.infer_dtype(uniq, skipna=False) != "string":  # ids are strings (DESIGN); convert others
+        uniq = uniq.astype(str).astype(object)
+    out = pd.DataFrame({subject: uniq, "pre": pre_v, "post": post_v})
     seen = ~(np.isnan(pre_v) & np.isnan(post_v))
     for c in keep:
         out[c] = scores[c].iloc[rows[src]].to_numpy() if len(src) else scores[c].iloc[:0].to_numpy()

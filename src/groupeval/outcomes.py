@@ -693,18 +693,18 @@ def reliable_change(scores: pd.DataFrame, instrument: Any, pre: str = "baseline"
     else:
         post_fun = f * (x2 - cv) > 0
         post_dys = ~post_fun
-    cat = np.select([rel_up & ~pre_fun & post_fun, rel_up, rel_down & pre_fun & post_dys, rel_down],
-                    ["recovered", "improved", "harmed", "deteriorated"], default="unchanged")
+    # integer codes into CATEGORIES (no million-element string arrays)
+    code = np.select([rel_up & ~pre_fun & post_fun, rel_up, rel_down & pre_fun & post_dys, rel_down],
+                     [0, 1, 4, 3], default=2).astype(np.int8)
     m = m.assign(change=x2 - x1, rci=rci, reliable_improvement=rel_up, reliable_deterioration=rel_down,
                  pre_functional=pre_fun, post_functional=post_fun, crossed_cutoff=~pre_fun & post_fun,
-                 category=pd.Categorical(cat, categories=list(CATEGORIES), ordered=True))
+                 category=pd.Categorical.from_codes(code, categories=list(CATEGORIES), ordered=True))
     cols = [subject, *keep, "pre", "post", "change", "rci", "reliable_improvement", "reliable_deterioration",
             "pre_functional", "post_functional", "crossed_cutoff", "category"] + (["cs"] if method == "ha" else [])
     members = m[cols]
-    n_cat = members["category"].value_counts(sort=False).reindex(list(CATEGORIES), fill_value=0)
-    k = n_cat.to_numpy(dtype=float)
+    k = np.bincount(code, minlength=len(CATEGORIES)).astype(float)
     lo, hi = wilson_ci(k, len(members), ci)
-    summary = pd.DataFrame({"category": list(CATEGORIES), "n": n_cat.to_numpy(dtype=int), "share": k / len(members),
+    summary = pd.DataFrame({"category": list(CATEGORIES), "n": k.astype(int), "share": k / len(members),
                             "share_ci_low": lo, "share_ci_high": hi})
     return ReliableChangeResult(
         members.reset_index(drop=True), summary, method=method, reliability=r, reliability_source=r_source,
