@@ -449,20 +449,24 @@ def plot_attendance_heatmap(data: Any, group_id: str | None = None, ax: Any = No
         raise ConfigError(f"plot_attendance_heatmap needs a Dataset or an attendance DataFrame; "
                           f"got {type(data).__name__}.")
     _require(att, ["member_id", "group_id", "session_date", "attended"], "plot_attendance_heatmap")
-    groups = sorted(pd.unique(att["group_id"].astype(str)))
+
+    def group_list() -> str:
+        groups = sorted(map(str, pd.unique(att["group_id"])))
+        return ", ".join(groups[:10]) + (" ..." if len(groups) > 10 else "")
+
     if group_id is None:
-        if len(groups) != 1:
-            shown = ", ".join(groups[:10]) + (" ..." if len(groups) > 10 else "")
-            raise ConfigError(f"plot_attendance_heatmap draws one group; pass group_id= (one of: {shown}).")
-        group_id = groups[0]
+        first = att["group_id"].iloc[0] if len(att) else None
+        if first is None or not (att["group_id"] == first).all():
+            raise ConfigError(f"plot_attendance_heatmap draws one group; pass group_id= (one of: {group_list()}).")
+        group_id = first
     group_id = str(group_id)
-    if group_id not in groups:
-        raise ConfigError(f"group_id {group_id!r} has no attendance rows; groups in the data: "
-                          f"{', '.join(groups[:10])}{' ...' if len(groups) > 10 else ''}.")
-    att = att[att["group_id"].astype(str) == group_id]
+    in_group = (att["group_id"] == group_id).to_numpy(dtype=bool, na_value=False)
+    if not in_group.any():
+        raise ConfigError(f"group_id {group_id!r} has no attendance rows; groups in the data: {group_list()}.")
+    att = att[in_group]
     cancelled_dates = pd.DatetimeIndex([])
     if sessions is not None and len(sessions):
-        ses = sessions[sessions["group_id"].astype(str) == group_id]
+        ses = sessions[(sessions["group_id"] == group_id).to_numpy(dtype=bool, na_value=False)]
         dates = pd.DatetimeIndex(sorted(pd.unique(pd.concat([ses["session_date"], att["session_date"]]))))
         if "cancelled" in ses.columns:
             cancelled_dates = pd.DatetimeIndex(ses.loc[ses["cancelled"].fillna(False).astype(bool), "session_date"])
