@@ -368,3 +368,10 @@ def test_explicit_format_must_fit(tmp_path):
     with pytest.raises(SchemaError, match=r"(?s)lacks required attendance columns for a roster.*'status or attended'"):
         read_attendance(p, format="roster")
     assert read_attendance(p, format="signin")["attended"].tolist() == [True]
+
+
+def test_invalid_header_date_is_named(tmp_path):
+    p = tmp_path / "w.csv"
+    write_csv_rows(p, ["member_id", "group_id", "2025-02-24", "31/02/2025"], [["M1", "G1", "P", "A"]])
+    with pytest.raises(ReadError, match=r"(?s)w.csv, column '31/02/2025': column header is not a valid date"):
+        read_attendance(p)

@@ -207,3 +207,19 @@ def test_errors_are_groupeval_errors_not_pandas(tmp_path):
     with pytest.raises(GroupevalError):
         read_table(p)
     assert np.issubdtype(read_table(_write(tmp_path / "y.csv", "a\n1\n"))["_source_row"].dtype, np.integer)
+
+
+def test_columns_mapping_in_a_workbook_applies_to_the_sheets_that_have_the_column(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active.title = "G01"
+    wb.active.append(["Participant ID", "x"])
+    wb.active.append(["M1", 1])
+    notes = wb.create_sheet("Notes")
+    notes.append(["note", "by"])
+    notes.append(["hello", "me"])
+    p = tmp_path / "w.xlsx"
+    wb.save(p)
+    df = read_table(p, columns={"Participant ID": "member_id"})
+    assert df["member_id"].tolist()[0] == "M1"
+    with pytest.raises(ConfigError, match=r"(?s)column 'Person'.*does not have.*'Participant ID', 'x', 'note', 'by'"):
+        read_table(p, columns={"Person": "member_id"})

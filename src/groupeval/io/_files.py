@@ -415,14 +415,20 @@ def _read_excel(path: Path, sheet, columns, recognise, text_names) -> list[RawSh
             names = [sheet]
         out = []
         multi = len(wb.sheetnames) > 1
+        # with several sheets a columns= key need only match on the sheets that have it
+        matched: set | None = set() if len(names) > 1 and columns else None
+        headers: list[str] = []
         for name in names:
             label = f"{path.name} [{name}]" if multi else path.name
             rows = [list(r) for r in wb[name].iter_rows(values_only=True)]
-            raw = _excel_sheet(rows, label, name, columns, recognise, text_names)
+            raw = _excel_sheet(rows, label, name, columns, recognise, text_names, matched)
             if raw is not None:
                 out.append(raw)
+                headers += [h for h in raw.raw_header if h not in headers]
     finally:
         wb.close()
+    if matched is not None and set(columns) - matched:
+        resolve_columns(headers, {k: v for k, v in columns.items() if k not in matched}, path.name)
     if not out:
         raise ReadError(f"{path.name} is empty", [Problem(path.name, None, None, None,
                                                          "no sheet holds a header and data rows",
@@ -430,7 +436,7 @@ def _read_excel(path: Path, sheet, columns, recognise, text_names) -> list[RawSh
     return out
 
 
-def _excel_sheet(rows, label, sheet_name, columns, recognise, text_names) -> RawSheet | None:
+def _excel_sheet(rows, label, sheet_name, columns, recognise, text_names, matched=None) -> RawSheet | None:
     # drop trailing empty rows
     while rows and all(c is None or (isinstance(c, str) and not c.strip()) for c in rows[-1]):
         rows.pop()
@@ -442,6 +448,10 @@ def _excel_sheet(rows, label, sheet_name, columns, recognise, text_names) -> Raw
     raw_header = head_text[hidx] + [""] * (width - len(head_text[hidx]))
     header_row = hidx + 1
     _check_header(raw_header, label, header_row)
+    if matched is not None:
+        keys = {_squash(h) for h in raw_header} | set(raw_header)
+        columns = {k: v for k, v in columns.items() if k in keys or _squash(k) in keys}
+        matched.update(columns)
     rename, final = _rename_plan(raw_header, columns, recognise, label, header_row)
     names = [f if f != "" else f"unnamed_{_col_letter(i)}" for i, f in enumerate(final)]
     body = rows[hidx + 1:]

@@ -443,6 +443,7 @@ def read_attendance(path, format: str = "auto", *, columns: Mapping[str, str] | 
     # day-first decision across all date headers of the file
     problems = _Problems()
     all_headers = [c for raw, s, dc in classified if s == "wide" for c in dc]
+    header_label = {c: raw.label for raw, s, dc in reversed(classified) if s == "wide" for c in dc}
     header_dates: dict[str, pd.Timestamp] = {}
     if all_headers:
         df_used = infer_dayfirst(all_headers, label=classified[0][0].label.split(" [")[0], column=None,
@@ -450,7 +451,7 @@ def read_attendance(path, format: str = "auto", *, columns: Mapping[str, str] | 
         parsed, bad, _ = parse_dates(pd.Series(all_headers, dtype=object), dayfirst=df_used)
         for h, d, b in zip(all_headers, parsed, bad):
             if b or pd.isna(d):
-                problems.append(Problem(classified[0][0].label, 1, h, h, "column header is not a valid date",
+                problems.append(Problem(header_label[h], None, h, h, "column header is not a valid date",
                                         "correct the date in the header"))
             else:
                 header_dates[h] = d
