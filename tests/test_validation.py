@@ -518,3 +518,30 @@ def test_data_quality_warning_when_rows_are_excluded(tmp_path, prog):
     hv.write(tmp_path, prog)
     with pytest.warns(DataQualityWarning, match=r"1 row\(s\) excluded"):
         load(tmp_path, today=hv.TODAY)
+
+
+def test_several_attendance_files_as_array_of_tables(tmp_path, prog):
+    a = prog.pop("attendance")
+    hv.write(tmp_path, prog)
+    a.iloc[:8].to_csv(tmp_path / "att_g1.csv", index=False)
+    a.iloc[8:].to_csv(tmp_path / "att_g2.csv", index=False)
+    toml = ('[files.groups]\npath = "groups.csv"\n[files.members]\npath = "members.csv"\n'
+            '[files.sessions]\npath = "sessions.csv"\n[[files.attendance]]\npath = "att_g1.csv"\n'
+            '[[files.attendance]]\npath = "att_g2.csv"\nformat = "roster"\n')
+    (tmp_path / "programme.toml").write_text(toml, encoding="utf-8")
+    ds = _load(tmp_path / "programme.toml")
+    assert len(ds.attendance) == 14
+    assert ds.meta["row_counts"]["attendance"]["read"] == 14
+    dup = a.iloc[[0]].assign(status="absent")  # same key as att_g1.csv row 2, another mark
+    dup.to_csv(tmp_path / "att_g2.csv", index=False, mode="a", header=False)
+    with pytest.raises(ValidationError, match=r"att_g1\.csv, row 2.*conflicting duplicates"):
+        _load(tmp_path / "programme.toml")
+
+
+def test_config_argument_overrides_folder_settings(tmp_path, prog):
+    hv.write(tmp_path, prog)
+    ds = _load(tmp_path, config={"programme": {"name": "Override", "timepoints": ["baseline", "week_12",
+                                                                                 "week_26"]}})
+    assert ds.meta["programme"] == "Override" and ds.timepoints == ("baseline", "week_12", "week_26")
+    with pytest.raises(ConfigError, match=r"programme\.timepoints.*non-empty list"):
+        _load(tmp_path, config={"programme": {"timepoints": "baseline"}})
