@@ -526,3 +526,47 @@ def test_score_icc_truth_matches_monte_carlo_of_the_item_model(name):
     truth = t["score_icc"][name]["score"]
     assert abs(icc1 - truth) < 0.006, (icc1, truth)     # SE of ICC(1) here is about 0.0015
     assert truth < t["icc"]                             # item noise attenuates the latent ICC
+
+
+def _tiny_dataset(group_id: str, member_id: str) -> Dataset:
+    s = sample.STRING_DTYPE
+    d = pd.to_datetime(["2025-01-06", "2025-01-13", "2025-01-20"])
+    return Dataset(
+        groups=pd.DataFrame({"group_id": pd.Series([group_id], dtype=s), "group_type": pd.Series(["12-step"], dtype=s)}),
+        members=pd.DataFrame({"member_id": pd.Series([member_id, "M2"], dtype=s),
+                              "group_id": pd.Series([group_id] * 2, dtype=s),
+                              "enrolled_on": pd.to_datetime(["2025-01-06", "2025-01-13"])}),
+        sessions=pd.DataFrame({"group_id": pd.Series([group_id] * 3, dtype=s), "session_date": d,
+                               "cancelled": [False, True, False]}),
+        attendance=pd.DataFrame({"member_id": pd.Series([member_id, member_id, "M2"], dtype=s),
+                                 "group_id": pd.Series([group_id] * 3, dtype=s),
+                                 "session_date": d[[0, 2, 2]], "attended": [True, False, True],
+                                 "status": pd.Series(["late", "excused", "present"], dtype=s)}),
+        responses=pd.DataFrame({"member_id": pd.Series([member_id], dtype=s),
+                                "timepoint": pd.Series(["baseline"], dtype=s), "phq9_1": [1.0]}),
+        timepoints=("baseline",), meta={"instruments": ("phq9",)},
+    )
+
+
+def test_workbook_escapes_xml_characters_and_skips_cancelled_columns(tmp_path):
+    import openpyxl
+    ds = _tiny_dataset("G&<1>", 'M"&<x>')
+    sample.write_programme(ds, tmp_path)
+    wb = openpyxl.load_workbook(tmp_path / "attendance.xlsx")
+    assert wb.sheetnames == ["G&<1>"]
+    rows = list(wb["G&<1>"].iter_rows(values_only=True))
+    assert [r[0] for r in rows] == ["Participant ID", 'M"&<x>', "M2"]
+    assert [c.date().isoformat() for c in rows[0][1:]] == ["2025-01-06", "2025-01-20"]   # no cancelled column
+    assert rows[1][1:] == ("L", "E") and rows[2][1:] == (None, "P")
+
+
+def test_workbook_refuses_group_ids_that_cannot_be_sheet_names(tmp_path):
+    with pytest.raises(ConfigError, match=r"group ids \['G/1'\] cannot be Excel sheet names"):
+        sample.write_programme(_tiny_dataset("G/1", "M1"), tmp_path)
+    sample.write_programme(_tiny_dataset("G/1", "M1"), tmp_path, attendance="roster-csv")
+
+
+def test_workbook_bytes_are_reproducible(tmp_path, ds):
+    a = sample.write_programme(ds, tmp_path / "a") / "attendance.xlsx"
+    b = sample.write_programme(ds, tmp_path / "b") / "attendance.xlsx"
+    assert a.read_bytes() == b.read_bytes()
