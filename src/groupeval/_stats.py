@@ -277,7 +277,9 @@ def wilson_ci(k: Any, n: Any, ci: float = 0.95) -> tuple[np.ndarray, np.ndarray]
         denom = 1 + z**2 / n
         centre = (p + z**2 / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    return centre - half, centre + half
+        lo = np.where(k == 0, 0.0, centre - half)  # exact 0 / 1 at the boundaries
+        hi = np.where(k == n, 1.0, centre + half)
+    return lo, hi
 
 
 def _nct_bound(t: float, df: float, q: float) -> float:

@@ -37,7 +37,7 @@ __all__ = ["icc", "mixed_model", "MixedModelResult", "dose_response", "DoseRespo
 #: Optimisers tried in turn by :func:`mixed_model` before falling back to GEE.
 OPTIMIZERS = ("bfgs", "lbfgs", "powell", "nm", "cg")
 # tight tolerances so REML estimates agree with lme4 to ~1e-6
-_OPT_KW = {"bfgs": {"gtol": 1e-9, "maxiter": 2000}, "lbfgs": {"maxiter": 2000}, "cg": {"gtol": 1e-9, "maxiter": 5000},
+_OPT_KW = {"bfgs": {"gtol": 1e-7, "maxiter": 2000}, "lbfgs": {"maxiter": 2000}, "cg": {"gtol": 1e-7, "maxiter": 5000},
            "powell": {"maxiter": 20000}, "nm": {"maxiter": 20000}}
 
 
