@@ -223,3 +223,14 @@ def test_columns_mapping_in_a_workbook_applies_to_the_sheets_that_have_the_colum
     assert df["member_id"].tolist()[0] == "M1"
     with pytest.raises(ConfigError, match=r"(?s)column 'Person'.*does not have.*'Participant ID', 'x', 'note', 'by'"):
         read_table(p, columns={"Person": "member_id"})
+
+
+def test_excel_sep_hint_line(tmp_path):
+    p = _write(tmp_path / "s.csv", "sep=;\r\nmember_id;note\r\nM1;a,b\r\n")
+    df = read_table(p)
+    assert df[["member_id", "note"]].values.tolist() == [["M1", "a,b"]] and df["_source_row"].tolist() == [2]
+
+
+def test_trailing_delimiters_give_no_phantom_column(tmp_path):
+    p = _write(tmp_path / "t.csv", "member_id;group_id;\r\nM1;G1;\r\nM2;G1;\r\n")
+    assert [c for c in read_table(p).columns if not c.startswith("_")] == ["member_id", "group_id"]

@@ -140,8 +140,8 @@ def parse_dates(values: pd.Series, *, dayfirst: bool | None = None, label: str =
             v = v.dt.tz_localize(None)
         out = v.astype("datetime64[ns]")
         i8 = out.to_numpy().view("i8")
-        day = np.int64(86_400_000_000_000)
-        if (i8[~np.isnat(out.to_numpy())] % day).any():  # only when some value has a time of day
+        nat = np.iinfo(np.int64).min
+        if np.any((i8 % np.int64(86_400_000_000_000) != 0) & (i8 != nat)):  # some value has a time of day
             out = out.dt.normalize()
         return out, np.zeros(len(values), bool), True if dayfirst is None else bool(dayfirst)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)

@@ -309,8 +309,11 @@ def _read_csv(path: Path, label: str, columns, recognise, text_names) -> RawShee
         raise ReadError(f"{label} is empty", [Problem(label, None, None, None, "the file has no content",
                                                      "export the table again, with its header row")])
     data, _enc = _decode_check(data, label)
+    m = re.match(rb"sep=(.)\r?\n", data[:8])
+    if m:  # Excel's delimiter hint line; Excel does not show it as a row
+        data = data[m.end():]
     sample = data[:_SNIFF_BYTES].decode("utf-8", errors="replace")
-    delim = _sniff_delimiter(sample)
+    delim = m.group(1).decode() if m else _sniff_delimiter(sample)
     # header row (skip title rows above it)
     head_rows = []
     for r in csv.reader(io.StringIO(sample), delimiter=delim):
