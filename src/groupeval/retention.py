@@ -162,13 +162,11 @@ def _findq(x: np.ndarray, y: np.ndarray, p: float, tol: float = _TOL) -> float:
 
     i1 = approx(ys + tol)
     i2 = approx(ys - tol)
-    if np.isnan(i1) or np.isnan(i2):
-        return np.nan
-    q = (x2[int(i1)] + x2[int(i2)]) / 2
+    q = np.nan if (np.isnan(i1) or np.isnan(i2)) else (x2[int(i1)] + x2[int(i2)]) / 2
     if p == 0:
         q = x2[0]
-    if not np.isnan(y2[-1]) and abs(p - y2[-1]) < tol:
-        q = (x2[int(i1)] + xmax) / 2
+    if not np.isnan(y2[-1]) and abs(p - y2[-1]) < tol:  # the curve ends exactly at p: average with the last time
+        q = np.nan if np.isnan(i1) else (x2[int(i1)] + xmax) / 2
     return float(q)
 
 

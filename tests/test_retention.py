@@ -1,0 +1,230 @@
+"""retention(): result API; cohort_table, attrition (SMD), participant_flow,
+retention_sensitivity.  Sources of truth: hand-worked cases (closed form),
+Austin (2009) / Yang & Dalton (2012) SMD formulas worked by hand, and the
+sample programme's known truth (helper B).  The comparisons with R live in
+test_retention_against_R.py.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import groupeval as ge
+from groupeval.engagement import Dropout
+from groupeval.exceptions import ConfigError, SchemaError, SmallSampleWarning
+from groupeval.retention import RetentionResult, smd_categorical, smd_continuous
+
+from _helpers_retention import START, random_programme, weekly_dataset
+
+
+def quiet(fn, *a, **k):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*a, **k)
+
+
+# ---------------------------------------------------------------------------
+# retention(): hand case and result API
+# ---------------------------------------------------------------------------
+def test_retention_hand_case_without_late_entry():
+    # a drops at week 1 (event 1), b at week 2, c censored at 5, d censored at 5, e never attended
+    ds = weekly_dataset({"a": "PPAAAA", "b": "PPPAAA", "c": "PPPPPP", "d": "PAPAPA", "e": "AAAAAA"})
+    res = quiet(ge.retention, ds)
+    assert isinstance(res, RetentionResult) and res._plotter == "plot_retention"
+    t = res.table
+    assert list(t.columns[:7]) == ["time", "at_risk", "events", "censored", "retention", "ci_low", "ci_high"]
+    assert t["time"].tolist() == [1.0, 2.0, 5.0]
+    assert t["at_risk"].tolist() == [4, 3, 2] and t["events"].tolist() == [1, 1, 0]
+    np.testing.assert_allclose(t["retention"], [0.75, 0.5, 0.5])
+    assert res.excluded["never_attended"] == 1
+    s = res.summary.iloc[0]
+    assert s["n"] == 4 and s["events"] == 2
+    assert s["median_weeks"] == pytest.approx((2 + 5) / 2)   # S = 0.5 exactly from week 2: R averages
+    assert s["retention_4w"] == 0.5 and s["retention_26w"] == 0.5
+    assert res.logrank is None
+    pd.testing.assert_frame_equal(res.to_frame(), res.table)
+    assert res.at_risk["time"].iloc[0] == 0 and res.at_risk["at_risk"].iloc[0] == 4
+    assert "retention" in repr(res).lower() and "<table" in res._repr_html_()
+
+
+def test_retention_by_and_logrank_columns():
+    ds = random_programme(n_groups=4, per_group=25)
+    res = quiet(ge.retention, ds, by="facilitation")
+    assert res.table.columns[0] == "facilitation"
+    assert set(res.summary["facilitation"]) == {"peer", "co-facilitated"}
+    assert list(res.logrank.columns) == ["test", "statistic", "df", "p_value"]
+    assert res.logrank["df"].iloc[0] == 1
+    assert {"facilitation", "time", "at_risk"} <= set(res.at_risk.columns)
+    by_member = quiet(ge.retention, ds, by="gender")          # a member covariate works too
+    assert set(by_member.summary["gender"]) == {"female", "male"}
+
+
+def test_retention_argument_errors():
+    ds = weekly_dataset({"a": "PPA"})
+    with pytest.raises(ConfigError, match=r"(?s)`by` names a column found neither.*choose one of"):
+        ge.retention(ds, by="colour")
+    with pytest.raises(ConfigError, match="`alpha` must be between 0 and 1"):
+        ge.retention(ds, alpha=5)
+    with pytest.raises(ConfigError, match="`times` must be non-negative"):
+        ge.retention(ds, times=(-1,))
+    with pytest.raises(SchemaError, match="Expected a groupeval Dataset"):
+        ge.retention("attendance.csv")
+
+
+def test_small_curve_warns():
+    with pytest.warns(SmallSampleWarning, match="only 2 member"):
+        ge.retention(weekly_dataset({"a": "PPA", "b": "PAP"}))
+
+
+def test_late_entrant_ending_at_entry_is_excluded_with_warning():
+    ds = weekly_dataset({"old": "PAAA", "new": "PPPP"}, enrolled={"old": -2})
+    with pytest.warns(ge.exceptions.DataQualityWarning, match="1 late-entry member"):
+        res = ge.retention(ds)
+    assert res.excluded["ends_at_entry"] == 1 and list(res.members["member_id"]) == ["new"]
+
+
+def test_groupeval_retention_callable_after_submodule_import():
+    import groupeval.retention as mod  # noqa: F401  (sets the package attribute to the module)
+
+    res = quiet(ge.retention, weekly_dataset({"a": "PPA", "b": "PPPP"}))
+    assert isinstance(res, RetentionResult)
+
+
+# ---------------------------------------------------------------------------
+# cohort table
+# ---------------------------------------------------------------------------
+def test_cohort_table_by_hand():
+    # January cohort (enrolled week 0): a drops (event week 1), b active to week 7
+    # February cohort (enrolled week 4 = 3 Feb): c drops at event 0, d active (followed 3 weeks)
+    ds = weekly_dataset({"a": "PPAAAAAA", "b": "PPPPPPPP", "c": "....PAAA", "d": "....PPPP"})
+    tab = ge.cohort_table(ds, weeks=(0, 1, 4))
+    jan = tab[tab["cohort"] == "2025-01"].set_index("week")
+    feb = tab[tab["cohort"] == "2025-02"].set_index("week")
+    assert jan["n_enrolled"].tolist() == [2, 2, 2]
+    assert jan["retained"].tolist() == [2, 1, 1] and jan["n_observed"].tolist() == [2, 2, 2]
+    assert feb["retained"].tolist() == [1, 1, 0]
+    assert feb["n_observed"].tolist() == [2, 2, 1]      # d is followed for 3 weeks only
+    np.testing.assert_allclose(feb["retained_share"], [0.5, 0.5, 0.0])
+    wide = ge.cohort_table(ds, weeks=(0, 1, 4), wide=True)
+    assert list(wide.columns) == ["cohort", "n_enrolled", "week_0", "week_1", "week_4"]
+    np.testing.assert_allclose(wide.set_index("cohort").loc["2025-01", ["week_0", "week_1", "week_4"]], [1, .5, .5])
+
+
+# ---------------------------------------------------------------------------
+# SMD (Austin 2009; Yang & Dalton 2012, as tableone) by hand
+# ---------------------------------------------------------------------------
+def test_smd_continuous_matches_austin_formula_by_hand():
+    # dropped 1,2,3: mean 2, var 1; stayed 2,4,6,8: mean 5, var 20/3
+    assert smd_continuous([1, 2, 3], [2, 4, 6, 8]) == pytest.approx(-3 / math.sqrt((1 + 20 / 3) / 2))
+
+
+def test_smd_binary_matches_tableone_formula_by_hand():
+    p1, p0 = 2 / 3, 1 / 4
+    expected = abs(p1 - p0) / math.sqrt((p1 * (1 - p1) + p0 * (1 - p0)) / 2)
+    assert smd_categorical(["f", "f", "m"], ["f", "m", "m", "m"]) == pytest.approx(expected)
+
+
+def test_smd_three_levels_matches_yang_dalton_by_hand():
+    # levels a, b, c; T (dropped) = (a .5, b .25, c .25), C (stayed) = (a .25, b .25, c .5)
+    x1 = ["a", "a", "b", "c"]
+    x0 = ["a", "b", "c", "c"]
+    T = (0.25, 0.25)   # b, c (first level dropped)
+    C = (0.25, 0.5)
+    s11 = (T[0] * (1 - T[0]) + C[0] * (1 - C[0])) / 2
+    s22 = (T[1] * (1 - T[1]) + C[1] * (1 - C[1])) / 2
+    s12 = -(T[0] * T[1] + C[0] * C[1]) / 2
+    det = s11 * s22 - s12 * s12
+    d = (T[0] - C[0], T[1] - C[1])
+    quad = (d[0] * d[0] * s22 - 2 * d[0] * d[1] * s12 + d[1] * d[1] * s11) / det
+    assert smd_categorical(x1, x0) == pytest.approx(math.sqrt(quad))
+
+
+def test_attrition_tables():
+    ds = random_programme(n_groups=4, per_group=30)
+    scores = pd.DataFrame({"member_id": ds.members["member_id"], "timepoint": "baseline",
+                           "score": np.arange(len(ds.members), dtype=float) % 7})
+    res = quiet(ge.attrition, ds, scores=scores)
+    summ = quiet(ge.attendance_summary, ds)
+    dropped = (summ["status"] == "dropped").to_numpy()
+    row = res.summary.set_index("variable").loc["baseline_score"]
+    sc = scores["score"].to_numpy()
+    assert row["smd"] == pytest.approx(smd_continuous(sc[dropped], sc[~dropped]))
+    assert row["n_dropped"] == dropped.sum()
+    assert set(res.summary["variable"]) == {"age_band", "gender", "group_type", "facilitation", "baseline_score"}
+    g = res.smd[(res.smd["variable"] == "gender") & res.smd["level"].notna()]
+    np.testing.assert_allclose(g["mean_dropped"].sum(), 1.0)
+    assert list(res.completion.columns) == ["timepoint", "due_weeks", "n_expected", "n_completed",
+                                            "completion_rate", "target", "meets_target", "shortfall"]
+
+
+def test_follow_up_completion_against_target_by_hand():
+    # 5 members with a baseline; week_12 due for all (cut-off after 12 weeks), 3 completed
+    marks = {m: "P" * 14 for m in "abcde"}
+    resp = pd.DataFrame({"member_id": list("abcde") + list("abc"),
+                         "timepoint": ["baseline"] * 5 + ["week_12"] * 3,
+                         "brs_1": [3.0] * 8})
+    ds = weekly_dataset(marks, responses=resp, timepoints=("baseline", "week_12"))
+    res = quiet(ge.attrition, ds, target=0.8)
+    c = res.completion.iloc[0]
+    assert (c["timepoint"], c["due_weeks"], c["n_expected"], c["n_completed"]) == ("week_12", 12.0, 5, 3)
+    assert c["completion_rate"] == 0.6 and not c["meets_target"] and c["shortfall"] == 1
+    with pytest.raises(ConfigError, match="`target` must be a share"):
+        ge.attrition(ds, target=80)
+
+
+# ---------------------------------------------------------------------------
+# participant flow
+# ---------------------------------------------------------------------------
+def test_participant_flow_by_hand():
+    marks = {"a": "PPPP", "b": "PAAA", "c": "AAAA", "d": "PPPP"}
+    resp = pd.DataFrame({"member_id": ["a", "b", "c", "a", "d"],
+                         "timepoint": ["baseline", "baseline", "baseline", "week_26", "week_26"],
+                         "brs_1": [3.0, 2.0, 1.0, 4.0, 5.0]})
+    ds = weekly_dataset(marks, responses=resp, timepoints=("baseline", "week_12", "week_26"))
+    flow = quiet(ge.participant_flow, ds).set_index("stage")
+    assert flow["n"].to_dict() == {"enrolled": 4, "attended": 3, "baseline": 2, "week_12": 0, "week_26": 1,
+                                   "analysed": 1}
+    assert flow.loc["attended", "n_lost"] == 1 and flow.loc["baseline", "reference"] == "attended"
+    assert flow.loc["analysed", "share_of_enrolled"] == 0.25
+    # with scores: a missing score does not count as completed
+    scores = resp.rename(columns={"brs_1": "score"}).assign(score=[3.0, np.nan, 1.0, 4.0, 5.0])
+    f2 = quiet(ge.participant_flow, ds, scores).set_index("stage")
+    assert f2.loc["baseline", "n"] == 1
+
+
+# ---------------------------------------------------------------------------
+# sensitivity
+# ---------------------------------------------------------------------------
+def test_retention_sensitivity_side_by_side():
+    ds = random_programme(n_groups=4, per_group=25)
+    out = quiet(ge.retention_sensitivity, ds, rules={"k3": Dropout(), "k2": "strict", "k4": "lenient"})
+    assert list(out.columns) == ["rule", "description", "time", "n", "events", "at_risk", "retention", "ci_low",
+                                 "ci_high"]
+    r = out.set_index(["rule", "time"])["retention"]
+    # a stricter rule can only drop more people earlier
+    assert r[("k2", 12.0)] <= r[("k3", 12.0)] <= r[("k4", 12.0)]
+    direct = quiet(ge.retention, ds, dropout="strict", times=(12, 26)).summary
+    assert r[("k2", 26.0)] == pytest.approx(direct["retention_26w"].iloc[0], rel=1e-12)
+    with pytest.raises(ConfigError, match="`rules` is empty"):
+        ge.retention_sensitivity(ds, rules={})
+
+
+# ---------------------------------------------------------------------------
+# sample programme (helper B) with known truth
+# ---------------------------------------------------------------------------
+def test_sample_programme_dropout_share_near_truth():
+    ds = ge.sample.generate(seed=5, n_members=3000)
+    res = quiet(ge.retention, ds, times=(26,))
+    s = res.summary.iloc[0]
+    truth = ds.meta["truth"]["dropout_share_26w"]
+    # 3-misses rule vs the generator's latent stopping time: agree within a few points
+    assert abs((1 - s["retention_26w"]) - truth) < 0.05
+    summ = quiet(ge.attendance_summary, ds)
+    assert abs(summ["attendance_rate"].mean() - ds.meta["truth"]["attendance_rate"]) < 0.08
+    flow = quiet(ge.participant_flow, ds)
+    assert flow["n"].iloc[0] == ds.members["member_id"].nunique()
+    assert (np.diff(flow.set_index("stage").loc[["enrolled", "attended", "baseline"], "n"]) <= 0).all()
