@@ -56,4 +56,4 @@ def read_tables(report: Path) -> dict[str, pd.DataFrame]:
     from groupeval.report import tables_paths
 
     folder, _ = tables_paths(report)
-    return {p.stem: pd.read_csv(p) for p in sorted(folder.glob("*.csv"))}
+    return {p.stem: pd.read_csv(p, float_precision="round_trip") for p in sorted(folder.glob("*.csv"))}
