@@ -16,7 +16,8 @@ from .exceptions import GroupevalError
 AUDIENCES = ("program", "research", "funder", "public")
 
 
-def _print_dataset(dataset, out=sys.stdout) -> None:
+def _print_dataset(dataset, out=None) -> None:
+    out = sys.stdout if out is None else out
     name = dataset.meta.get("programme") or dataset.meta.get("source") or "dataset"
     print(f"Validated {name}", file=out)
     counts = dataset.counts()
