@@ -349,3 +349,46 @@ def test_vectorised_dz_ci_equals_brentq_inversion():
     for i in range(len(t)):
         a, b = nct_ci(t[i], df[i], 0.9)
         assert lo[i] == pytest.approx(a, rel=1e-9, abs=1e-10) and hi[i] == pytest.approx(b, rel=1e-9, abs=1e-10)
+
+
+def test_reliable_change_summary_by_group_type_adds_up_to_overall(long):
+    res = reliable_change(long, StandIn(), reliability=0.85)
+    groups = long[["group_id", "group_type"]].drop_duplicates()
+
+    class DS:
+        pass
+
+    ds = DS()
+    ds.groups, ds.members = groups, long[["member_id", "group_id"]].drop_duplicates()
+    by = res.summary_by("group_type", data=ds)
+    assert by.groupby("category", observed=True)["n"].sum().tolist() == res.summary["n"].tolist()
+    assert len(by) == 3 * len(CATEGORIES)
+    one = by[by.group_type == "cancer survivors"]
+    lo, hi = wilson_ci(one["n"], one["n"].sum())
+    np.testing.assert_allclose(one["share_ci_low"], lo)
+    assert one["share"].sum() == pytest.approx(1.0)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 40, allow_nan=False), st.floats(0, 40, allow_nan=False)),
+                min_size=3, max_size=40), st.floats(-20, 20, allow_nan=False))
+def test_change_properties_swap_negates_and_shift_leaves_change(pairs, shift):
+    pre = np.array([p[0] for p in pairs])
+    post = np.array([p[1] for p in pairs])
+    if np.ptp(post - pre) < 1e-6 or np.ptp(pre) < 1e-6 or np.ptp(post) < 1e-6:
+        return
+    ids = [f"m{i}" for i in range(len(pre))]
+    d = pd.DataFrame({"member_id": ids * 2, "timepoint": ["a"] * len(pre) + ["b"] * len(pre),
+                      "score": np.r_[pre, post]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        ab = change(d, "a", "b").iloc[0]
+        ba = change(d, "b", "a").iloc[0]
+        sh = change(d.assign(score=d["score"] + shift), "a", "b").iloc[0]
+    assert ab["mean_change"] == pytest.approx(-ba["mean_change"], abs=1e-9)
+    assert ab["d_z"] == pytest.approx(-ba["d_z"], rel=1e-7, abs=1e-9)
+    assert ab["d_z_ci_low"] == pytest.approx(-ba["d_z_ci_high"], rel=1e-6, abs=1e-8)
+    assert ab["p_value"] == pytest.approx(ba["p_value"], rel=1e-7, abs=1e-12)
+    assert sh["mean_change"] == pytest.approx(ab["mean_change"], abs=1e-7)
+    assert ab["ci_low"] <= ab["mean_change"] <= ab["ci_high"]
+    assert ab["d_z_ci_low"] <= ab["d_z"] <= ab["d_z_ci_high"]

@@ -1041,6 +1041,10 @@ def dose_response(scores: pd.DataFrame, engagement: pd.DataFrame, *, pre: str = 
         yp, yq = f"y{levels.index(pre)}", f"y{levels.index(post)}"
         gid = w[group].astype(str).to_numpy()
         ok = X["exposure"].notna().to_numpy() & pd.notna(gid)
+        if not ok.all():
+            warnings.warn(f"dose_response ITT: {int((~ok).sum())} member(s) with scores but no {exposure!r} (or group) "
+                          f"in `engagement` are left out of the intention-to-treat population.",
+                          SmallSampleWarning, stacklevel=2)
         X, gid = X.loc[ok].reset_index(drop=True), gid[ok]
         n_imp = int((X[yp].isna() | X[yq].isna()).sum())
         mice = MICEData(X, k_pmm=5, rng=np.random.default_rng(seed))

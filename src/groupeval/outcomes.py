@@ -504,6 +504,27 @@ class ReliableChangeResult(Result):
                 ("n_post_only", self.n_post_only)]
         return pd.DataFrame(rows, columns=["name", "value"])
 
+    def summary_by(self, by: str, data: Any = None) -> pd.DataFrame:
+        """Category counts and Wilson shares per level of ``by``.
+
+        ``by`` is a column of :attr:`members` or of ``data.groups`` /
+        ``data.members`` (joined via ``group_id`` / the member id), e.g.
+        ``"group_type"``.  Columns: ``by, category, n, share, share_ci_low,
+        share_ci_high`` (all five categories for every level).
+        """
+        m = attach_columns(self.members, [by], data, subject=self.subject)
+        lv = m[by].astype("object").where(m[by].notna(), "(missing)")
+        tab = pd.crosstab(lv, m["category"], dropna=False).reindex(columns=list(CATEGORIES), fill_value=0)
+        long = tab.stack().rename("n").reset_index()
+        long.columns = [by, "category", "n"]
+        tot = long.groupby(by)["n"].transform("sum").to_numpy(dtype=float)
+        lo, hi = wilson_ci(long["n"].to_numpy(dtype=float), tot, self.ci)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            long["share"] = long["n"] / tot
+        long["share_ci_low"], long["share_ci_high"] = lo, hi
+        long["category"] = pd.Categorical(long["category"].astype(str), categories=list(CATEGORIES), ordered=True)
+        return long.sort_values([by, "category"], kind="stable").reset_index(drop=True)
+
     def _repr_html_(self) -> str:
         head = (f"<p><b>Reliable change</b> ({self.instrument}, {self.pre} &rarr; {self.post}; method "
                 f"{self.method.upper()}, reliability {self.reliability:.3g} [{self.reliability_source}], "
