@@ -234,3 +234,10 @@ def test_excel_sep_hint_line(tmp_path):
 def test_trailing_delimiters_give_no_phantom_column(tmp_path):
     p = _write(tmp_path / "t.csv", "member_id;group_id;\r\nM1;G1;\r\nM2;G1;\r\n")
     assert [c for c in read_table(p).columns if not c.startswith("_")] == ["member_id", "group_id"]
+
+
+def test_blank_lines_and_multiline_title_above_header(tmp_path):
+    a = read_table(_write(tmp_path / "a.csv", "\n\nmember_id,x\nM1,1\n\nM2,2\n"))
+    assert a["member_id"].tolist() == ["M1", "M2"] and a["_source_row"].tolist() == [4, 6]
+    b = read_table(_write(tmp_path / "b.csv", 'Title\n"multi\nline title",\nmember_id,x\nM1,1\n'))
+    assert b["member_id"].tolist() == ["M1"] and b["_source_row"].tolist() == [4]

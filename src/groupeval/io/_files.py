@@ -316,8 +316,11 @@ def _read_csv(path: Path, label: str, columns, recognise, text_names) -> RawShee
     delim = m.group(1).decode() if m else _sniff_delimiter(sample)
     # header row (skip title rows above it)
     head_rows = []
-    for r in csv.reader(io.StringIO(sample), delimiter=delim):
+    lines_after = []  # physical lines read after each record (quoted cells may span lines)
+    reader = csv.reader(io.StringIO(sample), delimiter=delim)
+    for r in reader:
         head_rows.append([c.strip() for c in r])
+        lines_after.append(reader.line_num)
         if len(head_rows) >= _MAX_TITLE_ROWS:
             break
     hidx = _find_header(head_rows)
@@ -341,7 +344,7 @@ def _read_csv(path: Path, label: str, columns, recognise, text_names) -> RawShee
     try:
         table = pacsv.read_csv(
             pa.BufferReader(data),
-            read_options=pacsv.ReadOptions(skip_rows=hidx + 1, column_names=names, block_size=1 << 24),
+            read_options=pacsv.ReadOptions(skip_rows=lines_after[hidx], column_names=names, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=b'"' in data[:_SNIFF_BYTES] or b'"' in data,
                                               ignore_empty_lines=False, invalid_row_handler=_bad),
             convert_options=pacsv.ConvertOptions(column_types=col_types, strings_can_be_null=True,
