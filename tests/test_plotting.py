@@ -125,6 +125,27 @@ def test_plot_retention_funder_masks_small_at_risk_counts(km_two_strata):
     assert "<11" in shown
 
 
+def test_plot_retention_funder_curves_stop_before_fewer_than_min_cell_at_risk(km_two_strata):
+    table, _ = km_two_strata
+    ax = gp.plot_retention(table, audience="funder")
+    cut = 0
+    for curve, level in zip(_by_gid(ax, "km_curve"), ("peer", "co-facilitated")):
+        part = table[table["facilitation"] == level]
+        first_small = part.loc[part["at_risk"] < 11, "time"].min()
+        x, y = curve.get_data()
+        if np.isnan(first_small):
+            assert x.max() == part["time"].max()
+            continue
+        cut += 1
+        assert x.max() == first_small           # drawn up to (not past) the first small risk set
+        shown = part[part["time"] < first_small]
+        np.testing.assert_allclose(y[1:-1], shown["retention"])   # S values only from large risk sets
+        assert y[-1] == shown["retention"].iloc[-1]
+    assert cut >= 1   # the fixture has a stratum that falls below 11 at risk
+    ax = gp.plot_retention(table)                # internal audiences: the whole curve
+    assert _by_gid(ax, "km_curve")[0].get_data()[0].max() == table.loc[table.facilitation == "peer", "time"].max()
+
+
 def test_plot_retention_rejects_a_table_without_km_columns():
     with pytest.raises(SchemaError, match=r"plot_retention: the table lacks column\(s\) \['retention'\]"):
         gp.plot_retention(pd.DataFrame({"time": [1.0], "surv": [0.5]}))
@@ -298,6 +319,13 @@ def test_reliable_change_needs_sdiff_and_direction_for_a_bare_table():
         gp.plot_reliable_change(members, higher_is_better=False)
     with pytest.raises(ConfigError, match="needs the direction of improvement: pass higher_is_better="):
         gp.plot_reliable_change(members, sdiff=1.0)
+
+
+def test_reliable_change_points_not_drawn_for_fewer_than_min_cell_members():
+    members = pd.DataFrame({"pre": [10.0, 12.0, 20.0], "post": [5.0, 13.0, 8.0]})
+    ax = gp.plot_reliable_change(members, higher_is_better=False, sdiff=2.0, audience="funder")
+    assert not _by_gid(ax, "rc_points")
+    assert "Members not shown: fewer than 11" in _texts(ax)
 
 
 def test_reliable_change_legend_masks_small_categories_for_funders(rc_result):

@@ -276,7 +276,9 @@ def plot_retention(result: Any, ax: Any = None, *, by: str | None = None, at_ris
         Tick marks where members were censored.
     audience, min_cell
         Numbers at risk below ``min_cell`` (default 11 for funder/public) are
-        printed as ``<11``.
+        printed as ``<11``, and each curve stops before the first time with
+        fewer than ``min_cell`` members at risk (a step there would show one
+        person's dropout).
     title, xlabel, ylabel, figsize
         Labels; ``figsize`` only when a new figure is made.
     **kwargs
@@ -324,6 +326,18 @@ def plot_retention(result: Any, ax: Any = None, *, by: str | None = None, at_ris
         for i, level in enumerate(strata):
             part = table if level is None else table[table[by_col] == level]
             part = part.sort_values("time", kind="stable")
+            at_risk_part = part  # full rows for the at-risk numbers
+            if mc is not None and "at_risk" in part.columns:
+                # each step of a curve with few people at risk shows one person's dropout: stop the
+                # curve before the first time with fewer than min_cell at risk
+                few = np.asarray(is_suppressed(part["at_risk"].to_numpy(float), mc), dtype=bool)
+                if few.any():
+                    cut = int(np.argmax(few))
+                    stop = float(part["time"].iloc[cut])
+                    part = part.iloc[:cut]
+                    if len(part):  # S stays at its last shown value until the hidden step
+                        tail = part.iloc[[-1]].assign(time=stop, events=0, censored=0)
+                        part = pd.concat([part, tail], ignore_index=True)
             t = part["time"].to_numpy(float)
             s = part["retention"].to_numpy(float)
             lo = part["ci_low"].to_numpy(float) if "ci_low" in part else None
@@ -352,10 +366,10 @@ def plot_retention(result: Any, ax: Any = None, *, by: str | None = None, at_ris
                 if ar_frame is not None:
                     arp = ar_frame if (level is None or by_col not in ar_frame) else ar_frame[ar_frame[by_col] == level]
                     lookup = dict(zip(arp["time"].astype(float), arp["at_risk"].astype(float)))
-                    fallback = _km_at_risk_from_table(part, times)
+                    fallback = _km_at_risk_from_table(at_risk_part, times)
                     counts = np.array([lookup.get(float(x), fb) for x, fb in zip(times, fallback)])
                 else:
-                    counts = _km_at_risk_from_table(part, times)
+                    counts = _km_at_risk_from_table(at_risk_part, times)
                 rows.append((label, counts, st["color"]))
         ax.set_ylim(0, 1.04)
         ax.set_xlim(0, max(tmax, float(times.max()) if len(times) else tmax) * 1.02 + 1e-9)
@@ -826,7 +840,10 @@ def plot_reliable_change(result: Any, ax: Any = None, *, higher_is_better: bool 
             h.set_gid("cutoff_h")
             v = ax.axvline(cut, color=OKABE_ITO["vermillion"], linewidth=1.0, linestyle=":", label="_nolegend_")
             v.set_gid("cutoff_v")
-        if "category" in m.columns:
+        if is_suppressed(len(m), mc):
+            ax.text(0.5, 0.5, f"Members not shown: {fmt_count(len(m), mc)}", transform=ax.transAxes,
+                    ha="center", va="center", color=_GREY)
+        elif "category" in m.columns:
             cats = [str(c) for c in _levels(m["category"].astype("string"))]
             cats = sorted(cats, key=lambda c: _RC_ORDER.index(c) if c in _RC_ORDER else len(_RC_ORDER))
             counts = m["category"].astype("string").value_counts()
