@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -215,3 +216,45 @@ def test_format_frame_formats_by_column_kind_by_hand():
     assert tab["n"].tolist() == [1234, 7]   # the statistics table is untouched
     with pytest.raises(ConfigError, match="format_frame: 'x' is not a column"):
         format_frame(tab, counts=["x"])
+
+
+# ---------------------------------------------------------------------------
+# properties (hypothesis, modest example counts)
+# ---------------------------------------------------------------------------
+from decimal import Decimal  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(x=finite, digits=st.integers(0, 4))
+def test_fmt_number_parses_back_to_the_decimal_rounding_of_repr(x, digits):
+    text = fmt_number(x, digits)
+    value = float(text.replace(MINUS, "-"))
+    exact = Decimal(repr(x))
+    # within half a unit of the last digit of the decimal the user sees, and never "-0"
+    assert abs(Decimal(str(value)) - exact) <= Decimal(1).scaleb(-digits) / 2
+    assert not text.startswith(MINUS) or value != 0
+    assert len(text.split(".")[1]) == digits if digits else "." not in text
+
+
+@settings(max_examples=200, deadline=None)
+@given(p=st.floats(min_value=0, max_value=1))
+def test_fmt_p_is_always_APA_shaped(p):
+    text = fmt_p(p)
+    assert re.fullmatch(r"p (= \.\d{3}|< \.001|> \.999)", text)
+    if text.startswith("p = "):
+        assert abs(float(text[4:]) - p) <= 0.0005 + 1e-12
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(0, 10_000), m=st.integers(1, 50))
+def test_fmt_count_never_shows_a_count_between_1_and_min_cell(n, m):
+    text = fmt_count(n, min_cell=m)
+    if 0 < n < m:
+        assert text == f"fewer than {m}"
+    else:
+        assert int(text.replace(",", "")) == n
