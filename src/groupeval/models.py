@@ -489,9 +489,14 @@ def mixed_model(scores: pd.DataFrame, *, dv: str = "score", time: str = "timepoi
     else:
         gee = smf.gee(formula, "_g", work, cov_struct=sm.cov_struct.Exchangeable(),
                       family=sm.families.Gaussian())
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = gee.fit()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = gee.fit()
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            raise ValidationError("the mixed model could not be fitted with any optimiser, and the GEE fallback "
+                                  f"failed too ({exc}). Check for timepoints or groups with very few scores, or "
+                                  "constant scores. Details: " + " | ".join(notes)) from exc
         method, used = "gee", None
         params = np.asarray(result.params, dtype=float)
         names = list(result.params.index)
