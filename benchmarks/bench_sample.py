@@ -1,43 +1,53 @@
 """Benchmark of the sample generator and writer.
 
-Run: ``python benchmarks/bench_sample.py``.  Prints wall time and peak
-traced memory of ``groupeval.sample.generate`` at several scales and of
-``write_programme`` (wide attendance workbook + REDCap export) for the default
-sample and a 10 000-member programme.
+Run: ``python benchmarks/bench_sample.py``.  Each case runs in a fresh
+subprocess and prints its wall time and the subprocess's peak resident
+memory (``resource.getrusage``, includes the ~150 MiB of imported libraries):
+
+* ``generate()`` at the default size, 10 000 and 100 000 members;
+* ``write_programme`` (wide attendance workbook + REDCap export + TOML) of the
+  default sample and of a 10 000-member programme.
 """
 from __future__ import annotations
 
-import tempfile
-import time
-import tracemalloc
-from pathlib import Path
+import json
+import subprocess
+import sys
+import textwrap
 
-from groupeval import sample
+CASE = textwrap.dedent("""
+    import json, resource, sys, tempfile, time
+    from groupeval import sample
+    kind, n = sys.argv[1], (int(sys.argv[2]) or None)
+    if kind == "generate":
+        t0 = time.perf_counter()
+        ds = sample.generate(seed=1, n_members=n)
+        dt = time.perf_counter() - t0
+    else:
+        ds = sample.generate(seed=1, n_members=n)
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            sample.write_programme(ds, tmp)
+            dt = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": dt, "peak_rss_mib": rss, "members": len(ds.members),
+                      "attendance": len(ds.attendance), "responses": len(ds.responses)}))
+""")
 
 
-def timed(label: str, fn):
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    out = fn()
-    dt = time.perf_counter() - t0
-    peak = tracemalloc.get_traced_memory()[1] / 2**20
-    tracemalloc.stop()
-    print(f"{label:<48} {dt:7.2f} s   peak {peak:7.1f} MiB")
-    return out
+def run(kind: str, n: int) -> dict:
+    out = subprocess.run([sys.executable, "-c", CASE, kind, str(n)], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    print("groupeval.sample benchmark")
-    for n in (None, 10_000, 100_000):
-        label = f"generate(n_members={n})" if n else "generate() default (12 groups)"
-        ds = timed(label, lambda n=n: sample.generate(seed=1, n_members=n))
-        print(f"{'':<48} members={len(ds.members):,} attendance={len(ds.attendance):,} "
-              f"responses={len(ds.responses):,}")
-    with tempfile.TemporaryDirectory() as tmp:
-        small = sample.generate(seed=1)
-        timed("write_programme(default sample)", lambda: sample.write_programme(small, Path(tmp) / "a"))
-        mid = sample.generate(seed=1, n_members=10_000)
-        timed("write_programme(10 000 members)", lambda: sample.write_programme(mid, Path(tmp) / "b"))
+    print("groupeval.sample benchmark (each case in a fresh process)")
+    print(f"{'case':<34}{'seconds':>9}{'peak RSS MiB':>14}{'members':>10}{'attendance':>12}{'responses':>11}")
+    for kind, n in [("generate", 0), ("generate", 10_000), ("generate", 100_000), ("write", 0), ("write", 10_000)]:
+        r = run(kind, n)
+        label = f"{'generate' if kind == 'generate' else 'write_programme'}({'default' if not n else f'{n:,}'})"
+        print(f"{label:<34}{r['seconds']:>9.2f}{r['peak_rss_mib']:>14.0f}{r['members']:>10,}"
+              f"{r['attendance']:>12,}{r['responses']:>11,}")
 
 
 if __name__ == "__main__":

@@ -131,10 +131,19 @@ def test_attendance_rows_lie_within_enrolment(ds):
     assert (a["attended"] == a["status"].isin(["present", "late"])).all()
 
 
+def _first_sessions(ds: Dataset) -> pd.DataFrame:
+    return ds.sessions.groupby("group_id", as_index=False)["session_date"].min().rename(
+        columns={"session_date": "start_date"})
+
+
 def test_rolling_enrolment_and_late_entry(ds):
-    m = ds.members.merge(ds.groups[["group_id", "start_date"]], on="group_id")
+    m = ds.members.merge(_first_sessions(ds), on="group_id")
     weeks = (m["enrolled_on"] - m["start_date"]).dt.days / 7
     assert (weeks < 0).sum() >= 5                   # enrolled before the data window (late entry)
+    g = ds.groups.set_index("group_id")
+    open_ = g["group_type"].isin(["12-step", "mental-health recovery"])
+    assert (m.loc[weeks < 0, "group_id"].map(open_)).all()    # only open groups have members from before
+    assert (m["enrolled_on"] >= m["group_id"].map(g["start_date"])).all()   # never before the group existed
     assert (weeks == 0).sum() >= 0.2 * len(m)
     assert weeks.between(1, 8).sum() >= 0.2 * len(m)  # rolling enrolment over the first weeks
 
@@ -162,7 +171,7 @@ def test_about_a_third_drop_out_by_26_weeks(big):
     assert truth["dropout_share_26w"] == pytest.approx(1 / 3)
     # members who joined at the first session are followed for 26 weeks: count who stopped
     # attending for good (no attendance in the last 4 scheduled weeks of the window)
-    m = big.members.merge(big.groups[["group_id", "start_date"]], on="group_id")
+    m = big.members.merge(_first_sessions(big), on="group_id")
     fresh = m[m["enrolled_on"] == m["start_date"]]["member_id"]
     a = big.attendance[big.attendance["member_id"].isin(fresh)]
     cut = big.cutoff - pd.Timedelta(days=27)
@@ -192,7 +201,7 @@ def test_missing_follow_ups_and_items_concentrate_among_dropouts(big):
 
 
 def test_completed_on_near_each_timepoint(ds):
-    r = ds.responses.merge(ds.groups[["group_id", "start_date"]], on="group_id")
+    r = ds.responses.merge(_first_sessions(ds), on="group_id")
     days = (r["completed_on"] - r["start_date"]).dt.days
     assert days[r["timepoint"] == "week_12"].between(84 - 7, 84 + 10).all()
     assert days[r["timepoint"] == "week_26"].between(182 - 11, 182).all()
@@ -217,7 +226,7 @@ def test_scales_to_many_members_quickly():
 
 # ------------------------------------------------------ truth exactness -----
 @pytest.mark.parametrize("name", list(sample.ITEM_MODELS))
-def test_expected_items_match_numerical_integration(name):
+def test_expected_items_match_scipy_quad_integration(name):
     """Closed form E[X_j] vs scipy.integrate.quad over the latent density."""
     model = sample.ITEM_MODELS[name]
     lam, thr = model.arrays()
@@ -241,7 +250,7 @@ def _mc_items(model, m, v, n, rng):
 
 
 @pytest.mark.parametrize("name", list(sample.ITEM_MODELS))
-def test_expected_scores_match_large_monte_carlo(name):
+def test_expected_scores_match_independent_monte_carlo_sampler(name):
     model = sample.ITEM_MODELS[name]
     rng = np.random.default_rng(99)
     x = _mc_items(model, 0.2, 1.05, 120_000, rng)
@@ -275,7 +284,7 @@ def test_null_programme_has_zero_true_change():
     assert t0["effects"]["12-step"]["week_26"] == 0.0
 
 
-def test_latent_icc_truth_is_the_variance_ratio(ds):
+def test_latent_icc_truth_is_the_variance_ratio_by_hand(ds):
     t = ds.meta["truth"]
     vc = t["variance_components"]
     assert t["icc"] == pytest.approx(vc["group"] / (vc["group"] + vc["member"] + vc["occasion"]))
@@ -283,7 +292,7 @@ def test_latent_icc_truth_is_the_variance_ratio(ds):
 
 
 # ---------------------------------------------------------------- recovery -----
-def test_score_definitions_match_groupeval_score():
+def test_truth_score_weights_match_groupeval_score_exactly():
     """The affine scores behind the truth are exactly what groupeval.score computes."""
     import groupeval as ge
     rng = np.random.default_rng(4)

@@ -341,8 +341,10 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
 
         * ``groups``: ``group_id`` (``G01``...), ``group_type``,
           ``facilitation`` (``peer`` / ``co-facilitated``), ``format``,
-          ``site``, ``meeting_frequency`` (``weekly``), ``start_date``,
-          ``end_date`` (closed groups only).
+          ``site``, ``meeting_frequency`` (``weekly``), ``start_date`` (the
+          first session for closed groups; the founding date, 1-3 years
+          before the data window, for open groups), ``end_date`` (closed
+          groups only).
         * ``members``: ``member_id`` (``M0001``...), ``group_id``,
           ``enrolled_on``, ``exited_on``, ``exit_reason``, ``age_band``,
           ``gender``.
@@ -464,7 +466,10 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
     problems = []
     if weeks < 13:
         problems.append(f"weeks must be at least 13 (got {weeks!r})")
-    lo, hi = members_per_group
+    try:
+        lo, hi = (int(x) for x in members_per_group)
+    except (TypeError, ValueError):
+        lo, hi = 0, -1
     if not (1 <= lo <= hi):
         problems.append(f"members_per_group must be (low, high) with 1 <= low <= high (got {members_per_group!r})")
     if n_members is not None and n_members < 1:
@@ -477,8 +482,8 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
         problems.append(f"attendance_rate must be in (0, 1) (got {attendance_rate!r})")
     if not 0.0 <= cancel_rate < 1.0:
         problems.append(f"cancel_rate must be in [0, 1) (got {cancel_rate!r})")
-    if not 1 <= enrol_weeks < weeks - 12:
-        problems.append(f"enrol_weeks must be between 1 and weeks - 13 (got {enrol_weeks!r})")
+    if not 1 <= enrol_weeks <= 10:
+        problems.append(f"enrol_weeks must be between 1 and 10, so baseline precedes week 12 (got {enrol_weeks!r})")
     eff = {t: dict(v) for t, v in DEFAULT_EFFECTS.items()}
     if effects is not None:
         bad = sorted(set(effects) - set(GROUP_TYPES))
@@ -516,6 +521,8 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
     site = np.asarray(_SITES)[rng.integers(0, len(_SITES), G)]
     first = (start_ts + pd.to_timedelta(gi % 5, unit="D")).values.astype("datetime64[D]")
     last = first + np.timedelta64(7 * weeks, "D")
+    # open groups were founded 53-156 weeks before the data window (before any member's enrolment)
+    founded = np.where(is_open, first - (7 * rng.integers(53, 157, G)).astype("timedelta64[D]"), first)
     width = max(2, len(str(G)))
     gid = np.char.add("G", np.char.zfill((gi + 1).astype(str), width))
     groups = pd.DataFrame({
@@ -525,7 +532,7 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
         "format": _str(fmt),
         "site": _str(site),
         "meeting_frequency": _str(np.full(G, "weekly")),
-        "start_date": pd.to_datetime(first).astype("datetime64[ns]"),
+        "start_date": pd.to_datetime(founded).astype("datetime64[ns]"),
         "end_date": pd.to_datetime(np.where(is_open, np.datetime64("NaT"), last)).astype("datetime64[ns]"),
     })
 
@@ -1190,16 +1197,25 @@ def write_programme(dataset: Dataset, directory: str | Path, *, attendance: str 
     if truth is not None:
         import json
         (directory / "truth.json").write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
+    att_row = ("| `attendance.xlsx` | one sheet per group: members x session dates, marks P / A / E / L, "
+               "blank = not scheduled |" if attendance == "wide-xlsx" else
+               "| `attendance.csv` | long roster: `member_id`, `group_id`, `session_date`, `mark` (P / A / E / L) |")
+    srv_rows = ("| `surveys_redcap.csv` | REDCap raw export (`record_id`, `redcap_event_name`, survey items) |\n"
+                "| `redcap_dictionary.csv` | the REDCap data dictionary of that export |" if survey == "redcap" else
+                "| `surveys.csv` | one row per member x timepoint with the survey items |")
+    truth_row = "\n| `truth.json` | the true parameters the data were drawn from (see docs/sample.md) |" \
+        if truth is not None else ""
     (directory / "README.md").write_text(_README.format(
         programme=name, seed=dataset.meta.get("seed", "?"), groups=len(dataset.groups),
         members=len(dataset.members), attendance=len(dataset.attendance),
-        responses=len(dataset.responses)), encoding="utf-8")
+        responses=len(dataset.responses), att_row=att_row, srv_rows=srv_rows, truth_row=truth_row),
+        encoding="utf-8")
     return directory
 
 
 _README = """# {programme} (synthetic)
 
-Made by `groupeval.sample.write_sample` (seed {seed}). **All people and numbers are
+Made by `groupeval.sample` (seed {seed}). **All people and numbers are
 invented**: {groups} groups, {members} members, {attendance} attendance marks,
 {responses} survey responses. No real person is described.
 
@@ -1209,10 +1225,8 @@ invented**: {groups} groups, {members} members, {attendance} attendance marks,
 | `groups.csv` | one row per group (type, facilitation, format, site, start date) |
 | `members.csv` | one row per member: `Participant ID`, `Group`, `Enrolled`, `Exited`, `Exit reason`, `Age band`, `Gender` |
 | `sessions.csv` | every scheduled weekly session, `cancelled` true/false |
-| `attendance.xlsx` | one sheet per group: members x session dates, marks P / A / E / L, blank = not scheduled |
-| `surveys_redcap.csv` | REDCap raw export (`record_id`, `redcap_event_name`, BRS, WHO-5, WHOQOL-BREF, PHQ-9 items) |
-| `redcap_dictionary.csv` | the REDCap data dictionary of that export |
-| `truth.json` | the true parameters the data were drawn from (see docs/sample.md) |
+{att_row}
+{srv_rows}{truth_row}
 
 Load it with `groupeval validate <this folder>` or `groupeval.load("<this folder>")`.
 """
