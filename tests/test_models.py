@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from groupeval import models
 from groupeval._stats import cluster_ols, rubin_pool
 from groupeval.exceptions import ConfigError, ConvergenceWarning, SchemaError, SmallSampleWarning, ValidationError
 from groupeval.models import compare_groups, dose_response, icc, impute, mixed_model

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._stats import (ClusterOLS, attach_columns, check_choice, check_frame, cluster_ols, design_info_of,
+from ._stats import (attach_columns, check_choice, check_frame, cluster_ols, design_info_of,
                      paired_frame, rubin_pool)
 from .exceptions import ConfigError, ConvergenceWarning, Problem, SchemaError, SmallSampleWarning, ValidationError
 from .results import Result
@@ -533,16 +533,6 @@ def mixed_model(scores: pd.DataFrame, *, dv: str = "score", time: str = "timepoi
 
 
 # ---------------------------------------------------------------------------
-# helpers for member-level pre/post tables
-# ---------------------------------------------------------------------------
-def _member_table(scores, pre, post, *, dv, subject, time, group, data):
-    check_frame(scores, [subject, time, dv])
-    sc = scores if group in scores.columns else attach_columns(scores, [group], data, subject=subject, group=group)
-    wide, counts = paired_frame(sc, pre, post, dv=dv, subject=subject, time=time, keep=[group])
-    return wide, counts
-
-
-# ---------------------------------------------------------------------------
 # compare groups
 # ---------------------------------------------------------------------------
 class GroupComparisonResult(Result):
@@ -672,7 +662,7 @@ def compare_groups(scores: pd.DataFrame, data: Any = None, *, pre: str = "baseli
 # ---------------------------------------------------------------------------
 # multiple imputation
 # ---------------------------------------------------------------------------
-def _mice_wide(scores, *, dv, subject, time, group, data, engagement, levels, extra_numeric, by_dummies):
+def _mice_wide(scores, *, dv, subject, time, group, data, engagement, levels):
     """One row per member (all enrolled when data is given): score at every timepoint + predictors."""
     sc = scores if group in scores.columns else attach_columns(scores, [group], data, subject=subject, group=group)
     sc = sc.loc[sc[time].astype(str).isin(levels)]
@@ -802,7 +792,7 @@ def impute(scores: pd.DataFrame, *, pre: str = "baseline", post: str = "week_26"
         if tp not in levels:
             raise ConfigError(f"`{role}` timepoint {tp!r} does not occur in the scores; use one of {levels}.")
     w = _mice_wide(scores, dv=dv, subject=subject, time=time, group=group, data=data, engagement=engagement,
-                   levels=levels, extra_numeric=predictors, by_dummies=None)
+                   levels=levels)
     X = pd.DataFrame(index=w.index)
     names = {}
     for i, t in enumerate(levels):
@@ -1035,7 +1025,7 @@ def dose_response(scores: pd.DataFrame, engagement: pd.DataFrame, *, pre: str = 
 
         levels = _time_levels(sc[time], None, data)
         w = _mice_wide(sc, dv=dv, subject=subject, time=time, group=group, data=None, engagement=eng,
-                       levels=levels, extra_numeric=(), by_dummies=None)
+                       levels=levels)
         X = pd.DataFrame({f"y{i}": pd.to_numeric(w[t], errors="coerce").to_numpy() for i, t in enumerate(levels)})
         e_ = eng.set_index(subject).reindex(w.index)
         X["exposure"] = pd.to_numeric(e_[exposure], errors="coerce").to_numpy()
