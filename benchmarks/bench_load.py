@@ -45,10 +45,10 @@ def write_programme(folder: Path, n_members: int = 100_000, seed: int = 1) -> di
     cancelled = rng.random(len(s_g)) < 0.02
     pacsv.write_csv(pa.table({"group_id": gid[s_g], "session_date": s_date.astype("datetime64[D]"),
                               "cancelled": cancelled}), folder / "sessions.csv")
-    # members: enrol in the first 8 weeks, about a third leave early
+    # members: enrol in the first 12 weeks, almost half leave early
     m_g = rng.integers(0, n_groups, n_members)
-    join_w = rng.integers(0, 8, n_members)
-    stay = np.where(rng.random(n_members) < 0.35, rng.integers(1, 18, n_members), weeks)
+    join_w = rng.integers(0, 12, n_members)
+    stay = np.where(rng.random(n_members) < 0.45, rng.integers(1, 18, n_members), weeks)
     last_w = np.minimum(join_w + stay, weeks) - 1
     exited = np.where(last_w < weeks - 1, start[m_g] + 7 * last_w, np.datetime64("NaT"))
     mid = np.char.add("M", np.char.zfill(np.arange(n_members).astype(str), 6))

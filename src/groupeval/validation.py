@@ -365,10 +365,10 @@ def _id_key(clean: np.ndarray) -> np.ndarray:
     return pc.utf8_lower(pc.replace_substring_regex(arr, r"\s+", " ")).to_numpy(zero_copy_only=False)
 
 
-def _from_codes(codes: np.ndarray, values: np.ndarray, dtype=STRING_DTYPE) -> pd.Series:
+def _from_codes(codes: np.ndarray, values, dtype=STRING_DTYPE) -> pd.Series:
     import pyarrow as pa
 
-    arr = pa.array(list(values), type=pa.string(), from_pandas=True)
+    arr = values if isinstance(values, pa.Array) else pa.array(list(values), type=pa.string(), from_pandas=True)
     taken = arr.take(pa.array(codes, mask=codes < 0))
     return pd.Series(pd.arrays.ArrowStringArray(taken) if dtype == STRING_DTYPE else
                      pd.array(taken.to_pylist(), dtype=dtype))
@@ -758,6 +758,28 @@ def _coerce_items(t: _Table, log: _Log, item_ranges: Mapping[str, tuple[float, f
             df[col] = num
 
 
+def _arrow_distinct(s: pd.Series):
+    """A text column as (codes, distinct raw values as a pyarrow string array); codes -1 = missing.
+
+    Arrow-backed string columns are dictionary-encoded without creating
+    Python objects; other columns are factorised and their distinct values
+    turned into text (3.0 -> "3").
+    """
+    import pyarrow as pa
+
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        arr = s.array.__arrow_array__()
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+        enc = arr.dictionary_encode()
+        codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return codes, enc.dictionary
+    codes, uniques = _factorize(s)
+    if len(uniques) and all(isinstance(v, str) for v in uniques):
+        return codes, pa.array(uniques, type=pa.string())
+    return codes, pa.array(_clean_text_values(uniques), type=pa.string())
+
+
 def _unify_ids(tables: dict[str, _Table], log: _Log) -> dict[str, pd.Index]:
     """Unify identifier spellings that differ only by case or spaces, across all tables.
 
@@ -765,8 +787,11 @@ def _unify_ids(tables: dict[str, _Table], log: _Log) -> dict[str, pd.Index]:
     (``members`` for member ids, ``groups`` for group ids), else the most
     frequent one, ties broken alphabetically (so row order never matters).
     Adds integer code columns ``_member_id``/``_group_id`` (-1 = empty).
-    Works on the distinct values of each column only.
+    Works on the distinct values of each column only (pyarrow compute).
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     cats: dict[str, pd.Index] = {}
     for idcol, owner in _ID_OWNER.items():
         users = [t for t in tables.values() if t.usable and idcol in t.df.columns]
@@ -775,35 +800,48 @@ def _unify_ids(tables: dict[str, _Table], log: _Log) -> dict[str, pd.Index]:
             cats[idcol] = pd.Index([], dtype=object)
             continue
         per = {}
-        frames = []
         for t in users:
-            codes, uniques = _factorize(t.df[idcol])
-            clean = _clean_text_values(uniques)
-            key = _id_key(clean)
-            counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
-            per[t.name] = (codes, uniques, clean, key)
-            frames.append(pd.DataFrame({"key": key, "spelling": clean, "n": counts, "owner": t.name == owner}))
-        sp = pd.concat(frames, ignore_index=True).dropna(subset=["spelling"])
-        distinct = sp.drop_duplicates(["key", "spelling"])
-        if not distinct["key"].duplicated().any():
-            # fast path: every key has one spelling; no repair beyond stripping spaces
-            best = pd.Series(distinct["spelling"].to_numpy(dtype=object), index=distinct["key"].to_numpy(dtype=object))
+            codes, raw = _arrow_distinct(t.df[idcol])
+            trimmed = pc.utf8_trim_whitespace(raw)
+            trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+            key = pc.utf8_lower(pc.replace_substring_regex(trimmed, r"\s+", " "))
+            counts = np.bincount(codes[codes >= 0], minlength=len(raw))
+            per[t.name] = (codes, raw, trimmed, key, counts)
+        all_trim = pa.concat_arrays([per[t.name][2] for t in users])
+        all_key = pa.concat_arrays([per[t.name][3] for t in users])
+        n_spell = pc.count_distinct(all_trim).as_py()
+        n_key = pc.count_distinct(all_key).as_py()
+        if n_spell == n_key:
+            # fast path: one spelling per key (no case variants); only spaces may need stripping
+            categories = pc.unique(all_trim.drop_null())
+            if idcol == "group_id":
+                categories = categories.take(pc.array_sort_indices(categories))
+            targets = {t.name: per[t.name][2] for t in users}
         else:
+            frames = [pd.DataFrame({"key": per[t.name][3].to_numpy(zero_copy_only=False),
+                                    "spelling": per[t.name][2].to_numpy(zero_copy_only=False),
+                                    "n": per[t.name][4], "owner": t.name == owner}) for t in users]
+            sp = pd.concat(frames, ignore_index=True).dropna(subset=["spelling"])
             agg = sp.groupby(["key", "spelling"], as_index=False, sort=False).agg(n=("n", "sum"),
                                                                                   owner=("owner", "max"))
             agg = agg.sort_values(["key", "owner", "n", "spelling"], ascending=[True, False, False, True],
                                   kind="stable")
             best = agg.drop_duplicates("key").set_index("key")["spelling"]
-        cat_values = best.to_numpy(dtype=object)
-        if idcol == "group_id":
-            cat_values = np.sort(cat_values)
-        categories = pd.Index(cat_values)
-        cats[idcol] = categories
+            values = best.to_numpy(dtype=object)
+            if idcol == "group_id":
+                values = np.sort(values)
+            categories = pa.array(values, type=pa.string())
+            targets = {}
+            for t in users:
+                key = per[t.name][3].to_numpy(zero_copy_only=False)
+                targets[t.name] = pa.array(best.reindex(key).to_numpy(dtype=object), type=pa.string(),
+                                           from_pandas=True)
+        cats[idcol] = pd.Index(categories.to_numpy(zero_copy_only=False), dtype=object)
         for t in users:
-            codes, uniques, clean, key = per[t.name]
-            target = best.reindex(key).to_numpy(dtype=object) if len(key) else np.array([], dtype=object)
-            has = pd.notna(target)
-            changed = has & (uniques.astype(object) != target)
+            codes, raw, _trimmed, _key, _counts = per[t.name]
+            target = targets[t.name]
+            has = target.is_valid().to_numpy(zero_copy_only=False)
+            changed = pc.fill_null(pc.not_equal(raw, target), False).to_numpy(zero_copy_only=False) & has
             c0 = np.maximum(codes, 0)
             if changed.any():
                 rows = (codes >= 0) & changed[c0]
@@ -814,20 +852,19 @@ def _unify_ids(tables: dict[str, _Table], log: _Log) -> dict[str, pd.Index]:
             if missing.any():
                 log.row_problems(t, missing & t.live, idcol, f"{idcol} is empty",
                                  f"fill in {idcol} for every row (or delete the row)")
-            ucode = np.full(len(uniques), -1, dtype=np.int64)
-            if has.any():
-                ucode[has] = categories.get_indexer(pd.Index(target[has]))
+            ucode = pc.fill_null(pc.index_in(target, value_set=categories), -1).to_numpy(
+                zero_copy_only=False).astype(np.int64)
             full = np.where(codes >= 0, ucode[c0] if len(ucode) else -1, -1).astype(np.int64)
             t.df["_" + idcol] = full
-            if changed.any() or (~has).any() or t.df[idcol].dtype != STRING_DTYPE:
-                t.df[idcol] = _from_codes(full, categories.to_numpy(dtype=object)).set_axis(t.df.index)
+            if changed.any() or missing.any() or t.df[idcol].dtype != STRING_DTYPE:
+                t.df[idcol] = _from_codes(full, categories).set_axis(t.df.index)
     return cats
 
 
 def _days(s: pd.Series) -> np.ndarray:
-    """datetime64 -> int64 days since epoch; NaT -> INT64_MIN."""
-    v = s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
-    return v
+    """datetime64 -> int64 days since epoch; NaT -> INT64_MIN (dates are already normalised)."""
+    v = s.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    return np.where(v == _NAT, _NAT, v // 86_400_000_000_000)
 
 
 _NAT = np.iinfo(np.int64).min
@@ -1013,7 +1050,8 @@ def validate_tables(tables: Mapping[str, Any], *, timepoints: Sequence[str] | No
                                (np.maximum(m.df["_group_id"].to_numpy(), 0), ng))
         _dup_live(m, log, keys["members"])
     if s.usable:
-        sd = np.where(_days(s.df["session_date"]) == _NAT, 0, _days(s.df["session_date"]) - dmin)
+        s_days = _days(s.df["session_date"])
+        sd = np.where(s_days == _NAT, 0, s_days - dmin)
         keys["sessions"] = _key((np.maximum(s.df["_group_id"].to_numpy(), 0), ng), (sd, nd))
         _dup_live(s, log, keys["sessions"])
     if a.usable:
