@@ -350,3 +350,19 @@ def test_rubin_pool_agrees_with_statsmodels_MICE_combine():
     assert ours["estimate"] == pytest.approx(pooled.params[1], rel=1e-12)
     assert ours["se"] == pytest.approx(pooled.bse[1], rel=1e-10)
     assert ours["between"] * (1 + 1 / 6) / ours["total"] == pytest.approx(pooled.frac_miss_info[1], rel=1e-10)
+
+
+def test_rows_left_out_for_missing_covariates_are_warned_and_noted(long):
+    from groupeval.exceptions import DataQualityWarning
+
+    d = long.copy()
+    d.loc[d.member_id.isin(["M0001", "M0002"]), "age"] = np.nan
+    n_rows = int(d.age.isna().sum())
+    with pytest.warns(DataQualityWarning, match=f"{n_rows} score row\\(s\\) left out for missing age"):
+        res = mixed_model(d, covariates=["age"])
+    assert res.n_obs == len(long) - n_rows and any("left out" in n for n in res.notes)
+    d2 = long.copy()
+    d2.loc[d2.member_id == "M0001", "group_type"] = None
+    with pytest.warns(DataQualityWarning, match="1 member\\(s\\) with both scores left out for a missing group_type"):
+        res2 = compare_groups(d2)
+    assert res2.n_incomplete == 1 and res2.n == compare_groups(long).n - 1

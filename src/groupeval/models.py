@@ -28,7 +28,8 @@ from scipy import stats
 
 from ._stats import (attach_columns, check_choice, check_frame, cluster_ols, design_info_of,
                      paired_frame, rubin_pool)
-from .exceptions import ConfigError, ConvergenceWarning, Problem, SchemaError, SmallSampleWarning, ValidationError
+from .exceptions import (ConfigError, ConvergenceWarning, DataQualityWarning, Problem, SchemaError, SmallSampleWarning,
+                         ValidationError)
 from .results import Result
 
 __all__ = ["icc", "mixed_model", "MixedModelResult", "dose_response", "DoseResponseResult", "compare_groups",
@@ -432,12 +433,20 @@ def mixed_model(scores: pd.DataFrame, *, dv: str = "score", time: str = "timepoi
         col = df[c]
         work[c] = col.to_numpy()
         terms.append(_safe(c) if pd.api.types.is_numeric_dtype(col) else f"C({_safe(c)})")
-    work = work.dropna().reset_index(drop=True)
+    incomplete = work.isna().any(axis=1)
+    n_dropped = int(incomplete.sum())
+    if n_dropped:
+        what = [c for c in work.columns if work[c].isna().any()]
+        pretty = {"_y": dv, "_time": time, "_g": group, "_m": subject, "_by": by or "by"}
+        dropped_note = (f"{n_dropped} score row(s) left out for missing "
+                        f"{', '.join(pretty.get(c, c) for c in what)}")
+        warnings.warn(f"mixed_model: {dropped_note}.", DataQualityWarning, stacklevel=2)
+    work = work.loc[~incomplete].reset_index(drop=True)
     # nested member id: a member is unique within a group
     work["_mg"] = work["_g"] + "\x1f" + work["_m"]
     formula = "_y ~ " + " + ".join(terms)
     n_obs, n_members, n_groups = len(work), work["_mg"].nunique(), work["_g"].nunique()
-    notes: list[str] = []
+    notes: list[str] = [dropped_note] if n_dropped else []
     result, method, used = None, None, None
     model, mixed_design = _nested_mixedlm(formula, work)
     for opt in optimizers:
@@ -481,7 +490,7 @@ def mixed_model(scores: pd.DataFrame, *, dv: str = "score", time: str = "timepoi
                    f"are still valid, but the model cannot separate that level.")
             notes.append(msg)
             warnings.warn(f"mixed_model: {msg}", ConvergenceWarning, stacklevel=2)
-        if len(notes) and any("did not converge" in n or "failed" in n for n in notes):
+        if any("did not converge" in n or "failed" in n for n in notes):
             warnings.warn(f"mixed_model: optimiser(s) failed before {used} converged: " + " | ".join(notes),
                           ConvergenceWarning, stacklevel=2)
         design_info = mixed_design
@@ -616,7 +625,13 @@ def compare_groups(scores: pd.DataFrame, data: Any = None, *, pre: str = "baseli
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
     sc = attach_columns(scores, [group, by, *covariates], data, subject=subject, group=group)
     wide, counts = paired_frame(sc, pre, post, dv=dv, subject=subject, time=time, keep=[group, by, *covariates])
-    d = wide.loc[wide["pre"].notna() & wide["post"].notna() & wide[by].notna()].copy()
+    both = wide["pre"].notna() & wide["post"].notna()
+    complete = both & wide[[by, *covariates]].notna().all(axis=1)
+    n_incomplete = int((both & ~complete).sum())
+    if n_incomplete:
+        warnings.warn(f"compare_groups: {n_incomplete} member(s) with both scores left out for a missing "
+                      f"{' or '.join([by, *covariates])}.", DataQualityWarning, stacklevel=2)
+    d = wide.loc[complete].copy()
     levels = sorted(pd.unique(d[by].astype(str)))
     if len(levels) < 2:
         raise ValidationError(f"compare_groups needs at least two levels of {by!r} with both scores; found {levels}.")
@@ -655,8 +670,8 @@ def compare_groups(scores: pd.DataFrame, data: Any = None, *, pre: str = "baseli
     coefs["term"] = coefs["term"].str.replace("_by", by, regex=False)
     return GroupComparisonResult(contrasts=contrasts, adjusted_means=adjusted, coefficients=coefs, omnibus=omnibus,
                                  correction=correction, by=by, n=int(len(d)), n_clusters=fit.n_clusters,
-                                 n_pre_only=counts["n_pre_only"], n_post_only=counts["n_post_only"], pre=pre,
-                                 post=post)
+                                 n_pre_only=counts["n_pre_only"], n_post_only=counts["n_post_only"],
+                                 n_incomplete=n_incomplete, pre=pre, post=post)
 
 
 # ---------------------------------------------------------------------------
