@@ -446,3 +446,18 @@ def test_mixed_model_sentence_numbers_equal_changes_by_hand():
     assert plain.endswith("PHQ-9 scores at week 26 were not clearly different from baseline.")
     with pytest.raises(ConfigError, match="the model is by 'group_type'; pass level="):
         N.mixed_model_sentence(mm)
+
+
+def test_logrank_sentence_numbers_equal_result_logrank(sample_ds):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = groupeval.retention(sample_ds, by="group_type")
+        overall = groupeval.retention(sample_ds)
+    lr = res.logrank.iloc[0]
+    text = N.logrank_sentence(res)
+    assert numbers(text) == [lr.df, r(lr.statistic, 2), r(lr.p_value, 3)]
+    assert text.startswith("Retention differed between group types" if lr.p_value < 0.05
+                           else "Retention did not differ clearly between group types")
+    assert "could be due to chance" in N.logrank_sentence(res, style="plain", alpha=min(lr.p_value / 2, 0.05))
+    with pytest.raises(ConfigError, match="needs a retention result fitted with by="):
+        N.logrank_sentence(overall)

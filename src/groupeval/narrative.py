@@ -27,6 +27,8 @@ change_sentence, change_sentences
 retention_sentence
     Kaplan--Meier retention at chosen weeks and the median
     (:func:`groupeval.retention`).
+logrank_sentence
+    The log-rank comparison of a stratified retention result.
 reliable_change_sentence
     Jacobson--Truax categories (:func:`groupeval.reliable_change`).
 attendance_sentence
@@ -54,6 +56,7 @@ from .formatting import (
     capitalize_first,
     fmt_ci,
     fmt_count,
+    fmt_df,
     fmt_mean_sd,
     fmt_number,
     fmt_p,
@@ -73,6 +76,7 @@ __all__ = [
     "change_sentence",
     "change_sentences",
     "retention_sentence",
+    "logrank_sentence",
     "reliable_change_sentence",
     "attendance_sentence",
     "dose_response_sentence",
@@ -509,6 +513,44 @@ def retention_sentence(result: Any, *, times: Sequence[float] = (12, 26), level:
             out.append(f"{frac} after {when}")
     text = lead + (", and ".join(out) if len(out) <= 2 else ", ".join(out[:-1]) + ", and " + out[-1])
     return capitalize_first(text + ".")
+
+
+def logrank_sentence(result: Any, *, style: str = "apa", alpha: float = 0.05) -> str:
+    """The log-rank test across the levels of a stratified :class:`groupeval.RetentionResult`.
+
+    Parameters
+    ----------
+    result
+        A retention result fitted with ``by=`` (its ``logrank``: ``statistic``,
+        ``df``, ``p_value``).
+    style
+        ``"apa"``: "Retention differed between group types, log-rank
+        χ²(3) = 12.31, p = .006."; ``"plain"``: whether the difference could
+        be due to chance.
+    alpha
+        Level below which the wording says the groups differed.
+
+    Returns
+    -------
+    str
+    """
+    _check_style(style)
+    lr = getattr(result, "logrank", None)
+    by = getattr(result, "by", None)
+    if not isinstance(lr, pd.DataFrame) or not len(lr) or by is None:
+        raise ConfigError("logrank_sentence needs a retention result fitted with by= (it has the log-rank test).")
+    _need(lr, ("statistic", "df", "p_value"), "logrank_sentence")
+    row = lr.iloc[0]
+    what = {"group_type": "group types", "facilitation": "facilitation types", "group_id": "groups",
+            "format": "meeting formats", "site": "sites"}.get(by, f"levels of {plain_label(by)}")
+    differ = float(row["p_value"]) < alpha
+    if style == "apa":
+        verb = "differed between" if differ else "did not differ clearly between"
+        return (f"Retention {verb} {what}, log-rank χ²({fmt_df(row['df'])}) = {fmt_number(row['statistic'], 2)}, "
+                f"{fmt_p(row['p_value'])}.")
+    if differ:
+        return f"Members stayed for different lengths of time in different {what}."
+    return f"Members stayed about as long in all {what}: the differences we see could be due to chance."
 
 
 # ---------------------------------------------------------------------------
