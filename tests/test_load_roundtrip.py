@@ -86,5 +86,6 @@ def test_presence_only_wide_sheet_blanks_trimmed_to_enrolment(tmp_path):
     q = ds.quality.to_frame()
     trimmed = q[q["reason"].str.startswith("blank cell outside")]
     assert sorted(trimmed["value"]) == ["2025-01-06", "2025-02-10"] and set(trimmed["row"]) == {3}
+    assert sorted(trimmed["column"]) == ["2025-01-06", "2025-02-10"]  # the sheet's date headers
     rc = ds.meta["row_counts"]["attendance"]
     assert rc == {"read": 10, "excluded": 2, "inferred": 0, "kept": 8}

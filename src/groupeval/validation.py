@@ -51,6 +51,8 @@ SIGNIN_ATTR = "groupeval_shape"
 BLANK_ATTR = "groupeval_blank_absences"
 #: per-row provenance column of the attendance reader: True for absences made from blank cells.
 BLANK_CELL = "_blank_cell"
+#: per-row provenance column of the attendance reader: the raw column (date header of a wide sheet).
+SOURCE_COLUMN = "_source_column"
 #: ``DataFrame.attrs`` keys of the readers: entirely blank rows skipped, cancelled session columns.
 BLANK_ROWS_ATTR = "groupeval_blank_rows"
 CANCELLED_ATTR = "groupeval_cancelled"
@@ -62,7 +64,9 @@ _TRUE = {"true", "t", "1", "1.0", "yes", "y", "present", "p", "x", "✓", "✔",
 _FALSE = {"false", "f", "0", "0.0", "no", "n", "absent", "a", "excused", "e"}
 _STATUS_ATTENDED = {"present": True, "late": True, "absent": False, "excused": False}
 _DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})$")
-_INTERNAL = ("_signin", "_blank")
+_INTERNAL = ("_signin", "_blank", "_wide_col")
+#: canonical attendance columns that come from one cell of a wide sheet: problems name the sheet column
+_CELL_COLUMNS = ("session_date", "attended", "status")
 _NO_FUTURE = {"groups": ("start_date",), "members": ("enrolled_on", "exited_on"),
               "attendance": ("session_date",), "responses": ("completed_on",)}
 _ID_OWNER = {"member_id": "members", "group_id": "groups"}
@@ -185,8 +189,9 @@ class _Log:
             vals = t.df[column].to_numpy(dtype=object)[idx] if column in t.df else [None] * len(idx)
         else:
             vals = np.asarray(values, dtype=object)[idx]
-        self.problems.extend((cls, Problem(str(f), int(r), column, _plain(v), reason, fix))
-                             for f, r, v in zip(files, rows, vals))
+        cols = _user_columns(t, idx, column)
+        self.problems.extend((cls, Problem(str(f), int(r), c, _plain(v), reason, fix))
+                             for f, r, c, v in zip(files, rows, cols, vals))
 
     def record(self, t: _Table, mask: np.ndarray, column: str | None, reason: str, action: str,
                values: pd.Series | np.ndarray | None = None) -> None:
@@ -201,7 +206,7 @@ class _Log:
         self.quality.append(pd.DataFrame({
             "file": t.df.loc[mask, SOURCE_FILE].to_numpy(dtype=object),
             "row": t.df.loc[mask, SOURCE_ROW].to_numpy(),
-            "column": column,
+            "column": _user_columns(t, np.flatnonzero(mask), column),
             "value": pd.Series(vals).astype("string").to_numpy(dtype=object),
             "reason": reason,
             "action": action,
@@ -213,6 +218,16 @@ class _Log:
         self.quality.append(pd.DataFrame({"file": [file], "row": [pd.NA], "column": [column],
                                           "value": [None if value is None else str(value)],
                                           "reason": [reason], "action": [action]}))
+
+
+def _user_columns(t: _Table, idx: np.ndarray, column: str | None) -> np.ndarray:
+    """The column as the user sees it: the date header of a wide sheet for cell-derived columns."""
+    out = np.full(len(idx), column, dtype=object)
+    if column in _CELL_COLUMNS and "_wide_col" in t.df:
+        wide = t.df["_wide_col"].to_numpy(dtype=object)[idx]
+        has = pd.notna(wide)
+        out[has] = wide[has]
+    return out
 
 
 def _plain(v: Any) -> Any:
@@ -279,6 +294,8 @@ def _prepare(name: str, raw: Any, log: _Log) -> _Table:
         attrs = frames[k].attrs
         if name == "attendance":
             df["_signin"] = str(attrs.get(SIGNIN_ATTR, "")).lower() == "signin"
+            if str(attrs.get(SIGNIN_ATTR, "")).lower() == "wide" and SOURCE_COLUMN in df:
+                df["_wide_col"] = df[SOURCE_COLUMN].astype(object)
             if BLANK_CELL in df:
                 df["_blank"] = df.pop(BLANK_CELL).fillna(False).astype(bool)
             else:
