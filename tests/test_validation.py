@@ -545,3 +545,38 @@ def test_config_argument_overrides_folder_settings(tmp_path, prog):
     assert ds.meta["programme"] == "Override" and ds.timepoints == ("baseline", "week_12", "week_26")
     with pytest.raises(ConfigError, match=r"programme\.timepoints.*non-empty list"):
         _load(tmp_path, config={"programme": {"timepoints": "baseline"}})
+
+
+def test_survey_of_unknown_member_or_wrong_group_and_fractional_item():
+    p = hv.base_programme()
+    s = p["surveys"].copy()
+    s["group_id"] = ["G1", "G2", "G2", "G1"]  # M02 is in G1, not G2
+    s.loc[3, "member_id"] = "M09"
+    s.loc[0, "phq9_4"] = "2.5"
+    with pytest.raises(ValidationError) as info:
+        validate(p["groups"], p["members"], p["sessions"], p["attendance"], s, today=hv.TODAY)
+    got = sorted((pr.row, pr.column, pr.reason.split(" (")[0]) for pr in info.value.problems)
+    assert got == [(2, "phq9_4", "item response outside the instrument's range 0 to 3"),
+                   (3, "group_id", "survey response names a group the member is not enrolled in"),
+                   (5, "member_id", "survey response from a member who is not in the members table")]
+
+
+def test_identifier_error_wins_when_mixed_with_other_problems():
+    p = hv.base_programme()
+    m = p["members"].assign(email=["a@x", "b@x", "c@x"])
+    m.loc[0, "enrolled_on"] = "nonsense"
+    with pytest.raises(IdentifierError) as info:
+        validate(p["groups"], m, p["sessions"], p["attendance"], today=hv.TODAY)
+    assert {pr.reason.split(":")[0] for pr in info.value.problems} >= {"the members table holds direct identifiers",
+                                                                      "not a date that can be read"}
+
+
+def test_validate_does_not_modify_the_callers_frames():
+    p = hv.base_programme()
+    p["attendance"].loc[0, "member_id"] = " m01 "
+    before = {k: v.copy() for k, v in p.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        validate(p["groups"], p["members"], p["sessions"], p["attendance"], p["surveys"], today=hv.TODAY)
+    for k in p:
+        pd.testing.assert_frame_equal(p[k], before[k])

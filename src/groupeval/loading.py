@@ -442,7 +442,7 @@ def load(path: str | Path, *, columns: Mapping[str, Any] | None = None,
     tables = {t: (f if len(f) > 1 else f[0]) for t, f in frames.items()}
     files = {key: [str(s["path"]) for s in specs] for key, specs in cfg["files"].items()}
     return validate(**tables, today=today, allow_identifiers=allow, source=str(p), programme=name,
-                    _problems=problems, _files=files, **opts)
+                    _problems=problems, _files=files, _stacklevel=3, **opts)
 
 
 def validate(groups: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
@@ -454,7 +454,8 @@ def validate(groups: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
              cutoff: Any = None, today: Any = None, allow_identifiers: bool = False,
              source: str | None = None, programme: str | None = None,
              item_ranges: Mapping[str, tuple[float, float]] | None = None, unenrolled: str = "error",
-             dayfirst: bool | None = None, _problems: Sequence = (), _files: Mapping | None = None) -> Dataset:
+             dayfirst: bool | None = None, _problems: Sequence = (), _files: Mapping | None = None,
+             _stacklevel: int = 2) -> Dataset:
     """Validate in-memory tables and return a :class:`Dataset`.
 
     Parameters
@@ -558,7 +559,7 @@ def validate(groups: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
     if n_ex or n_rep:
         warnings.warn(f"{sum(c['excluded'] for c in result.row_counts.values())} row(s) excluded and {n_rep} "
                       "repaired during validation; see dataset.quality.to_frame()",
-                      DataQualityWarning, stacklevel=2)
+                      DataQualityWarning, stacklevel=_stacklevel)
     return Dataset(groups=t["groups"], members=t["members"], sessions=t["sessions"], attendance=t["attendance"],
                    responses=t["responses"], quality=q, timepoints=result.timepoints,
                    cutoff=None if cutoff is None else pd.Timestamp(cutoff).normalize(), meta=meta)
