@@ -437,11 +437,11 @@ def _mm():
 def test_mixed_model_sentence_numbers_equal_changes_by_hand():
     mm = _mm()
     text = N.mixed_model_sentence(mm, level="12-step", instrument="phq9")
-    assert text == ("In 12-step groups, in a linear mixed model using all available scores (219 members in 12 "
-                    "groups), PHQ-9 scores at week 26 were 3.8 points lower than at baseline "
-                    "(95% CI [−5.0, −2.7], p < .001).")
+    assert text == ("In 12-step groups, PHQ-9 scores at week 26 were 3.8 points lower than at baseline "
+                    "(95% CI [−5.0, −2.7], p < .001; linear mixed model of all available scores, 219 members in "
+                    "12 groups).")
     text = N.mixed_model_sentence(mm, level="12-step", timepoint="week_12", instrument="phq9", digits=2)
-    assert numbers(text)[-6:] == [12, 1.37, 95, -2.35, -0.39, 0.006]
+    assert numbers(text)[:7] == [12, 12, 1.37, 95, -2.35, -0.39, 0.006]   # "12-step", "week 12", ...
     plain = N.mixed_model_sentence(mm, level="postpartum depression", instrument="phq9", style="plain")
     assert plain.endswith("PHQ-9 scores at week 26 were not clearly different from baseline.")
     with pytest.raises(ConfigError, match="the model is by 'group_type'; pass level="):

@@ -797,9 +797,10 @@ def mixed_model_sentence(result: Any, *, timepoint: str | None = None, level: An
     Returns
     -------
     str
-        E.g. "In a linear mixed model using all available scores (219 members
-        in 12 groups), PHQ-9 scores at week 26 were 3.31 points lower than at
-        baseline (95% CI [−4.52, −2.10], p < .001)."
+        E.g. "PHQ-9 scores at week 26 were 3.3 points lower than at baseline
+        (95% CI [−4.5, −2.1], p < .001; linear mixed model of all available
+        scores, 219 members in 12 groups)."  The sizes are those of the whole
+        model, also in a sentence about one ``level``.
     """
     _check_style(style)
     changes = getattr(result, "changes", None)
@@ -831,16 +832,16 @@ def mixed_model_sentence(result: Any, *, timepoint: str | None = None, level: An
     tp, ref = plain_label(row["timepoint"]), plain_label(row["reference"])
     size = ""
     if getattr(result, "n_members", None) is not None and getattr(result, "n_groups", None) is not None:
-        size = f" ({fmt_count(int(result.n_members))} members in {fmt_count(int(result.n_groups))} groups)"
+        size = f", {fmt_count(int(result.n_members))} members in {fmt_count(int(result.n_groups))} groups"
     model = ("generalised estimating equations" if getattr(result, "method", None) == "gee"
-             else "a linear mixed model")
+             else "linear mixed model")
     if style == "apa":
         if diff_r == 0:
             body = f"{label} scores at {tp} did not differ from {ref}"
         else:
             body = f"{label} scores at {tp} were {fmt_number(abs(diff), d)} points {word} than at {ref}"
-        return capitalize_first(f"{lead}in {model} using all available scores{size}, {body} "
-                                f"({fmt_ci(row['ci_low'], row['ci_high'], d)}, {fmt_p(row['p_value'])}).")
+        return capitalize_first(f"{lead}{body} ({fmt_ci(row['ci_low'], row['ci_high'], d)}, "
+                                f"{fmt_p(row['p_value'])}; {model} of all available scores{size}).")
     clear = not (float(row["ci_low"]) <= 0 <= float(row["ci_high"]))
     if not clear or diff_r == 0:
         return capitalize_first(f"{lead}taking everyone's answers into account, {label} scores at {tp} were not "

@@ -342,6 +342,9 @@ def plot_retention(result: Any, ax: Any = None, *, by: str | None = None, at_ris
             s = part["retention"].to_numpy(float)
             lo = part["ci_low"].to_numpy(float) if "ci_low" in part else None
             hi = part["ci_high"].to_numpy(float) if "ci_high" in part else None
+            if lo is not None:  # the CI is undefined (NaN) where S = 1, as in R: draw it as [1, 1]
+                lo = np.where(np.isnan(lo) & (s >= 1), 1.0, lo)
+                hi = np.where(np.isnan(hi) & (s >= 1), 1.0, hi)
             if len(t) == 0 or t[0] > 0 or s[0] < 1:  # start at S(0-) = 1
                 t = np.r_[min(0.0, t[0]) if len(t) else 0.0, t]
                 s = np.r_[1.0, s]
