@@ -241,3 +241,29 @@ def test_blank_lines_and_multiline_title_above_header(tmp_path):
     assert a["member_id"].tolist() == ["M1", "M2"] and a["_source_row"].tolist() == [4, 6]
     b = read_table(_write(tmp_path / "b.csv", 'Title\n"multi\nline title",\nmember_id,x\nM1,1\n'))
     assert b["member_id"].tolist() == ["M1"] and b["_source_row"].tolist() == [4]
+
+
+# ---------------------------------------------------------------- property: any text survives the round trip
+
+import csv as _csv  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_ALPHABET = "abcXYZ ,;|\t\"'éü€-_.\n"
+_cell = st.text(alphabet=_ALPHABET, max_size=8).map(lambda s: "k" + s)   # a letter first: stays text
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(_cell, _cell, _cell), min_size=1, max_size=15),
+       delim=st.sampled_from([",", ";", "\t", "|"]), enc=st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]))
+def test_text_cells_round_trip_through_sniffing(tmp_path_factory, rows, delim, enc):
+    p = tmp_path_factory.mktemp("rt") / "t.csv"
+    with open(p, "w", encoding=enc, newline="") as fh:
+        w = _csv.writer(fh, delimiter=delim, lineterminator="\r\n")
+        w.writerow(["member_id", "note", "other"])
+        w.writerows(rows)
+    df = read_table(p)
+    got = [tuple(r) for r in df[["member_id", "note", "other"]].astype(object).itertuples(index=False)]
+    assert got == [tuple(r) for r in rows]
+    assert df["_source_row"].tolist() == list(range(2, len(rows) + 2))

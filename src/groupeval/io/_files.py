@@ -282,7 +282,7 @@ def _sniff_delimiter(sample: str) -> str:
     lines = [ln for ln in lines[:50] if ln.strip()]
     if not lines:
         return ","
-    best, best_key = ",", (-1, -1, -1)
+    best, best_key = ",", (-1, -1, -1, -1)
     text = "\n".join(lines)
     for d in DELIMITERS:
         try:
@@ -294,7 +294,8 @@ def _sniff_delimiter(sample: str) -> str:
             continue
         width = max(set(counts), key=counts.count)
         consistent = sum(c == width for c in counts)
-        key = (int(width > 1), consistent, width)
+        # ties: the delimiter under which the header (an early row) already has the common width
+        key = (int(width > 1), -counts.index(width), consistent, width)
         if key > best_key:
             best, best_key = d, key
     return best
