@@ -461,3 +461,45 @@ def test_logrank_sentence_numbers_equal_result_logrank(sample_ds):
     assert "could be due to chance" in N.logrank_sentence(res, style="plain", alpha=min(lr.p_value / 2, 0.05))
     with pytest.raises(ConfigError, match="needs a retention result fitted with by="):
         N.logrank_sentence(overall)
+
+
+def test_compare_groups_and_icc_sentences_numbers_equal_results(sample_ds):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = groupeval.score(sample_ds.responses, "phq9")
+        cg = groupeval.compare_groups(scores, sample_ds)
+        ic = groupeval.icc(scores[scores["timepoint"] == "baseline"])
+    o = cg.omnibus
+    text = N.compare_groups_sentence(cg, instrument="phq9")
+    got = numbers(text)
+    assert got[:5] == [26, o["df1"], o["df2"], r(o["f"], 2), r(o["p_value"], 3)]
+    expected = []
+    for _, m in cg.adjusted_means.iterrows():
+        expected += [r(m.adjusted_mean, 1), 95, r(m.ci_low, 1), r(m.ci_high, 1)]
+    # level names such as "12-step" contribute their own number before each mean
+    got_means = [x for x in got[5:] if x not in (12.0,)][:len(expected)]
+    assert got_means == expected
+    plain = N.compare_groups_sentence(cg, instrument="phq9", style="plain")
+    assert ("could be due to chance" in plain) == (o["p_value"] >= 0.05)
+    row = ic.iloc[0]
+    text = N.icc_sentence(ic, instrument="phq9")   # numbers()[0] is the 1 of "ICC(1)"
+    assert numbers(text)[1:] == [r(row.icc, 2), 95, r(row.ci_low, 2), r(row.ci_high, 2), row.n_groups, row.n,
+                             r(row.design_effect, 2), r(row.mean_group_size, 1)]
+
+
+def test_compare_groups_sentence_lists_holm_significant_pairs_and_hides_small_levels():
+    class CG:
+        by, post, correction = "group_type", "week_26", "holm"
+        omnibus = {"f": 9.5, "df1": 2, "df2": 11.0, "p_value": 0.004}
+        adjusted_means = pd.DataFrame({"level": ["12-step", "peer support", "tiny"],
+                                       "adjusted_mean": [8.0, 5.0, 7.0], "se": 1.0, "ci_low": [7.0, 4.0, 5.0],
+                                       "ci_high": [9.0, 6.0, 9.0], "n": [40, 35, 6]})
+        contrasts = pd.DataFrame({"level_a": ["peer support", "tiny", "tiny"],
+                                  "level_b": ["12-step", "12-step", "peer support"],
+                                  "difference": [-3.0, -1.0, 2.0], "p_adjusted": [0.003, 0.04, 0.2]})
+
+    text = N.compare_groups_sentence(CG(), instrument="phq9", audience="funder")
+    assert "tiny" not in text and "one smaller type not shown" in text
+    assert text.endswith("Pairwise differences after Holm correction: peer support vs 12-step −3.0, p = .003.")
+    plain = N.compare_groups_sentence(CG(), instrument="phq9", style="plain")
+    assert plain.endswith("members of peer support groups ended with the best scores.")   # PHQ-9: lower is better

@@ -37,6 +37,10 @@ dose_response_sentence
     Follow-up score per session attended (:func:`groupeval.dose_response`).
 mixed_model_sentence
     Model-estimated change from the first timepoint (:func:`groupeval.mixed_model`).
+compare_groups_sentence
+    Baseline-adjusted differences between group types (:func:`groupeval.compare_groups`).
+icc_sentence
+    How much scores cluster within groups (:func:`groupeval.icc`).
 methods_paragraph, references, software_versions
     The methods text with instruments, dropout rule, missing data, software
     versions and references.
@@ -46,7 +50,7 @@ from __future__ import annotations
 import re
 import sys
 from importlib import metadata
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -65,6 +69,7 @@ from .formatting import (
     fmt_unit,
     fmt_weeks,
     is_suppressed,
+    number_word,
     plain_fraction,
     plain_label,
     resolve_min_cell,
@@ -81,6 +86,8 @@ __all__ = [
     "attendance_sentence",
     "dose_response_sentence",
     "mixed_model_sentence",
+    "compare_groups_sentence",
+    "icc_sentence",
     "methods_paragraph",
     "references",
     "software_versions",
@@ -848,6 +855,116 @@ def mixed_model_sentence(result: Any, *, timepoint: str | None = None, level: An
                                 f"clearly different from {ref}.")
     return capitalize_first(f"{lead}taking everyone's answers into account, {label} scores were on average "
                             f"{fmt_number(abs(diff), d)} points {word} at {tp} than at {ref}.")
+
+
+def compare_groups_sentence(result: Any, *, instrument: Any = None, style: str = "apa",
+                            audience: str | None = None, min_cell: int | None = None,
+                            digits: int | None = None) -> str:
+    """Baseline-adjusted follow-up scores compared across group types (ANCOVA).
+
+    Parameters
+    ----------
+    result
+        A :func:`groupeval.compare_groups` result: ``omnibus`` (``f, df1, df2,
+        p_value``), ``adjusted_means`` (``level, adjusted_mean, ci_low,
+        ci_high, n``), ``contrasts`` (``level_a, level_b, difference, ci_low,
+        ci_high, p_adjusted``), ``correction``, ``by``, ``post``.
+    instrument
+        Registry name or Instrument (label, decimals, direction).
+    style
+        ``"apa"``: omnibus F test, adjusted means with CIs, and the pairwise
+        differences that remain after the multiplicity correction;
+        ``"plain"``: which type ended best, and whether differences could be chance.
+    audience, min_cell
+        Levels with fewer than ``min_cell`` members are left out of the
+        listing (the omnibus test is still reported).
+
+    Returns
+    -------
+    str
+    """
+    _check_style(style)
+    omni = getattr(result, "omnibus", None)
+    means = getattr(result, "adjusted_means", None)
+    if not isinstance(omni, Mapping) or not isinstance(means, pd.DataFrame):
+        raise ConfigError(f"compare_groups_sentence needs a compare_groups result; got {type(result).__name__}.")
+    _need(means, ("level", "adjusted_mean", "ci_low", "ci_high", "n"), "compare_groups_sentence")
+    mc = resolve_min_cell(audience, min_cell)
+    label = _label(instrument)
+    d = _default_digits(instrument) if digits is None else digits
+    by = getattr(result, "by", "group_type")
+    what = {"group_type": "group types", "facilitation": "facilitation types", "format": "meeting formats",
+            "site": "sites"}.get(by, f"levels of {plain_label(by)}")
+    post = plain_label(getattr(result, "post", "follow-up"))
+    shown = means[~np.asarray(is_suppressed(means["n"].to_numpy(float), mc), dtype=bool)]
+    n_hidden = len(means) - len(shown)
+    differ = float(omni["p_value"]) < 0.05
+    if style == "apa":
+        test = (f"F({fmt_df(omni['df1'])}, {fmt_df(omni['df2'])}) = {fmt_number(omni['f'], 2)}, "
+                f"{fmt_p(omni['p_value'])}")
+        verb = "differed between" if differ else "did not differ clearly between"
+        listing = "; ".join(f"{lv} {fmt_number(m, d)} ({fmt_ci(lo, hi, d)})" for lv, m, lo, hi in
+                            zip(shown["level"], shown["adjusted_mean"], shown["ci_low"], shown["ci_high"]))
+        hidden = (f"; {number_word(n_hidden)} smaller {'type' if n_hidden == 1 else 'types'} not shown"
+                  if n_hidden else "")
+        text = (f"Adjusted for baseline, {label} scores at {post} {verb} {what} (cluster-robust Wald {test}); "
+                f"adjusted means: {listing}{hidden}.")
+        contrasts = getattr(result, "contrasts", None)
+        if differ and isinstance(contrasts, pd.DataFrame) and {"level_a", "level_b", "difference",
+                                                               "p_adjusted"} <= set(contrasts.columns):
+            ok = set(map(str, shown["level"]))
+            sig = contrasts[(contrasts["p_adjusted"] < 0.05) & contrasts["level_a"].astype(str).isin(ok)
+                            & contrasts["level_b"].astype(str).isin(ok)]
+            corr = {"holm": "Holm", "fdr_bh": "Benjamini–Hochberg", "bonferroni": "Bonferroni"}.get(
+                getattr(result, "correction", ""), str(getattr(result, "correction", "")))
+            if len(sig):
+                pairs = "; ".join(f"{a} vs {b} {fmt_number(dd, d)}, {fmt_p(pa)}" for a, b, dd, pa in
+                                  zip(sig["level_a"], sig["level_b"], sig["difference"], sig["p_adjusted"]))
+                text += f" Pairwise differences after {corr} correction: {pairs}."
+            else:
+                text += f" No pairwise difference remained after {corr} correction."
+        return text
+    if not differ or not len(shown):
+        return (f"Once starting scores are taken into account, {label} scores at {post} were similar in all "
+                f"{what}: the differences we see could be due to chance.")
+    inst = _instrument(instrument)
+    hib = True if inst is None else bool(inst.higher_is_better)
+    best = shown.sort_values("adjusted_mean", ascending=not hib).iloc[0]["level"]
+    return (f"Once starting scores are taken into account, {label} scores at {post} differed between {what}; "
+            f"members of {best} groups ended with the best scores.")
+
+
+def icc_sentence(icc: pd.DataFrame, *, instrument: Any = None, timepoint: str | None = None) -> str:
+    """How strongly scores cluster within groups: ICC(1) with CI and the design effect.
+
+    Parameters
+    ----------
+    icc
+        :func:`groupeval.icc` output (``timepoint, icc, ci_low, ci_high,
+        n_groups, n, mean_group_size, design_effect``).
+    timepoint
+        The row to describe (default: the first).
+
+    Returns
+    -------
+    str
+        E.g. "At baseline, the intraclass correlation of PHQ-9 scores within
+        groups was ICC(1) = .05, 95% CI [.00, .21] (12 groups, 219 members),
+        a design effect of 1.86 for the mean group size of 18.3."
+    """
+    if not isinstance(icc, pd.DataFrame) or not len(icc):
+        raise ConfigError(f"icc_sentence needs the DataFrame from groupeval.icc; got {type(icc).__name__}.")
+    _need(icc, ("icc", "ci_low", "ci_high", "n_groups", "n", "mean_group_size", "design_effect"), "icc_sentence")
+    row = icc.iloc[0] if timepoint is None or "timepoint" not in icc.columns else \
+        icc[icc["timepoint"] == timepoint].iloc[0]
+    tp = row["timepoint"] if "timepoint" in row.index else None
+    when = f"At {plain_label(tp)}, the" if isinstance(tp, str) else "The"
+    label = _label(instrument)
+    clip = lambda v: max(-1.0, min(1.0, float(v)))  # noqa: E731  (ICC(1) estimates can fall below 0)
+    return (f"{when} intraclass correlation of {label} scores within groups was ICC(1) = "
+            f"{fmt_unit(clip(row['icc']), 2)}, {fmt_ci(clip(row['ci_low']), clip(row['ci_high']), 2, leading_zero=False)} "
+            f"({fmt_count(int(row['n_groups']))} groups, {fmt_count(int(row['n']))} members), a design effect of "
+            f"{fmt_number(row['design_effect'], 2)} for the mean group size of {fmt_number(row['mean_group_size'], 1)}.")
 
 
 # ---------------------------------------------------------------------------
