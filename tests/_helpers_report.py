@@ -15,8 +15,17 @@ SECTIONS = ("Summary", "Who took part", "Attendance and retention", "Outcomes", 
             "Data quality", "Methods")
 
 
+#: Column names that count people in the report tables (every one must be suppressible).
+COUNT_NAME = re.compile(r"^(n|n_lost|n_observed|n_pre_only|n_post_only|members|attended_once|never_attended|"
+                        r"dropped|completed|active|events|censored|late_entries|at_risk)$")
+#: Sentence fragments that state a number of people.
+PEOPLE_NUMBER = re.compile(
+    r"(?<![\d.,\[])(\d[\d,]*)\s+(?:\(\d|of\s+)?(?:members?|people|participants?|persons?|dropped out|"
+    r"completed|stopped|were still|still attending|recovered|improved|deteriorated|showed)"
+    r"|\bn = (\d[\d,]*)|\bOf (?:the )?(\d[\d,]*)\b")
+
 def small_groups_dataset(seed: int = 7):
-    """A programme whose group types hold fewer than 11 members each (suppression must bite)."""
+    """A programme of 8 groups of 4-9 members: many counts below 11, so suppression must bite."""
     from groupeval.sample import generate
 
     return generate(seed, n_groups=8, members_per_group=(4, 9))

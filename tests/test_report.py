@@ -19,21 +19,11 @@ from groupeval.exceptions import ConfigError, GroupevalError
 from groupeval.privacy import assert_no_identifiers
 from groupeval.report import build_report, tables_paths
 
-from _helpers_report import SECTIONS, built_report, html_text, programme_dir, read_tables
+from _helpers_report import COUNT_NAME, PEOPLE_NUMBER, SECTIONS, built_report, html_text, programme_dir, read_tables
 
 pytestmark = pytest.mark.slow
 
 MIN_CELL = 11
-#: Column names that count people in the report tables (every one must be suppressible).
-COUNT_NAME = re.compile(r"^(n|n_lost|n_observed|n_pre_only|n_post_only|members|attended_once|never_attended|"
-                        r"dropped|completed|active|events|censored|late_entries|at_risk)$")
-#: Sentence fragments that state a number of people.
-PEOPLE_NUMBER = re.compile(
-    r"(?<![\d.,\[])(\d[\d,]*)\s+(?:\(\d|of\s+)?(?:members?|people|participants?|persons?|dropped out|"
-    r"completed|stopped|were still|still attending|recovered|improved|deteriorated|showed)"
-    r"|\bn = (\d[\d,]*)|\bOf (\d[\d,]*)\b")
-
-
 def _load(kind):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
