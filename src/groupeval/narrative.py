@@ -55,7 +55,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .exceptions import ConfigError, SchemaError
+from .exceptions import ConfigError, GroupevalError, SchemaError
 from .formatting import (
     capitalize_first,
     fmt_ci,
@@ -162,7 +162,7 @@ def _instrument(instrument: Any) -> Any:
         from .instruments import get
 
         return get(instrument)
-    except Exception:  # a user-defined, unregistered name: keep it as a label
+    except GroupevalError:  # a user-defined, unregistered name: keep it as a label
         return None
 
 
@@ -268,10 +268,8 @@ def change_sentence(change: Any, *, instrument: Any = None, group: str | None = 
     label = _label(instrument)
     d = _default_digits(instrument) if digits is None else digits
     if group is None:
-        try:
-            from .outcomes import CHANGE_COLUMNS
-        except Exception:  # pragma: no cover - outcomes always present in the package
-            CHANGE_COLUMNS = _CHANGE_NEEDS
+        from .outcomes import CHANGE_COLUMNS
+
         by = [c for c in row.index if c not in CHANGE_COLUMNS and not str(c).startswith(("n_", "ci_", "p_"))
               and not isinstance(row[c], (int, float, np.number, bool, np.bool_))]
         if by:

@@ -40,7 +40,7 @@ import pandas as pd
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 
-from .exceptions import ConfigError, SchemaError
+from .exceptions import ConfigError, GroupevalError, SchemaError
 from .formatting import fmt_count, fmt_number, is_suppressed, plain_label, resolve_min_cell
 
 __all__ = [
@@ -763,7 +763,7 @@ def _instrument_label(inst: Any) -> str | None:
         from .instruments import get
 
         return str(get(str(inst)).label)
-    except Exception:  # unknown or user-defined name: show it as given
+    except GroupevalError:  # unknown or user-defined name: show it as given
         return str(inst)
 
 
