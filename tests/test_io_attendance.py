@@ -375,3 +375,43 @@ def test_invalid_header_date_is_named(tmp_path):
     write_csv_rows(p, ["member_id", "group_id", "2025-02-24", "31/02/2025"], [["M1", "G1", "P", "A"]])
     with pytest.raises(ReadError, match=r"(?s)w.csv, column '31/02/2025': column header is not a valid date"):
         read_attendance(p)
+
+
+# reference implementation of DESIGN.md's wide-sheet rules, one cell at a time (independent of the reader)
+_VARIANTS = {"present": ["P", "p", " P ", "1", "Y", "yes", "x", "X", "✓", "✔", "Present"],
+             "absent": ["A", "a", "0", "N", "no", "Absent"], "excused": ["E", "e", "Excused"],
+             "late": ["L", "late", " l"]}
+
+
+def _reference_wide(grid, dates, members, group):
+    explicit = any(v in ("absent", "excused") for row in grid for v in row)
+    held = [any(row[j] is not None for row in grid) for j in range(len(dates))]
+    out = []
+    for m, row in zip(members, grid):
+        for j, v in enumerate(row):
+            if not held[j]:
+                continue
+            if v is None:
+                if explicit:
+                    continue
+                v = "absent"
+            out.append((m, group, dates[j], v in ("present", "late"), v))
+    df = pd.DataFrame(out, columns=["member_id", "group_id", "session_date", "attended", "status"])
+    return df.astype({"session_date": "datetime64[ns]", "attended": bool})
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), n=st.integers(1, 6), k=st.integers(1, 5), presence_only=st.booleans())
+def test_wide_sheet_matches_cell_by_cell_reference(tmp_path_factory, data, n, k, presence_only):
+    choices = [None, "present", "late"] if presence_only else [None, "present", "absent", "excused", "late"]
+    grid = [[data.draw(st.sampled_from(choices)) for _ in range(k)] for _ in range(n)]
+    dates = list(pd.date_range("2025-01-13", periods=k, freq="7D"))
+    members = [f"M{i}" for i in range(n)]
+    cells = [["" if v is None else data.draw(st.sampled_from(
+        ["x", "✓", "1", "P", "Y"] if presence_only and v == "present" else _VARIANTS[v])) for v in row] for row in grid]
+    p = tmp_path_factory.mktemp("ref") / "w.csv"
+    write_csv_rows(p, ["member_id"] + [d.strftime("%d/%m/%Y") for d in dates],
+                   [[m] + r for m, r in zip(members, cells)])
+    expected = _reference_wide(grid, dates, members, "G1")
+    got = read_attendance(p, group="G1", dayfirst=True)
+    _same(got, expected)
