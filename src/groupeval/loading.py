@@ -23,7 +23,6 @@ import pandas as pd
 
 from .dataset import Dataset
 from .exceptions import (ConfigError, DataQualityWarning, GroupevalError, Problem, ReadError, SchemaError)
-from .schema import TABLE_NAMES
 from .validation import item_columns, normalise_column_name, raise_problems, validate_tables
 
 __all__ = ["load", "validate", "read_config", "CONFIG_NAME", "FILE_STEMS"]

@@ -27,20 +27,20 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .dataset import QUALITY_COLUMNS, QualityReport
+from .dataset import QualityReport
 from .exceptions import (ConfigError, GroupevalError, IdentifierError, Problem, ReadError, SchemaError,
                          ValidationError)
 from .schema import (ATTENDANCE_STATUS, EXIT_REASONS, FACILITATION, FORMAT, IDENTIFIER_PATTERNS,
                      SOURCE_FILE, SOURCE_ROW, TABLE_NAMES, TABLES)
 
 __all__ = ["validate_tables", "ValidatedTables", "STRING_DTYPE", "find_identifier_columns",
-           "normalise_column_name", "raise_problems", "SIGNIN_ATTR", "BLANK_ATTR"]
+           "normalise_column_name", "raise_problems", "item_columns", "SIGNIN_ATTR", "BLANK_ATTR"]
 
 #: dtype of identifiers and text columns in the canonical tables.
 STRING_DTYPE = pd.StringDtype("pyarrow")
@@ -142,7 +142,6 @@ class ValidatedTables:
     quality: QualityReport
     row_counts: dict[str, dict[str, int]]
     timepoints: tuple[str, ...]
-    warnings: tuple[str, ...] = field(default=())
 
 
 # --------------------------------------------------------------------------
@@ -317,7 +316,8 @@ def _prepare(name: str, raw: Any, log: _Log) -> _Table:
         out = parts[0]
     else:
         out = pd.concat(parts, ignore_index=True, sort=False)
-    out = out.reset_index(drop=True)
+    if not (isinstance(out.index, pd.RangeIndex) and out.index.start == 0 and out.index.step == 1):
+        out = out.reset_index(drop=True)
     t = _Table(name, out, given=True)
     t.skipped, t.cancelled = skipped, cancelled
     return t
@@ -1061,28 +1061,28 @@ def validate_tables(tables: Mapping[str, Any], *, timepoints: Sequence[str] | No
     keys: dict[str, np.ndarray] = {}
     if g.usable:
         keys["groups"] = np.maximum(g.df["_group_id"].to_numpy(), 0)
-        _dup_live(g, log, keys["groups"])
+        _duplicates(g, log, keys["groups"])
     if m.usable:
         keys["members"] = _key((np.maximum(m.df["_member_id"].to_numpy(), 0), nm),
                                (np.maximum(m.df["_group_id"].to_numpy(), 0), ng))
-        _dup_live(m, log, keys["members"])
+        _duplicates(m, log, keys["members"])
     if s.usable:
         s_days = _days(s.df["session_date"])
         sd = np.where(s_days == _NAT, 0, s_days - dmin)
         keys["sessions"] = _key((np.maximum(s.df["_group_id"].to_numpy(), 0), ng), (sd, nd))
-        _dup_live(s, log, keys["sessions"])
+        _duplicates(s, log, keys["sessions"])
     if a.usable:
         ad = _days(a.df["session_date"])
         a_day = np.where(ad == _NAT, 0, ad - dmin)
         a_mg = _key((np.maximum(a.df["_member_id"].to_numpy(), 0), nm),
                     (np.maximum(a.df["_group_id"].to_numpy(), 0), ng))
         keys["attendance"] = a_mg * np.int64(nd) + a_day
-        _dup_live(a, log, keys["attendance"])
+        _duplicates(a, log, keys["attendance"])
     if r.usable:
         tp = pd.factorize(r.df["timepoint"])[0]
         keys["responses"] = _key((np.maximum(r.df["_member_id"].to_numpy(), 0), nm), (np.maximum(tp, 0),
                                                                                           max(tp.max() + 1, 1) if len(tp) else 1))
-        _dup_live(r, log, keys["responses"])
+        _duplicates(r, log, keys["responses"])
 
     # 5. references between tables
     _references(ts, log, keys, ng=ng, nd=nd, dmin=dmin, unenrolled=unenrolled)
@@ -1112,10 +1112,6 @@ def validate_tables(tables: Mapping[str, Any], *, timepoints: Sequence[str] | No
         qf = qf.sort_values(["file", "_r", "column"], na_position="last", kind="stable").drop(columns="_r")
     quality = QualityReport(qf)
     return ValidatedTables(out, quality, counts, tps)
-
-
-def _dup_live(t: _Table, log: _Log, key: np.ndarray) -> None:
-    _duplicates(t, log, key)
 
 
 def _references(ts: dict[str, _Table], log: _Log, keys: dict[str, np.ndarray], *, ng: int, nd: int, dmin: int,
