@@ -503,3 +503,12 @@ def test_compare_groups_sentence_lists_holm_significant_pairs_and_hides_small_le
     assert text.endswith("Pairwise differences after Holm correction: peer support vs 12-step −3.0, p = .003.")
     plain = N.compare_groups_sentence(CG(), instrument="phq9", style="plain")
     assert plain.endswith("members of peer support groups ended with the best scores.")   # PHQ-9: lower is better
+
+
+def test_change_sentence_with_fewer_than_two_pairs_says_so():
+    row = pd.Series({"pre": "baseline", "post": "week_12", "n": 1, "mean_pre": 10.0, "mean_post": 9.8,
+                     "mean_change": -0.2, "ci_low": np.nan, "ci_high": np.nan, "t": np.nan, "df": np.nan,
+                     "p_value": np.nan, "d_z": np.nan, "d_z_ci_low": np.nan, "d_z_ci_high": np.nan})
+    assert N.change_sentence(row, instrument="phq9") == (
+        "PHQ-9 scores at baseline and week 12 are not reported: only one member answered both times.")
+    assert N.change_sentence(row.replace({1: 0}), instrument="phq9").endswith("no members answered both times.")

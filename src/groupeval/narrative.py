@@ -279,8 +279,9 @@ def change_sentence(change: Any, *, instrument: Any = None, group: str | None = 
     pre, post = plain_label(row["pre"]), plain_label(row["post"])
     n = int(row["n"])
     if is_suppressed(n, mc) or n < 2:
-        why = fmt_count(n, mc)
-        return capitalize_first(f"{lead}{subject} at {pre} and {post} are not reported: {why} members "
+        why = fmt_count(n, mc) if is_suppressed(n, mc) else ("no" if n == 0 else "only one")
+        noun = "member" if why == "only one" else "members"
+        return capitalize_first(f"{lead}{subject} at {pre} and {post} are not reported: {why} {noun} "
                                 f"answered both times.")
     change_r = float(fmt_number(row["mean_change"], d).replace("\u2212", "-"))
     verb = "fell" if change_r < 0 else "rose" if change_r > 0 else "stayed level"
