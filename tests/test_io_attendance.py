@@ -415,3 +415,15 @@ def test_wide_sheet_matches_cell_by_cell_reference(tmp_path_factory, data, n, k,
     expected = _reference_wide(grid, dates, members, "G1")
     got = read_attendance(p, group="G1", dayfirst=True)
     _same(got, expected)
+
+
+def test_google_forms_sign_in_export(tmp_path):
+    # Google Forms: "Timestamp" in m/d/yyyy h:mm:ss; the 13th proves month-first
+    p = tmp_path / "form.csv"
+    write_csv_rows(p, ["Timestamp", "Member ID", "Group"],
+                   [["3/6/2025 18:02:11", "M1", "G1"], ["3/13/2025 18:05:40", "M1", "G1"],
+                    ["3/13/2025 18:07:02", "M2", "G1"]])
+    got = read_attendance(p)
+    assert got.attrs["groupeval_shape"] == "signin"
+    assert got[["member_id", "session_date"]].values.tolist() == [
+        ["M1", pd.Timestamp("2025-03-06")], ["M1", pd.Timestamp("2025-03-13")], ["M2", pd.Timestamp("2025-03-13")]]

@@ -38,7 +38,7 @@ _ALIASES = {
     "member_id": ("member_id", "member", "participant_id", "participant", "client_id", "person_id", "member_code"),
     "group_id": ("group_id", "group", "group_code", "group_name"),
     "session_date": ("session_date", "date", "session", "meeting_date", "attendance_date", "sign_in_date",
-                     "signed_in", "date_attended"),
+                     "signed_in", "date_attended", "timestamp", "signed_in_at", "check_in"),
     "status": ("status", "attendance_status"),
     "attended": ("attended", "attendance", "mark", "present", "here"),
 }
