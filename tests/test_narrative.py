@@ -512,3 +512,16 @@ def test_change_sentence_with_fewer_than_two_pairs_says_so():
     assert N.change_sentence(row, instrument="phq9") == (
         "PHQ-9 scores at baseline and week 12 are not reported: only one member answered both times.")
     assert N.change_sentence(row.replace({1: 0}), instrument="phq9").endswith("no members answered both times.")
+
+
+def test_methods_paragraph_describes_imputation_and_dose_response():
+    class Imp:
+        pooled = {"m": 20, "fmi": 0.3}
+
+    class DR:
+        summary = pd.DataFrame({"analysis": ["as_treated", "completers", "itt"], "term": "exposure_slope"})
+
+    text = N.methods_paragraph(imputation=Imp(), dose_response=DR())
+    assert "multiply imputed by chained equations (statsmodels MICE, 20 imputations)" in text
+    assert "(Rubin, 1987)" in text and "Rubin DB. Multiple Imputation for Nonresponse in Surveys" in text
+    assert "for all enrolled members (intention to treat)" in text

@@ -1036,7 +1036,8 @@ def _dropout_text(dropout: Any) -> str:
 
 
 def methods_paragraph(*, instruments: Sequence[Any] = (), retention: Any = None, change: Any = None,
-                      reliable_change: Any = None, mixed_model: Any = None, dropout: Any = None,
+                      reliable_change: Any = None, mixed_model: Any = None, imputation: Any = None,
+                      dose_response: Any = None, dropout: Any = None,
                       missing: str | None = None, audience: str | None = None, min_cell: int | None = None,
                       with_references: bool = True) -> str:
     """A methods paragraph naming the methods, instruments, rules and software.
@@ -1057,6 +1058,12 @@ def methods_paragraph(*, instruments: Sequence[Any] = (), retention: Any = None,
     mixed_model
         The mixed-model result (or True); its ``method`` attribute says which
         fit was used (e.g. a GEE fallback).
+    imputation
+        The :func:`groupeval.impute` result (or True): multiple imputation by
+        chained equations with ``pooled["m"]`` imputations, Rubin's rules.
+    dose_response
+        The dose-response result (or True): cluster-robust regression of
+        follow-up on baseline and exposure.
     dropout
         A :class:`groupeval.engagement.Dropout`, preset name or dict; default
         the retention result's rule, else the default rule.
@@ -1140,6 +1147,20 @@ def methods_paragraph(*, instruments: Sequence[Any] = (), retention: Any = None,
             s.append("Scores over time were modelled with a linear mixed model with random intercepts for members "
                      f"nested in groups, fitted by restricted maximum likelihood ({cite('laird_ware')}; "
                      f"{cite('statsmodels')})" + (f"; fit: {desc}" if isinstance(desc, str) and desc else "") + ".")
+    if dose_response is not None:
+        s.append("The link between attendance and outcome was estimated by regressing the follow-up score on the "
+                 "baseline score and the number of sessions attended, with standard errors clustered by group "
+                 "(CR1), for members with both scores (as treated) and for completers"
+                 + (" and, after multiple imputation, for all enrolled members (intention to treat)"
+                    if getattr(dose_response, "summary", None) is not None
+                    and "itt" in set(getattr(dose_response, "summary")["analysis"]) else "") + ".")
+    if imputation is not None:
+        pooled = getattr(imputation, "pooled", None)
+        m = pooled.get("m") if isinstance(pooled, dict) else None
+        s.append("Missing follow-up scores were multiply imputed by chained equations (statsmodels MICE"
+                 + (f", {fmt_count(int(m))} imputations" if m is not None else "") + ") under a missing-at-random "
+                 f"assumption, and estimates were pooled with Rubin's rules ({cite('rubin')}); complete-case and "
+                 "mixed-model estimates are shown beside them.")
     s.append(missing or "Scale scores were prorated only within each instrument's missing-item rule; analyses of "
                         "change used members with scores at both timepoints (complete cases), and the numbers "
                         "left out are reported.")
