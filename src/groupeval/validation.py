@@ -163,6 +163,7 @@ class _Table:
         self.skipped = 0  # entirely blank rows the reader skipped (counted as read and excluded)
         self.cancelled: list[tuple[object, object]] = []  # (group, date) of cancelled wide-sheet columns
         self.timepoints: tuple[str, ...] | None = None
+        self.coded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     @property
     def live(self) -> np.ndarray:
@@ -663,6 +664,7 @@ def _check_vocab(t: _Table, log: _Log, col: str) -> None:
     log.row_problems(t, bad & t.live, col, f"{col} must be one of {', '.join(allowed)}",
                      f"recode {col} to one of: {', '.join(allowed)} (or leave it blank)")
     t.df[col] = _from_codes(codes, mapped).set_axis(s.index)
+    t.coded[col] = (codes, mapped)  # reused (status -> attended) without factorising again
 
 
 def _coerce_attended(t: _Table, log: _Log) -> None:
@@ -671,7 +673,7 @@ def _coerce_attended(t: _Table, log: _Log) -> None:
     live = t.live
     has_status = "status" in df.columns
     if has_status:
-        codes, uniques = _factorize(df["status"])
+        codes, uniques = t.coded["status"] if "status" in t.coded else _factorize(df["status"])
         u_val = np.array([_STATUS_ATTENDED.get(u) for u in uniques], dtype=object)
         u_has = np.array([v is not None for v in u_val], dtype=bool)
         c0 = np.maximum(codes, 0)
