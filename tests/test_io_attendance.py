@@ -427,3 +427,18 @@ def test_google_forms_sign_in_export(tmp_path):
     assert got.attrs["groupeval_shape"] == "signin"
     assert got[["member_id", "session_date"]].values.tolist() == [
         ["M1", pd.Timestamp("2025-03-06")], ["M1", pd.Timestamp("2025-03-13")], ["M2", pd.Timestamp("2025-03-13")]]
+
+
+def test_header_dates_that_lost_their_format_show_excel_serials(tmp_path):
+    # reference: openpyxl's own serial -> date conversion (45718 -> 2025-03-02)
+    from openpyxl.utils.datetime import from_excel
+    assert from_excel(45718) == dt.datetime(2025, 3, 2) and from_excel(45725) == dt.datetime(2025, 3, 9)
+    wb = openpyxl.Workbook()
+    wb.active.title = "G01"
+    wb.active.append(["member_id", 45718, 45725, 2024])
+    wb.active.append(["M1", "P", "A", 12])
+    p = tmp_path / "s.xlsx"
+    wb.save(p)
+    got = read_attendance(p)
+    assert got["session_date"].tolist() == [pd.Timestamp("2025-03-02"), pd.Timestamp("2025-03-09")]
+    assert got["2024"].tolist() == [12, 12]          # an ordinary numeric column stays a column

@@ -70,9 +70,20 @@ def _is_date_header(h: str) -> bool:
     return bool(_ISO.match(h) or _ISO_SLASH.match(h) or _DMY.match(h) or _TEXT_DATE.match(h))
 
 
+_SERIAL = re.compile(r"^\d{5}$")
+_SERIAL_RANGE = (36526, 73051)  # Excel serial day numbers of 2000-01-01 .. 2099-12-31
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+def _serial_headers(cols: list[str]) -> list[str]:
+    """Headers that are Excel serial dates shown as numbers (45717 = 2025-03-02): two or more needed."""
+    hits = [c for c in cols if _SERIAL.match(c.strip()) and _SERIAL_RANGE[0] <= int(c) < _SERIAL_RANGE[1]]
+    return hits if len(hits) >= 2 else []
+
+
 def _shape_of(raw: RawSheet) -> tuple[str | None, list[str]]:
     cols = [c for c in raw.frame.columns if not c.startswith("_")]
-    date_cols = [c for c in cols if _is_date_header(c)]
+    date_cols = [c for c in cols if _is_date_header(c)] + _serial_headers(cols)
     if date_cols and "session_date" not in cols:
         return "wide", date_cols
     if "session_date" in cols:
@@ -445,6 +456,10 @@ def read_attendance(path, format: str = "auto", *, columns: Mapping[str, str] | 
     all_headers = [c for raw, s, dc in classified if s == "wide" for c in dc]
     header_label = {c: raw.label for raw, s, dc in reversed(classified) if s == "wide" for c in dc}
     header_dates: dict[str, pd.Timestamp] = {}
+    serial = [h for h in all_headers if _SERIAL.match(h.strip())]
+    for h in serial:
+        header_dates[h] = _EXCEL_EPOCH + pd.Timedelta(days=int(h))
+    all_headers = [h for h in all_headers if h not in header_dates]
     if all_headers:
         df_used = infer_dayfirst(all_headers, label=classified[0][0].label.split(" [")[0], column=None,
                                  dayfirst=dayfirst)
