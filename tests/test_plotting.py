@@ -514,3 +514,24 @@ def test_plots_draw_on_a_given_axes():
     out = gp.plot_forest(pd.DataFrame({"g": ["a"], "d_z": [0.1], "d_z_ci_low": [0.0], "d_z_ci_high": [0.2]}),
                          ax=axes[1])
     assert out is axes[1]
+
+
+def test_no_figure_carries_a_member_id(sample_ds):
+    import groupeval as ge
+
+    ids = set(sample_ds.members["member_id"].astype(str))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = ge.score(sample_ds.responses, "phq9")
+        axes = [
+            ge.retention(sample_ds, by="group_type").plot(),
+            gp.plot_attendance_heatmap(sample_ds, str(sample_ds.groups["group_id"].iloc[0])),
+            gp.plot_cohort_heatmap(ge.cohort_table(sample_ds)),
+            ge.reliable_change(scores, "phq9", "baseline", "week_26").plot(),
+            gp.plot_forest(ge.change(scores, "baseline", "week_26", by="group_type", data=sample_ds)),
+            gp.plot_flow(ge.participant_flow(sample_ds)),
+        ]
+    for ax in axes:
+        texts = " ".join(_texts(ax))
+        assert not ids & set(re.findall(r"[A-Za-z]+\d+", texts)), ax
+        assert not ID_PATTERN.search(texts)
