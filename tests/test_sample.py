@@ -209,7 +209,7 @@ def test_completed_on_near_each_timepoint(ds):
 
 
 def test_generate_rejects_bad_arguments_listing_all():
-    with pytest.raises(ConfigError, match=r"weeks must be at least 13.*icc must be in \[0, 1\)"):
+    with pytest.raises(ConfigError, match=r"weeks must be at least 16.*icc must be in \[0, 1\)"):
         sample.generate(weeks=5, icc=1.5)
     with pytest.raises(ConfigError, match="unknown group types"):
         sample.generate(effects={"yoga": {"week_12": 0.1}})
@@ -579,3 +579,32 @@ def test_workbook_bytes_are_reproducible(tmp_path, ds):
     a = sample.write_programme(ds, tmp_path / "a") / "attendance.xlsx"
     b = sample.write_programme(ds, tmp_path / "b") / "attendance.xlsx"
     assert a.read_bytes() == b.read_bytes()
+
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n_groups=st.integers(1, 6), weeks=st.integers(16, 40),
+       size=st.integers(1, 8), cancel_rate=st.floats(0, 0.3), enrol_weeks=st.integers(1, 10),
+       icc=st.floats(0, 0.5))
+def test_invariants_hold_for_any_arguments(seed, n_groups, weeks, size, cancel_rate, enrol_weeks, icc):
+    ds = sample.generate(seed, n_groups=n_groups, weeks=weeks, members_per_group=(size, size + 3),
+                         cancel_rate=cancel_rate, enrol_weeks=enrol_weeks, icc=icc)
+    assert len(ds.groups) == n_groups and ds.sessions.groupby("group_id").size().eq(weeks + 1).all()
+    a = ds.attendance.merge(ds.members, on=["member_id", "group_id"], how="left", indicator=True)
+    assert (a["_merge"] == "both").all()
+    assert (a["session_date"] >= a["enrolled_on"]).all()
+    assert ((a["session_date"] <= a["exited_on"]) | a["exited_on"].isna()).all()
+    held = ds.sessions[~ds.sessions["cancelled"]]
+    assert len(ds.attendance.merge(held, on=["group_id", "session_date"])) == len(ds.attendance)
+    assert not ds.attendance.duplicated(["member_id", "session_date"]).any()
+    assert (ds.responses["completed_on"] <= ds.cutoff).all()
+    order = ds.responses.pivot(index="member_id", columns="timepoint", values="completed_on")
+    for a_, b_ in (("baseline", "week_12"), ("week_12", "week_26")):
+        if {a_, b_} <= set(order.columns):
+            both = order[[a_, b_]].dropna()
+            assert (both[a_] < both[b_]).all()
+    t = ds.meta["truth"]
+    assert t["icc"] == pytest.approx(icc)
+    assert all(np.isfinite(v) for name in ("brs", "who5", "phq9") for v in t["change"][name].values())

@@ -28,8 +28,8 @@ from scipy import special
 from .dataset import Dataset
 from .exceptions import ConfigError
 
-__all__ = ["generate", "write_programme", "write_sample", "expected_scores", "ITEM_MODELS",
-           "GROUP_TYPES", "TIMEPOINTS", "INSTRUMENTS"]
+__all__ = ["generate", "write_programme", "write_sample", "expected_scores", "expected_items", "ItemModel",
+           "ITEM_MODELS", "SCORES", "DEFAULT_EFFECTS", "GROUP_TYPES", "TIMEPOINTS", "INSTRUMENTS"]
 
 GROUP_TYPES = ("12-step", "cancer survivors", "postpartum depression", "mental-health recovery")
 #: group types that run as open, ongoing groups (members may have joined
@@ -295,7 +295,8 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
         :data:`GROUP_TYPES`, so every type is present from 4 groups on.
     weeks
         Length of the data window in weeks; each group meets weekly, giving
-        ``weeks + 1`` scheduled sessions (week 0 .. ``weeks``).  At least 13.
+        ``weeks + 1`` scheduled sessions (week 0 .. ``weeks``).  At least 16;
+        with fewer than 26 the ``week_26`` survey is taken at the last session.
     members_per_group
         Inclusive range of the number of members per group (uniform).
     n_members
@@ -455,6 +456,12 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
 
     In R: there is no equivalent; see ``simstudy`` for similar simulations.
 
+    References
+    ----------
+    .. [1] Samejima F. Estimation of latent ability using a response pattern
+       of graded scores. Psychometrika Monograph Supplement 17, 1969.
+    .. [2] Scoring rules of the instruments: ``docs/instruments.md``.
+
     Examples
     --------
     >>> from groupeval import sample
@@ -464,8 +471,8 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
     """
     # ---- arguments --------------------------------------------------------
     problems = []
-    if weeks < 13:
-        problems.append(f"weeks must be at least 13 (got {weeks!r})")
+    if weeks < 16:
+        problems.append(f"weeks must be at least 16, so the last survey follows week 12 (got {weeks!r})")
     try:
         lo, hi = (int(x) for x in members_per_group)
     except (TypeError, ValueError):
