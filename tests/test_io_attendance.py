@@ -442,3 +442,10 @@ def test_header_dates_that_lost_their_format_show_excel_serials(tmp_path):
     got = read_attendance(p)
     assert got["session_date"].tolist() == [pd.Timestamp("2025-03-02"), pd.Timestamp("2025-03-09")]
     assert got["2024"].tolist() == [12, 12]          # an ordinary numeric column stays a column
+
+
+def test_group_argument_and_group_column_conflict(tmp_path):
+    p = tmp_path / "a.csv"
+    write_csv_rows(p, ["member_id", "group_id", "session_date", "status"], [["M1", "G1", "2025-01-06", "P"]])
+    with pytest.raises(ConfigError, match=r"group='G2' was given but a.csv has a group_id column"):
+        read_attendance(p, group="G2")

@@ -241,3 +241,10 @@ def test_numbers_with_spaces_and_decimals_are_items(tmp_path):
     got = read_survey(p)
     assert got["brs_1"].tolist()[0] == 4.0 and np.isnan(got["brs_1"].tolist()[1])
     assert got["brs_2"].tolist() == [3.5, 1.0]
+
+
+def test_events_on_a_non_redcap_file(tmp_path):
+    p = tmp_path / "s.csv"
+    write_csv_rows(p, ["member_id", "timepoint", "phq9_1"], [["M1", "baseline", "1"]])
+    with pytest.raises(ConfigError, match=r"events= maps REDCap event names, but s.csv reads as a wide export"):
+        read_survey(p, events={"baseline_arm_1": "baseline"})

@@ -380,12 +380,12 @@ def read_attendance(path, format: str = "auto", *, columns: Mapping[str, str] | 
         (``datetime64[ns]``, day), ``attended`` (bool), ``status`` (category:
         present / absent / excused / late), any extra columns of the file, and
         provenance: ``_source_file``, ``_source_row`` (spreadsheet row; for a
-        wide sheet the member's row), ``_source_column`` (the date header of a
-        wide sheet, the mark column of a roster) and ``_blank_cell`` (True for
+        wide sheet the member's row), ``_source_column`` (category: the date
+        header of a wide sheet, the mark column of a roster) and ``_blank_cell`` (True for
         absence rows made from blank cells).
 
         ``df.attrs``: ``groupeval_shape`` (``"roster"`` / ``"signin"`` /
-        ``"wide"``); ``groupeval_blank`` ({group: rule used for blank cells});
+        ``"wide"``); ``groupeval_blank`` ({sheet label: rule used for its blank cells});
         ``groupeval_cancelled`` and ``groupeval_empty_sessions`` (lists of
         (group, date) for wide-sheet columns marked cancelled or left
         entirely blank: they give no rows); ``groupeval_skipped_sheets``;

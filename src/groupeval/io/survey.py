@@ -368,6 +368,9 @@ def read_survey(path, format: str = "auto", *, columns: Mapping[str, str] | None
         if format == "auto" and dictionary is not None and shape == "wide":
             shape = "redcap"
         shapes.add(shape)
+        if events and shape != "redcap":
+            raise ConfigError(f"events= maps REDCap event names, but {raw.label} reads as a {shape} export; "
+                              "drop events= or pass format='redcap'")
         items: list[str] = []
         if shape == "qualtrics":
             f = _qualtrics(raw, info)
