@@ -626,8 +626,12 @@ def _coerce(t: _Table, log: _Log, *, dayfirst: bool | None, item_ranges: Mapping
                 _check_vocab(t, log, col)
         elif kind == "date":
             parsed, bad, blank, ambiguous = _parse_dates(df[col], dayfirst)
-            log.row_problems(t, bad & live, col, "not a date that can be read",
+            numeric = bad & pd.to_numeric(df[col], errors="coerce").notna().to_numpy() if bad.any() else bad
+            log.row_problems(t, bad & ~numeric & live, col, "not a date that can be read",
                              "write dates as YYYY-MM-DD (or DD/MM/YYYY with dayfirst=True)")
+            log.row_problems(t, numeric & live, col, "a number, not a date",
+                             "if it is an Excel date serial, format the column as a date in the spreadsheet; "
+                             "otherwise write dates as YYYY-MM-DD")
             if ambiguous is not None:
                 log.problem(ValidationError, _files_of(t), None, col, ambiguous,
                             "dates could be day-first or month-first (e.g. 03/02/2025 is 3 February or "
@@ -719,7 +723,8 @@ def _coerce_timepoints(t: _Table, log: _Log, timepoints: Sequence[str] | None) -
         present = sp.drop_duplicates("key")["spelling"].tolist()
         order: dict[str, float] = {}
         if "completed_on" in df.columns and pd.api.types.is_datetime64_any_dtype(df["completed_on"]):
-            keys = pd.Series(clean[np.maximum(codes, 0)], dtype=object).where(codes >= 0)
+            keys = pd.Series(clean[np.maximum(codes, 0)] if len(clean) else np.full(len(codes), None),
+                             dtype=object).where(codes >= 0)
             med = pd.Series(df["completed_on"].to_numpy()).groupby(keys.str.casefold()).median()
             order = {k: v.value for k, v in med.dropna().items()}
         timepoints = tuple(sorted(present, key=lambda p: (order.get(p.casefold(), np.inf), _natural_key(p))))
