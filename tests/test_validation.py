@@ -579,3 +579,33 @@ def test_validate_does_not_modify_the_callers_frames():
         validate(p["groups"], p["members"], p["sessions"], p["attendance"], p["surveys"], today=hv.TODAY)
     for k in p:
         pd.testing.assert_frame_equal(p[k], before[k])
+
+
+_BAD_INPUTS = {
+    "member_id all empty": ("attendance", lambda a: a.assign(member_id=float("nan")), r"member_id is empty"),
+    "date as a number": ("attendance", lambda a: a.assign(session_date=45000), r"a number, not a date"),
+    "attended partly empty": ("attendance", lambda a: a.drop(columns="status").assign(
+        attended=[1.0, float("nan")] + [0.0] * (len(a) - 2)), r"row 3, column 'attended': attended is empty"),
+    "enrolled as integers": ("members", lambda m: m.assign(enrolled_on=[1, 2, 3]), r"a number, not a date"),
+    "timepoint all empty": ("surveys", lambda s: s.assign(timepoint=float("nan")), r"timepoint is empty"),
+    "cancelled not yes/no": ("sessions", lambda s: s.assign(cancelled="maybe"), r"not a yes/no value"),
+    "unknown status": ("attendance", lambda a: a.assign(status="here"), r"status must be one of present"),
+    "no columns at all": ("members", lambda m: pd.DataFrame(), r"lacks required column"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_BAD_INPUTS))
+def test_bad_input_gives_a_groupeval_error_never_a_pandas_traceback(case):
+    table, change, message = _BAD_INPUTS[case]
+    p = hv.base_programme()
+    p[table] = change(p[table])
+    with pytest.raises((ValidationError, SchemaError), match=message):
+        validate(p["groups"], p["members"], p["sessions"], p["attendance"], p["surveys"], today=hv.TODAY)
+
+
+def test_timezones_and_times_of_day_are_normalised_to_the_day():
+    p = hv.base_programme()
+    a = p["attendance"].assign(session_date=pd.to_datetime(p["attendance"]["session_date"]) + pd.Timedelta(hours=19))
+    ds = validate(p["groups"], p["members"], p["sessions"], a, today=hv.TODAY)
+    assert (ds.attendance["session_date"] == ds.attendance["session_date"].dt.normalize()).all()
+    assert len(ds.attendance) == 14 and len(ds.quality) == 0
