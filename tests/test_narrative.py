@@ -216,7 +216,7 @@ def test_plain_retention_sentence_by_hand():
     apa = N.retention_sentence(table)
     assert apa.endswith("the median time to dropout was 20 weeks.")   # first time with S <= .5
     funder = N.retention_sentence(table, audience="funder")
-    assert funder == "Retention is not reported: fewer than 11 members who came at least once."
+    assert funder == "Retention is not reported: it would rest on fewer than 11 members who came at least once."
 
 
 def test_retention_sentence_needs_level_for_a_stratified_result(sample_ds):
@@ -525,3 +525,29 @@ def test_methods_paragraph_describes_imputation_and_dose_response():
     assert "multiply imputed by chained equations (statsmodels MICE, 20 imputations)" in text
     assert "(Rubin, 1987)" in text and "Rubin DB. Multiple Imputation for Nonresponse in Surveys" in text
     assert "for all enrolled members (intention to treat)" in text
+
+
+def test_funder_sentences_on_a_programme_of_small_groups_show_no_count_below_min_cell():
+    from groupeval import sample
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = sample.generate(seed=4, n_groups=8, members_per_group=(4, 9))
+        scores = groupeval.score(ds.responses, "phq9")
+        ret = groupeval.retention(ds, by="group_type")
+        ret1 = groupeval.retention(ds)
+        ch = groupeval.change(scores, "baseline", "week_26", by="group_type", data=ds, instrument="phq9")
+        ch1 = groupeval.change(scores, "baseline", "week_26", instrument="phq9")
+        rc = groupeval.reliable_change(scores, "phq9", "baseline", "week_26")
+        eng = groupeval.attendance_summary(ds)
+    texts = [*N.change_sentences(ch, instrument="phq9", audience="funder"),
+             N.change_sentence(ch1, instrument="phq9", audience="funder"),
+             N.retention_sentence(ret1, audience="funder"),
+             *[N.retention_sentence(ret, level=lv, audience="funder") for lv in ret.levels],
+             N.reliable_change_sentence(rc, audience="funder"),
+             N.reliable_change_sentence(rc, audience="funder", style="plain"),
+             N.attendance_sentence(eng, audience="funder"),
+             N.attendance_sentence(eng, audience="funder", style="plain")]
+    assert any("fewer than 11" in t for t in texts)   # the small groups did trigger suppression
+    for t in texts:
+        assert all(c >= 11 for c in people_counts(t) if c != 0), t

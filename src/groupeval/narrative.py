@@ -213,6 +213,11 @@ def _group_phrase(column: str, level: Any) -> str:
     return f"For {plain_label(column)} {level}"
 
 
+def _list_or(parts: Sequence[str]) -> str:
+    parts = [p for p in parts if p]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
+
+
 def _list_and(parts: Sequence[str]) -> str:
     parts = [p for p in parts if p]
     if len(parts) <= 1:
@@ -422,6 +427,14 @@ def _retention_facts(result: Any, level: Any, times: Sequence[float]) -> dict[st
         for t in times:
             rows.append((float(t), *_km_at(table, float(t))))
     facts["rows"] = rows
+    med = facts["median"]
+    if np.isnan(med):
+        facts["median_at_risk"] = np.nan
+    elif callable(at_fn):
+        at = at_fn([med], columns=("at_risk",))
+        facts["median_at_risk"] = float((at if by is None else at[at[by] == level])["at_risk"].iloc[0])
+    else:
+        facts["median_at_risk"] = _km_at(table, med)[3]
     return facts
 
 
@@ -473,28 +486,37 @@ def retention_sentence(result: Any, *, times: Sequence[float] = (12, 26), level:
     f = _retention_facts(result, level, times)
     lead, n, events, last_time = f["lead"], f["n"], f["events"], f["last_time"]
     if is_suppressed(n, mc):
-        return capitalize_first(f"{lead}retention is not reported: {fmt_count(n, mc)} {who}.")
-    pieces_apa, pieces_plain = [], []
+        return capitalize_first(f"{lead}retention is not reported: it would rest on {fmt_count(n, mc)} {who}.")
+    estimates, beyond, hidden, pieces_plain = [], [], [], []
     for t, s, lo, hi, at_risk in f["rows"]:
         when = fmt_weeks(t)
         if t > last_time:
-            pieces_apa.append(f"could not be estimated at {when} (follow-up ended at {_weeks(last_time)})")
+            beyond.append(when)
             pieces_plain.append(f"it is too early to say how many were still attending after {when}")
         elif is_suppressed(at_risk, mc):
-            pieces_apa.append(f"is not reported at {when} ({fmt_count(int(at_risk), mc)} members were still "
-                              f"followed)")
+            hidden.append(when)
             pieces_plain.append(f"too few members were still being followed at {when} to report")
         else:
             ci = "" if np.isnan(lo) or np.isnan(hi) else \
                 f" (95% CI [{fmt_percent(lo, digits)}, {fmt_percent(hi, digits)}])"
-            pieces_apa.append(f"{fmt_percent(s, digits)}{ci} at {when}")
+            estimates.append(f"{fmt_percent(s, digits)}{ci} at {when}")
             pieces_plain.append((s, when))
     median = f["median"]
     if style == "apa":
-        first = f"{lead}Kaplan–Meier retention of the {fmt_count(n, mc)} {who} ({fmt_count(events, mc)} " \
-                f"dropped out) was "
+        clauses = []
+        if estimates:
+            clauses.append("was " + _list_and(estimates))
+        if hidden:
+            clauses.append(f"could not be reported at {_list_or(hidden)} because fewer than {mc} members were "
+                           "still followed")
+        if beyond:
+            clauses.append(f"could not be estimated at {_list_or(beyond)} (follow-up ended at {_weeks(last_time)})")
+        first = (f"{lead}Kaplan–Meier retention of the {fmt_count(n, mc)} {who} ({fmt_count(events, mc)} "
+                 f"dropped out) ")
         if np.isnan(median):
             med = f"the median time to dropout was not reached within {_weeks(last_time)} of follow-up"
+        elif is_suppressed(f["median_at_risk"], mc):
+            med = f"the median time to dropout is not reported (fewer than {mc} members were still followed then)"
         else:
             lo_m, hi_m = f["median_ci_low"], f["median_ci_high"]
             ci = ""
@@ -502,7 +524,7 @@ def retention_sentence(result: Any, *, times: Sequence[float] = (12, 26), level:
                 hi_txt = "not reached" if np.isnan(hi_m) else _weeks(hi_m).split(" ")[0]
                 ci = f" (95% CI [{_weeks(lo_m).split(' ')[0]}, {hi_txt}])"
             med = f"the median time to dropout was {_weeks(median)}{ci}"
-        return capitalize_first(f"{first}{_list_and(pieces_apa)}; {med}.")
+        return capitalize_first(f"{first}{'; it '.join(clauses)}; {med}.")
     out = []
     first_done = False
     for p in pieces_plain:
