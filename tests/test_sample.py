@@ -504,7 +504,8 @@ def test_committed_data_sample_is_write_sample_seed_2025():
         pd.testing.assert_frame_equal(getattr(loaded, name)[list(exp.columns)].sort_values(key).reset_index(drop=True),
                                       exp.sort_values(key).reset_index(drop=True), obj=name)
     import json
-    assert json.loads((folder / "truth.json").read_text())["change"] == json.loads(json.dumps(ds.meta["truth"]["change"]))
+    written_truth = json.loads((folder / "truth.json").read_text())
+    assert written_truth["change"] == json.loads(json.dumps(ds.meta["truth"]["change"]))
 
 
 def test_attendance_truth_is_the_rate_among_members_who_never_stop(big):
@@ -553,7 +554,8 @@ def _tiny_dataset(group_id: str, member_id: str) -> Dataset:
     s = sample.STRING_DTYPE
     d = pd.to_datetime(["2025-01-06", "2025-01-13", "2025-01-20"])
     return Dataset(
-        groups=pd.DataFrame({"group_id": pd.Series([group_id], dtype=s), "group_type": pd.Series(["12-step"], dtype=s)}),
+        groups=pd.DataFrame({"group_id": pd.Series([group_id], dtype=s),
+                             "group_type": pd.Series(["12-step"], dtype=s)}),
         members=pd.DataFrame({"member_id": pd.Series([member_id, "M2"], dtype=s),
                               "group_id": pd.Series([group_id] * 2, dtype=s),
                               "enrolled_on": pd.to_datetime(["2025-01-06", "2025-01-13"])}),

@@ -656,7 +656,8 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
     p_resp = np.where(stopped_before, p_resp_stopped[None, :], p_resp_active[None, :])
     responded = rng.random((M, TP)) < p_resp
     base_day = np.where(pre, first[g], enrolled) + rng.integers(0, 7, M).astype("timedelta64[D]")
-    wk12 = first[g] + (7 * anchor[1] + np.clip(np.rint(rng.normal(0, 4, M)), -6, 9)).astype("int64").astype("timedelta64[D]")
+    jitter12 = np.clip(np.rint(rng.normal(0, 4, M)), -6, 9).astype("int64")
+    wk12 = first[g] + (7 * anchor[1] + jitter12).astype("timedelta64[D]")
     wk26 = first[g] + (7 * anchor[2] - rng.integers(0, 11, M)).astype("timedelta64[D]")
     done = np.column_stack([base_day, wk12, wk26])
     ri, rt = np.nonzero(responded)                     # row-major: member order, then timepoint
@@ -888,7 +889,8 @@ _XLSX_STYLES = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
     f'<styleSheet {_XLSX_NS}><numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/></numFmts>'
     '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
-    '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
+    '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+    '<fill><patternFill patternType="gray125"/></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
     '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
