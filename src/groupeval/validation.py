@@ -866,21 +866,22 @@ def _unify_ids(tables: dict[str, _Table], log: _Log) -> dict[str, pd.Index]:
             target = targets[t.name]
             has = target.is_valid().to_numpy(zero_copy_only=False)
             changed = pc.fill_null(pc.not_equal(raw, target), False).to_numpy(zero_copy_only=False) & has
-            c0 = np.maximum(codes, 0)
+            # per distinct value, with one extra slot for code -1 (missing): row arrays by one take
             if changed.any():
-                rows = (codes >= 0) & changed[c0]
+                rows = np.append(changed, False)[codes]
                 log.record(t, rows, idcol, "identifier differs from another spelling only by case or "
                            f"spaces; unified to the spelling used in the {owner} table (or the most common one)",
                            "repaired")
-            missing = (codes < 0) | (~has[c0] if len(has) else True)
-            if missing.any():
+            any_missing = bool((codes < 0).any()) or not has.all()
+            if any_missing:
+                missing = np.append(~has, True)[codes]
                 log.row_problems(t, missing & t.live, idcol, f"{idcol} is empty",
                                  f"fill in {idcol} for every row (or delete the row)")
             ucode = pc.fill_null(pc.index_in(target, value_set=categories), -1).to_numpy(
                 zero_copy_only=False).astype(np.int64)
-            full = np.where(codes >= 0, ucode[c0] if len(ucode) else -1, -1).astype(np.int64)
+            full = np.append(ucode, -1)[codes]
             t.df["_" + idcol] = full
-            if changed.any() or missing.any() or t.df[idcol].dtype != STRING_DTYPE:
+            if changed.any() or any_missing or t.df[idcol].dtype != STRING_DTYPE:
                 t.df[idcol] = _from_codes(full, categories).set_axis(t.df.index)
     return cats
 
