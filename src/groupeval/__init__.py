@@ -32,6 +32,7 @@ _EXPORTS: dict[str, str] = {
     "Instrument": "groupeval.instruments",
     "score": "groupeval.scoring",
     "reliability": "groupeval.reliability",
+    "item_analysis": "groupeval.reliability",
     # statistics: attendance and retention
     "attendance_summary": "groupeval.engagement",
     "retention": "groupeval.retention",
@@ -51,7 +52,8 @@ _EXPORTS: dict[str, str] = {
     "compare_groups": "groupeval.models",
     "impute": "groupeval.models",
 }
-_SUBMODULES = {"instruments", "sample", "plotting", "report", "io", "schema", "exceptions"}
+_SUBMODULES = {"instruments", "sample", "plotting", "report", "io", "schema", "exceptions", "narrative",
+               "formatting", "privacy"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
