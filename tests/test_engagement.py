@@ -255,11 +255,24 @@ def test_sessions_inferred_from_attendance_when_table_empty():
     pd.testing.assert_frame_equal(ge.attendance_summary(ds2), ge.attendance_summary(ds))
 
 
-def test_categorical_and_string_ids_give_the_same_result():
-    ds = weekly_dataset({"a": "PPAAA", "b": "PAPAP"})
-    att = ds.attendance.assign(member_id=ds.attendance["member_id"].astype("category"),
-                               group_id=ds.attendance["group_id"].astype("string"))
-    pd.testing.assert_frame_equal(ge.attendance_summary(ds.replace(attendance=att)), ge.attendance_summary(ds))
+@pytest.mark.parametrize("dtype", ["category", "string", "string[pyarrow]"])
+def test_categorical_and_string_ids_give_the_same_result(dtype):
+    ds = weekly_dataset({"a": "PPAAA", "b": "PAPAP", "c": "AAAAA"})
+    att = ds.attendance.assign(member_id=ds.attendance["member_id"].astype(dtype),
+                               group_id=ds.attendance["group_id"].astype(dtype))
+    mem = ds.members.assign(member_id=ds.members["member_id"].astype(dtype))
+    att.loc[att.index[0], "member_id"] = "zz" if dtype != "category" else att.loc[att.index[0], "member_id"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = ge.attendance_summary(ds.replace(attendance=att, members=mem))
+        want = ge.attendance_summary(ds.replace(attendance=att.astype({"member_id": object, "group_id": object})))
+    pd.testing.assert_frame_equal(got.drop(columns="member_id"), want.drop(columns="member_id"))
+
+
+def test_never_attended_first_rule_to_fire_wins():
+    # no attendance; 2nd scheduled session (week 1) comes before the exit (week 2)
+    s = summary({"m": "---"}, exits={"m": (2, "moved")}, dropout="strict")
+    assert s.loc["m", "dropped_on"] == wk(1) and s.loc["m", "dropout_rule"] == "consecutive_missed"
 
 
 # ---------------------------------------------------------------------------

@@ -204,12 +204,32 @@ def _to_date(days: np.ndarray) -> np.ndarray:
 
 
 def _indexer(index: pd.Index, values: pd.Series) -> np.ndarray:
-    """Positions of ``values`` in ``index`` (-1 if absent); fast for categoricals."""
+    """Positions (int32) of ``values`` in ``index`` (-1 if absent); fast for categoricals."""
     if isinstance(values.dtype, pd.CategoricalDtype):
-        cat_pos = index.get_indexer(values.cat.categories.astype(str))
-        codes = values.cat.codes.to_numpy()
-        return np.where(codes >= 0, cat_pos[codes], -1)
-    return index.get_indexer(values)
+        cat_pos = np.r_[index.get_indexer(values.cat.categories.astype(str)), -1].astype(np.int32)
+        return cat_pos[values.cat.codes.to_numpy()]       # code -1 (missing) picks the trailing -1
+    pa_arr = getattr(values.array, "_pa_array", None)           # pyarrow-backed strings: hash in C++
+    if pa_arr is not None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if pa.types.is_string(pa_arr.type) or pa.types.is_large_string(pa_arr.type):
+            pos = pc.index_in(pa_arr, value_set=pa.array(index.astype(str).to_numpy(dtype=object), type=pa_arr.type))
+            return pc.fill_null(pos, -1).to_numpy().astype(np.int32)
+    return index.get_indexer(values).astype(np.int32)
+
+
+_DAY_NS = np.int64(86_400_000_000_000)
+
+
+def _days32(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """datetime64[ns] column -> (int32 days since 1970, NaT mask)."""
+    arr = values.to_numpy()
+    if arr.dtype != np.dtype("datetime64[ns]"):
+        arr = pd.to_datetime(values, errors="coerce").to_numpy().astype("datetime64[ns]")
+    v = arr.view(np.int64)
+    nat = v == np.iinfo(np.int64).min
+    return (v // _DAY_NS).astype(np.int32), nat
 
 
 def _require(df: pd.DataFrame, table: str, columns: tuple[str, ...]) -> list[Problem]:
@@ -252,34 +272,39 @@ class _SessionLookup:
     def __init__(self, keys: np.ndarray, sh: np.int64, off: np.int64, n_groups: int):
         self.keys, self.sh, self.off = keys, sh, off
         kg = keys // sh
-        kd = keys % sh - off
-        self.lo = np.zeros(n_groups, np.int64)
-        self.hi = np.full(n_groups, -1, np.int64)
+        kd = (keys % sh - off).astype(np.int32)
+        self.lo = np.zeros(n_groups, np.int32)
+        self.hi = np.full(n_groups, -1, np.int32)
         if len(keys):
             b = np.flatnonzero(np.r_[True, kg[1:] != kg[:-1]])
             e = np.r_[b[1:] - 1, len(keys) - 1]
             self.lo[kg[b]] = kd[b]
             self.hi[kg[b]] = kd[e]
-        span = np.maximum(self.hi - self.lo + 1, 0)
-        self.base = np.cumsum(span) - span
+        span = np.maximum(self.hi.astype(np.int64) - self.lo + 1, 0)
         total = int(span.sum())
-        self.dense = total <= 64 * len(keys) + 1_000_000
+        self.dense = total <= 64 * len(keys) + 1_000_000 and total < 2**31 - 1 and len(keys) < 2**31 - 1
         if self.dense:
-            self.lut = np.full(total, -1, np.int64 if len(keys) >= 2**31 else np.int32)
-            self.lut[self.base[kg] + kd - self.lo[kg]] = np.arange(len(keys))
+            self.base = (np.cumsum(span) - span).astype(np.int32)
+            # trailing -1: out-of-range lookups point there
+            self.lut = np.full(total + 1, -1, np.int32)
+            self.lut[self.base[kg] + kd - self.lo[kg]] = np.arange(len(keys), dtype=np.int32)
+            self.lo = np.r_[self.lo, 0].astype(np.int32)
+            self.hi = np.r_[self.hi, -1].astype(np.int32)
+            self.base = np.r_[self.base, total].astype(np.int32)
 
     def find(self, g: np.ndarray, d: np.ndarray) -> np.ndarray:
+        """Positions (int32/int64) of (g, d) in ``keys``; -1 when absent."""
         if not self.dense:
-            k = g * self.sh + (d + self.off)
+            k = g.astype(np.int64) * self.sh + (d.astype(np.int64) + self.off)
             pos = np.searchsorted(self.keys, k)
             hit = (g >= 0) & (pos < len(self.keys))
             hit &= self.keys[np.minimum(pos, max(len(self.keys) - 1, 0))] == k if len(self.keys) else False
             return np.where(hit, pos, -1)
-        gg = np.maximum(g, 0)
-        lo = self.lo[gg]
-        inr = (g >= 0) & (d >= lo) & (d <= self.hi[gg])
-        idx = np.where(inr, self.base[gg] + (d - lo), 0)
-        return np.where(inr, self.lut[idx] if len(self.lut) else -1, -1).astype(np.int64)
+        gg = np.where(g >= 0, g, len(self.lo) - 1)             # unknown group -> empty sentinel group
+        rel = d - self.lo[gg]
+        inr = (rel >= 0) & (d <= self.hi[gg])
+        idx = np.where(inr, self.base[gg] + rel, len(self.lut) - 1)
+        return self.lut[idx]
 
 
 @dataclass
@@ -323,9 +348,15 @@ def _compute(dataset: Dataset, dropout: Dropout) -> _Engagement:
         s_d = np.zeros(0, np.int64)
         s_c = np.zeros(0, bool)
 
-    # attendance codes
-    a_g = _indexer(groups, att["group_id"]).astype(np.int64) if len(att) else np.zeros(0, np.int64)
-    a_d = _days(att["session_date"].to_numpy()) if len(att) else np.zeros(0, np.int64)
+    # attendance codes (int32: 15 M rows)
+    if len(att):
+        a_g = _indexer(groups, att["group_id"])
+        a_d, a_nat = _days32(att["session_date"])
+        if a_nat.any():
+            a_g[a_nat] = -1
+    else:
+        a_g = np.zeros(0, np.int32)
+        a_d = np.zeros(0, np.int32)
     SH = np.int64(1) << np.int64(32)
     OFF = np.int64(1) << np.int64(31)
     all_key = np.unique(s_g * SH + (s_d + OFF))
@@ -335,7 +366,8 @@ def _compute(dataset: Dataset, dropout: Dropout) -> _Engagement:
         a_all = _SessionLookup(all_key, SH, OFF, len(groups)).find(a_g, a_d)
         found = a_all >= 0
         if not found.all():
-            extra = np.unique(a_g[~found & (a_g >= 0)] * SH + (a_d[~found & (a_g >= 0)] + OFF))
+            miss = ~found & (a_g >= 0)
+            extra = np.unique(a_g[miss].astype(np.int64) * SH + (a_d[miss].astype(np.int64) + OFF))
             if len(ses) and len(extra):
                 notes.append(f"{len(extra)} session(s) appear in attendance but not in sessions; they were added "
                              "as held sessions")
@@ -347,11 +379,11 @@ def _compute(dataset: Dataset, dropout: Dropout) -> _Engagement:
     keep = (~s_c) & (s_d <= cut_day)
     key = np.unique(s_g[keep] * SH + (s_d[keep] + OFF))
     key_g = key // SH
-    key_d = key % SH - OFF
+    key_d = (key % SH - OFF).astype(np.int32)
     ng = len(groups)
     g_first = np.full(ng, _NAT, np.int64)
     g_last = np.full(ng, _NAT, np.int64)
-    if len(key):
+    if len(key):  # first/last held session per group
         bnd = np.flatnonzero(np.r_[True, key_g[1:] != key_g[:-1]])
         g_first[key_g[bnd]] = key_d[bnd]
         g_last[key_g[np.r_[bnd[1:] - 1, len(key) - 1]]] = key_d[np.r_[bnd[1:] - 1, len(key) - 1]]
@@ -377,40 +409,46 @@ def _compute(dataset: Dataset, dropout: Dropout) -> _Engagement:
     total = int(n_sched.sum())
     offs = np.zeros(nm + 1, np.int64)
     np.cumsum(n_sched, out=offs[1:])
-    sched_member = np.repeat(np.arange(nm, dtype=np.int64), n_sched)
-    sched_session = np.arange(total, dtype=np.int64) - np.repeat(offs[:-1] - start, n_sched)
+    itype = np.int32 if max(total, len(key), nm) < 2**31 - 1 else np.int64
+    sched_member = np.repeat(np.arange(nm, dtype=itype), n_sched)
+    sched_session = np.arange(total, dtype=itype) - np.repeat((offs[:-1] - start).astype(itype), n_sched)
     state = np.zeros(total, np.int8)
 
     # ---- attendance -> schedule positions ----------------------------------
     if len(att) and nm:
         mid_index = pd.Index(members["member_id"].astype(str))
+        m_g32 = m_g.astype(np.int32)
         if mid_index.is_unique:
-            a_m = _indexer(mid_index, att["member_id"]).astype(np.int64)
-            ok = (a_m >= 0)
-            ok &= np.where(ok, m_g[np.maximum(a_m, 0)] == a_g, False)
+            a_m = _indexer(mid_index, att["member_id"])
+            ok = a_m >= 0
+            ok &= np.r_[m_g32, -2][a_m] == a_g        # a_m = -1 picks -2: never equal
         else:
             mi = pd.MultiIndex.from_arrays([members["member_id"].astype(str), m_g])
-            a_m = mi.get_indexer(pd.MultiIndex.from_arrays([att["member_id"].astype(str), a_g])).astype(np.int64)
+            a_m = mi.get_indexer(pd.MultiIndex.from_arrays([att["member_id"].astype(str), a_g])).astype(np.int32)
             ok = a_m >= 0
         n_unknown = int((~ok).sum())
         # index of each attendance row's session among the held sessions (-1: cancelled / after the cut-off)
         held_pos = np.searchsorted(key, all_key)
         held_pos = np.where((held_pos < len(key)) & (key[np.minimum(held_pos, max(len(key) - 1, 0))] == all_key),
                             held_pos, -1) if len(key) else np.full(len(all_key), -1)
-        sidx = np.where(a_all >= 0, held_pos[np.maximum(a_all, 0)], -1) if len(all_key) else np.full(len(att), -1)
-        am = np.maximum(a_m, 0)
-        in_sched = ok & (sidx >= 0) & (sidx >= start[am]) & (sidx < stop[am])
-        attended = att["attended"].to_numpy(dtype=bool, na_value=False) if att["attended"].dtype != bool else att["attended"].to_numpy()
+        sidx = np.r_[held_pos, -1].astype(itype)[a_all]      # a_all = -1 picks the trailing -1
+        del a_all
+        am = np.where(ok, a_m, 0)
+        del a_m
+        rel = sidx - start.astype(itype)[am]                  # position within the member's schedule
+        in_sched = ok & (sidx >= 0) & (rel >= 0) & (rel < n_sched.astype(itype)[am])
+        del sidx
+        attended = att["attended"].to_numpy(dtype=bool, na_value=False)
         if "status" in att.columns:
-            st = att["status"]
-            excused = (st.astype("object") == "excused").to_numpy(dtype=bool) if not isinstance(st.dtype, pd.CategoricalDtype) \
-                else (st == "excused").to_numpy(dtype=bool)
-            excused &= ~attended
+            excused = (att["status"] == "excused").to_numpy(dtype=bool, na_value=False) & ~attended
         else:
             excused = np.zeros(len(att), bool)
         n_outside = int((ok & ~in_sched & attended).sum())
-        p = offs[am[in_sched]] + (sidx[in_sched] - start[am[in_sched]])
+        amk = am[in_sched]
+        p = offs[:-1][amk] + rel[in_sched]
+        del am, rel, amk
         state[p] = np.where(attended[in_sched], 1, np.where(excused[in_sched], 2, 0)).astype(np.int8)
+        del p
         if n_unknown:
             notes.append(f"{n_unknown} attendance row(s) name a member not enrolled in that group and were ignored")
         if n_outside:
@@ -418,7 +456,7 @@ def _compute(dataset: Dataset, dropout: Dropout) -> _Engagement:
                          "enrolled_on, after exited_on/the cut-off, or on a cancelled session) and were not counted")
 
     # ---- apply the excused rule --------------------------------------------
-    n_excused = np.bincount(sched_member, weights=(state == 2), minlength=nm).astype(np.int64)
+    n_excused = np.bincount(sched_member[state == 2], minlength=nm).astype(np.int64)
     if dropout.excused == "neither":
         kept = state != 2
         r_member = sched_member[kept]
@@ -428,16 +466,16 @@ def _compute(dataset: Dataset, dropout: Dropout) -> _Engagement:
         r_member = sched_member
         r_session = sched_session
         a = (state == 1) | ((state == 2) if dropout.excused == "attended" else False)
-    day = key_d[r_session] if len(r_session) else np.zeros(0, np.int64)
+    day = key_d[r_session] if len(r_session) else np.zeros(0, np.int32)
     offered = np.bincount(r_member, minlength=nm).astype(np.int64)
-    n_att = np.bincount(r_member, weights=a, minlength=nm).astype(np.int64)
+    ma = r_member[a]
+    da = day[a]
+    n_att = np.bincount(ma, minlength=nm).astype(np.int64)
     roffs = np.zeros(nm + 1, np.int64)
     np.cumsum(offered, out=roffs[1:])
 
     first_d = np.full(nm, _NAT, np.int64)
     last_d = np.full(nm, _NAT, np.int64)
-    ma = r_member[a]
-    da = day[a]
     if len(ma):
         b = np.flatnonzero(np.r_[True, ma[1:] != ma[:-1]])
         e = np.r_[b[1:] - 1, len(ma) - 1]
@@ -450,9 +488,9 @@ def _compute(dataset: Dataset, dropout: Dropout) -> _Engagement:
     cand_ev = []
     cand_kn = []
     n = len(r_member)
-    idx = np.arange(n, dtype=np.int64)
-    mstart = roffs[:-1][r_member] if n else np.zeros(0, np.int64)
-    last_att = np.maximum.accumulate(np.where(a, idx, -1)) if n else np.zeros(0, np.int64)
+    idx = np.arange(n, dtype=itype)
+    mstart = roffs[:-1].astype(itype)[r_member] if n else np.zeros(0, itype)
+    last_att = np.maximum.accumulate(np.where(a, idx, itype(-1))) if n else np.zeros(0, itype)
     has_prev = last_att >= mstart
 
     k = dropout.consecutive_missed
@@ -469,7 +507,7 @@ def _compute(dataset: Dataset, dropout: Dropout) -> _Engagement:
             mm = hm[b]
             kn[mm] = day[hp]
             la = last_att[hp]
-            ev[mm] = np.where(la >= mstart[hp], day[np.maximum(la, 0)], _NAT)
+            ev[mm] = np.where(la >= mstart[hp], day[np.maximum(la, 0)].astype(np.int64), _NAT)
         cand_ev.append(ev)
         cand_kn.append(kn)
         rule_names = ["consecutive_missed"]
