@@ -342,19 +342,39 @@ def _read_csv(path: Path, label: str, columns, recognise, text_names) -> RawShee
         bad_rows.append(row)
         return "skip"
 
-    try:
-        table = pacsv.read_csv(
+    def parse(newlines_in_values: bool):
+        bad_rows.clear()
+        return pacsv.read_csv(
             pa.BufferReader(data),
             read_options=pacsv.ReadOptions(skip_rows=lines_after[hidx], column_names=names, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=b'"' in data[:_SNIFF_BYTES] or b'"' in data,
+            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=newlines_in_values,
                                               ignore_empty_lines=False, invalid_row_handler=_bad),
             convert_options=pacsv.ConvertOptions(column_types=col_types, strings_can_be_null=True,
                                                  quoted_strings_can_be_null=True),
         )
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as e:  # pragma: no cover - pyarrow message varies
-        raise ReadError(f"{label} cannot be parsed as CSV",
-                        [Problem(label, None, None, None, str(e).splitlines()[0],
-                                 "check that every row has the same number of fields and quotes are closed")]) from None
+
+    # Fast path: parse as if no quoted cell holds a line break (multi-threaded chunking
+    # is then exact).  It was right iff every physical line gave one record; otherwise,
+    # or on any parse problem, parse again allowing line breaks inside quoted cells.
+    table = None
+    if b'"' not in data:
+        nl = False
+    else:
+        nl = True
+        try:
+            fast = parse(False)
+            n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+            if not bad_rows and fast.num_rows + lines_after[hidx] == n_lines:
+                table = fast
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass
+    if table is None:
+        try:
+            table = parse(nl)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:  # pragma: no cover - pyarrow message varies
+            raise ReadError(f"{label} cannot be parsed as CSV",
+                            [Problem(label, None, None, None, str(e).splitlines()[0],
+                                     "check that every row has the same number of fields and quotes are closed")]) from None
     if bad_rows:
         raise _ragged_error(data, delim, hidx, len(names), label)
     frame = _arrow_to_pandas(table)
