@@ -4,7 +4,8 @@
 
 1. the data are loaded and validated with :func:`groupeval.load` (a
    :class:`~groupeval.exceptions.GroupevalError` propagates, so the command
-   line prints the validation problems, never a traceback);
+   line prints the validation problems, never a traceback); this runs in a
+   thread while the notebook kernel starts and imports its libraries;
 2. the notebook ``02_evaluation_report.ipynb`` is executed with nbclient on
    those data (progress ``[k/n]`` on stderr), with the parameters
    ``data_path, programme, period, audience, min_cell, out_dir``;
@@ -23,6 +24,7 @@ from __future__ import annotations
 import pickle
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, TextIO
@@ -30,7 +32,7 @@ from typing import Any, TextIO
 from ..exceptions import ConfigError
 from ..privacy import DEFAULT_MIN_CELL, check_audience
 from ._run import (NOTEBOOKS, ReportError, check_offline, execute_notebook, export_html, inject_parameters,
-                   notebook_path)
+                   notebook_path, prewarm_export)
 from .tables import ReportTables, format_table_html
 
 __all__ = ["build_report", "run_notebook", "load_dataset", "ReportTables", "ReportError", "notebook_path",
@@ -73,23 +75,45 @@ def _say(stream: TextIO | None, msg: str) -> None:
 
 
 def run_notebook(name: str, out: str | Path, *, parameters: dict[str, Any], progress: bool = True,
-                 dataset: Any = None, title: str | None = None) -> Path:
+                 dataset: Any = None, title: Any = None) -> Path:
     """Execute a shipped notebook with ``parameters`` and write it as offline HTML to ``out``.
 
-    When ``dataset`` is given it is handed to the notebook through a
-    temporary pickle (parameter ``dataset_cache``).
+    ``dataset`` (a :class:`~groupeval.Dataset`, or a zero-argument function
+    returning one, run in a thread while the kernel starts) is handed to the
+    notebook through a temporary pickle (parameter ``dataset_cache``).
     """
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="groupeval-report-") as tmp:
         params = dict(parameters)
+        before = None
         if dataset is not None:
             cache = Path(tmp) / "dataset.pkl"
-            with open(cache, "wb") as fh:
-                pickle.dump(dataset, fh, protocol=pickle.HIGHEST_PROTOCOL)
             params["dataset_cache"] = str(cache)
-        nb = execute_notebook(notebook_path(name), params, cwd=tmp, progress=progress)
-    html_text = export_html(nb, title=title)
+            result: dict[str, Any] = {}
+            worker = None
+            if callable(dataset):
+                def _work() -> None:
+                    try:
+                        result["dataset"] = dataset()
+                    except BaseException as err:  # re-raised in the main thread
+                        result["error"] = err
+
+                worker = threading.Thread(target=_work, name="groupeval-load", daemon=True)
+                worker.start()
+            else:
+                result["dataset"] = dataset
+
+            def before() -> None:
+                if worker is not None:
+                    worker.join()
+                if "error" in result:
+                    raise result["error"]
+                with open(cache, "wb") as fh:
+                    pickle.dump(result["dataset"], fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+        nb = execute_notebook(notebook_path(name), params, cwd=tmp, progress=progress, before_parameters=before)
+    html_text = export_html(nb, title=title() if callable(title) else title)
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html_text, encoding="utf-8")
     return out
 
@@ -112,7 +136,8 @@ def build_report(path: str | Path, out: str | Path, *, audience: str = "program"
     min_cell
         Smallest count of people shown to funder/public audiences (default 11).
     programme, period
-        Shown in the title; ``programme`` defaults to the config's name.
+        Shown in the title; ``programme`` defaults to the config's name
+        (``dataset.meta["programme"]``).
     progress
         Print ``[k/n]`` cell progress on stderr.
 
@@ -139,15 +164,26 @@ def build_report(path: str | Path, out: str | Path, *, audience: str = "program"
     t0 = time.perf_counter()
     from ..loading import load
 
-    _say(stream, f"Reading and validating {path} ...")
-    dataset = load(path)  # GroupevalError propagates: the CLI prints the problems
-    _say(stream, f"Validated in {time.perf_counter() - t0:.1f}s; running the report notebook ...")
     folder, _ = tables_paths(out)
-    name = programme or dataset.meta.get("programme") or "Peer support programme"
-    params = {"data_path": str(path), "programme": name, "period": period or "", "audience": audience,
+    params = {"data_path": str(path), "programme": programme, "period": period or "", "audience": audience,
               "min_cell": int(min_cell), "out_dir": str(folder.resolve())}
-    run_notebook("02_evaluation_report", out, parameters=params, progress=progress, dataset=dataset,
-                 title=f"{name}: evaluation report")
+    loaded: dict[str, Any] = {}
+
+    def validate():
+        # runs in a thread while the report kernel starts and imports (2 cores: real overlap)
+        dataset = load(path)  # GroupevalError propagates: the CLI prints the problems
+        loaded["dataset"] = dataset
+        _say(stream, f"Validated {path} in {time.perf_counter() - t0:.1f}s")
+        prewarm_export()  # import nbconvert while the kernel computes, not after
+        return dataset
+
+    _say(stream, f"Reading and validating {path} while the report kernel starts ...")
+    def title() -> str:
+        ds = loaded.get("dataset")
+        name = programme or (ds.meta.get("programme") if ds is not None else None) or "Peer support programme"
+        return f"{name}: evaluation report"
+
+    run_notebook("02_evaluation_report", out, parameters=params, progress=progress, dataset=validate, title=title)
     _say(stream, f"Report written in {time.perf_counter() - t0:.1f}s: {out} (tables in {folder.name}/ and "
                  f"{folder.name}.xlsx)")
     return out
