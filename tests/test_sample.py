@@ -193,6 +193,29 @@ def test_package_retention_estimate_is_near_the_true_dropout_share(big):
     assert abs((1 - at26) - big.meta["truth"]["dropout_share_26w"]) < 0.02, at26
 
 
+def test_dropout_truth_by_facilitation_is_the_weibull_mixture_by_hand(big):
+    t = big.meta["truth"]
+    k, lam = t["dropout_model"]["shape"], t["dropout_model"]["scale_weeks"]
+    hr = t["dropout_hazard_ratio"]["co-facilitated"]
+    by = t["dropout_share_26w_by_facilitation"]
+    assert by["peer"] == pytest.approx(1 - math.exp(-(26 / lam) ** k), rel=1e-12)
+    assert by["co-facilitated"] == pytest.approx(1 - math.exp(-hr * (26 / lam) ** k), rel=1e-12)
+    share = big.members["group_id"].map(big.groups.set_index("group_id")["facilitation"]).eq("co-facilitated").mean()
+    assert (1 - share) * by["peer"] + share * by["co-facilitated"] == pytest.approx(t["dropout_share_26w"], abs=1e-9)
+
+
+def test_cox_model_recovers_the_true_facilitation_hazard_ratio(big):
+    import warnings
+    import groupeval as ge
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cox = ge.cox_model(big, covariates=["facilitation"]).summary
+    row = cox[cox["term"].str.contains("facilitation")].iloc[0]
+    true = big.meta["truth"]["dropout_hazard_ratio"]["co-facilitated"]
+    true = 1 / true if "peer" in row["term"] else true           # the reference level may be either
+    assert row["ci_low"] < true < row["ci_high"], (row["hr"], true)
+
+
 def test_about_70_percent_attendance_while_enrolled(big):
     rate = big.attendance["attended"].mean()
     assert 0.62 <= rate <= 0.75, rate

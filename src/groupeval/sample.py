@@ -207,8 +207,21 @@ def expected_scores(instrument: str, mean: float | np.ndarray, var: float | np.n
 # ---------------------------------------------------------------------------
 # generate
 # ---------------------------------------------------------------------------
-def _weibull_scale(share: float, shape: float, at: float = 26.0) -> float:
-    return at / (-math.log1p(-share)) ** (1.0 / shape)
+def _weibull_scale_mixture(share: float, shape: float, hr: np.ndarray, at: float = 26.0) -> float:
+    """Weibull scale (peer groups) such that the members' mean P(T <= at) is ``share``.
+
+    With hazard ratio ``h_i``, ``P(T_i <= at) = 1 - exp(-h_i (at / scale)^shape)``;
+    the mean over members is increasing in ``c = (at / scale)^shape``, solved
+    by Brent's method.
+    """
+    from scipy.optimize import brentq
+
+    hr = np.asarray(hr, float)
+    if hr.size == 0 or np.allclose(hr, 1.0):
+        c = -math.log1p(-share)
+    else:
+        c = brentq(lambda c: float(np.mean(-np.expm1(-c * hr))) - share, 1e-12, 1e3, xtol=1e-14, rtol=1e-14)
+    return at / c ** (1.0 / shape)
 
 
 def _categorical(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
@@ -278,7 +291,8 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
              members_per_group: tuple[int, int] = (14, 24), n_members: int | None = None,
              start: str | pd.Timestamp = "2025-01-06", icc: float = 0.05,
              dropout_26w: float = 1 / 3, attendance_rate: float = 0.75, attendance_spread: float = 0.35,
-             attendance_autocorr: float = -0.4,
+             attendance_autocorr: float = -0.4, attendance_group_sd: float = 0.2,
+             cofacilitated_dropout_hr: float = 0.7,
              effects: Mapping[str, Mapping[str, float]] | None = None, effect_scale: float = 1.0,
              enrol_weeks: int = 8, cancel_rate: float = 0.04,
              programme: str = PROGRAMME) -> Dataset:
@@ -319,6 +333,12 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
     attendance_autocorr
         Lag-1 autocorrelation of a member's successive marks (negative =
         absences rarely come in runs).
+    attendance_group_sd
+        SD of a group-level shift of the attendance propensities (probit
+        scale): groups differ in engagement.
+    cofacilitated_dropout_hr
+        Hazard ratio of dropping out in co-facilitated versus peer-led
+        groups (proportional hazards).
     effects
         ``{group_type: {"week_12": d, "week_26": d}}`` true effects on the
         latent scale (defaults :data:`DEFAULT_EFFECTS`).
@@ -374,18 +394,22 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
     first scheduled session (or of an earlier session of the group).
 
     **Dropout.** Each member stops attending after ``T`` weeks of
-    membership, ``T ~ Weibull(shape 0.8, scale lambda)`` with ``lambda``
-    set so that ``P(T <= 26) = dropout_26w``; for members enrolled ``L``
-    weeks before the window, ``T`` is drawn conditionally on ``T > L``.
-    A member who stops inside the window misses every later session; 45 %
-    get an explicit exit ``dropped``, 15 % ``moved``, 5 % ``other``
-    recorded 1-3 weeks after their last attendance (if before the
-    cut-off), the rest none.  ``T`` is independent of the outcome.
+    membership, Weibull with shape 0.8 and proportional hazards by
+    facilitation: ``P(T > t) = exp(-h_i (t / lambda)^0.8)`` with ``h_i = 1``
+    in peer-led and ``cofacilitated_dropout_hr`` in co-facilitated groups,
+    and ``lambda`` solved (Brent) so that the members' mean ``P(T <= 26)``
+    is ``dropout_26w``.  For members enrolled ``L`` weeks before the window,
+    ``T`` is drawn conditionally on ``T > L``.  A member who stops inside
+    the window misses every later session; 45 % get an explicit exit
+    ``dropped``, 15 % ``moved``, 5 % ``other`` recorded 1-3 weeks after
+    they stopped (if before the cut-off), the rest none.  ``T`` is
+    independent of the outcome.
 
     **Attendance.** Before stopping, member ``i`` attends each scheduled,
     non-cancelled session with marginal probability ``p_i = Phi(alpha + rho
-    z_i)``, ``z_i ~ N(0, 1)``, ``rho = attendance_spread``, ``alpha`` chosen
-    so that ``E[p_i] = Phi(alpha / sqrt(1 + rho^2)) = attendance_rate``.
+    z_i + a_g)``, ``z_i ~ N(0, 1)``, ``a_g ~ N(0, attendance_group_sd^2)``,
+    ``rho = attendance_spread``, ``alpha`` chosen so that ``E[p_i] =
+    Phi(alpha / sqrt(1 + rho^2 + sd_a^2)) = attendance_rate``.
     Successive marks form a stationary two-state Markov chain with lag-1
     autocorrelation ``attendance_autocorr`` (clipped to the feasible range
     for ``p_i``): a member who missed a session tends to come back, so
@@ -430,12 +454,15 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
     * ``score_icc`` — ``{instrument: {score: ICC}}`` of each observed
       score at baseline implied by the model (exact, by Gauss-Hermite
       quadrature).
-    * ``dropout_share_26w`` — ``P(T <= 26)``: share stopping within 26
-      weeks of enrolment (a rule such as "3 missed sessions in a row"
+    * ``dropout_share_26w`` — mean ``P(T <= 26)`` over the members: share
+      stopping within 26 weeks of enrolment (a rule such as "3 missed sessions in a row"
       also flags some chance runs of absences, so it estimates slightly more).
-    * ``dropout_model`` — ``{"distribution": "weibull", "shape", "scale_weeks"}``.
+    * ``dropout_model`` — ``{"distribution": "weibull", "shape", "scale_weeks"}``
+      (``scale_weeks`` of peer-led groups).
+    * ``dropout_hazard_ratio`` — ``{"peer": 1.0, "co-facilitated": hr}``.
+    * ``dropout_share_26w_by_facilitation`` — ``{"peer": p, "co-facilitated": p}``.
     * ``attendance_rate`` — ``E[p_i]``, attendance while still attending.
-    * ``attendance_model`` — ``{"alpha", "rho", "autocorr"}``.
+    * ``attendance_model`` — ``{"alpha", "rho", "autocorr", "group_sd"}``.
     * ``effects`` — ``{group_type: {timepoint: delta}}`` (latent SD units).
     * ``instrument_effect_scale``, ``dose_slope`` — ``kappa_k`` and ``gamma_t``.
     * ``expected_score`` — ``{instrument: {score: {group_type: {timepoint: E}}}}``.
@@ -487,6 +514,14 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
         problems.append(f"dropout_26w must be in (0, 1) (got {dropout_26w!r})")
     if not 0.0 < attendance_rate < 1.0:
         problems.append(f"attendance_rate must be in (0, 1) (got {attendance_rate!r})")
+    if not cofacilitated_dropout_hr > 0:
+        problems.append(f"cofacilitated_dropout_hr must be positive (got {cofacilitated_dropout_hr!r})")
+    if not attendance_group_sd >= 0:
+        problems.append(f"attendance_group_sd must be >= 0 (got {attendance_group_sd!r})")
+    if not -1.0 < attendance_autocorr < 1.0:
+        problems.append(f"attendance_autocorr must be in (-1, 1) (got {attendance_autocorr!r})")
+    if not attendance_spread >= 0:
+        problems.append(f"attendance_spread must be >= 0 (got {attendance_spread!r})")
     if not 0.0 <= cancel_rate < 1.0:
         problems.append(f"cancel_rate must be in [0, 1) (got {cancel_rate!r})")
     if not 1 <= enrol_weeks <= 10:
@@ -573,10 +608,12 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
     enrolled = first[g] + (7 * w).astype("timedelta64[D]")
 
     # dropout time T (weeks since enrolment), conditional on T > L for late entry
+    # proportional hazards: co-facilitated groups lose members at cofacilitated_dropout_hr x the rate
     shape = 0.8
-    scale = _weibull_scale(dropout_26w, shape)
+    h = np.where(facil[g] == "co-facilitated", cofacilitated_dropout_hr, 1.0)
+    scale = _weibull_scale_mixture(dropout_26w, shape, h)
     L = np.where(pre, -w, 0).astype(float)
-    T = scale * ((L / scale) ** shape - np.log(rng.random(M))) ** (1.0 / shape)
+    T = scale * ((L / scale) ** shape - np.log(rng.random(M)) / h) ** (1.0 / shape)
     s_last = weeks - w                                    # weeks since enrolment at the last session
     stopper = T <= s_last
     # exits
@@ -609,9 +646,11 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
 
     # ---- attendance ---------------------------------------------------------
     rho = float(attendance_spread)
-    alpha = float(special.ndtri(attendance_rate) * math.sqrt(1 + rho ** 2))
+    sd_a = float(attendance_group_sd)
+    alpha = float(special.ndtri(attendance_rate) * math.sqrt(1 + rho ** 2 + sd_a ** 2))
     z = rng.standard_normal(M)
-    p_att = special.ndtr(alpha + rho * z)
+    a_g = rng.normal(0.0, sd_a, G)
+    p_att = special.ndtr(alpha + rho * z + a_g[g])
     k0 = np.maximum(w, 0)
     k_exit = np.where(np.isnat(exited), weeks,
                       ((exited - first[g]).astype("timedelta64[D]").astype("int64")) // 7)
@@ -690,7 +729,8 @@ def generate(seed: int = 2025, *, n_groups: int | None = None, weeks: int = 26,
     truth = _truth(
         eff=eff, effect_scale=effect_scale, icc=icc, var=(var_u, var_b, var_e), gamma=gamma,
         mtype=mtype, stopper=stopper, stopped_before=stopped_before, p_resp=p_resp,
-        dropout=(dropout_26w, shape, scale), attendance=(attendance_rate, alpha, rho, attendance_autocorr),
+        dropout=(dropout_26w, shape, scale, cofacilitated_dropout_hr, h),
+        attendance=(attendance_rate, alpha, rho, attendance_autocorr, sd_a),
         q=(0.01, 0.04),
     )
     truth["response_model"] = {
@@ -747,16 +787,21 @@ def _truth(*, eff, effect_scale, icc, var, gamma, mtype, stopper, stopped_before
             change[name] = {tp: {d: change_sub[name][d][tp] for d in doms} for tp in TIMEPOINTS[1:]}
             change_type[name] = {t: {tp: {d: by_type[d][t][tp] for d in doms} for tp in TIMEPOINTS[1:]}
                                  for t in GROUP_TYPES}
-    share, shape, scale = dropout
-    rate, alpha, rho, autocorr = attendance
+    share, shape, scale, hr, h = dropout
+    rate, alpha, rho, autocorr, sd_a = attendance
+    c26 = (26.0 / scale) ** shape
     return {
         "icc": float(var_u / (var_u + var_b + var_e)),
         "variance_components": {"group": float(var_u), "member": float(var_b), "occasion": float(var_e)},
         "score_icc": _score_icc(var_u, var_b + var_e),
         "dropout_share_26w": float(share),
         "dropout_model": {"distribution": "weibull", "shape": float(shape), "scale_weeks": float(scale)},
+        "dropout_hazard_ratio": {"peer": 1.0, "co-facilitated": float(hr)},
+        "dropout_share_26w_by_facilitation": {"peer": float(-math.expm1(-c26)),
+                                              "co-facilitated": float(-math.expm1(-c26 * hr))},
         "attendance_rate": float(rate),
-        "attendance_model": {"alpha": float(alpha), "rho": float(rho), "autocorr": float(autocorr)},
+        "attendance_model": {"alpha": float(alpha), "rho": float(rho), "autocorr": float(autocorr),
+                             "group_sd": float(sd_a)},
         "effects": {t: {tp: float(effect_scale * eff[t][tp]) for tp in TIMEPOINTS[1:]} for t in GROUP_TYPES},
         "instrument_effect_scale": dict(INSTRUMENT_EFFECT_SCALE),
         "dose_slope": {tp: float(x) for tp, x in zip(TIMEPOINTS, gamma)},
