@@ -301,7 +301,7 @@ def _sniff_delimiter(sample: str) -> str:
     return best
 
 
-def _read_csv(path: Path, label: str, columns, recognise, text_names) -> RawSheet:
+def _read_csv(path: Path, label: str, columns, recognise, text_names, dict_names=()) -> RawSheet:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -336,6 +336,8 @@ def _read_csv(path: Path, label: str, columns, recognise, text_names) -> RawShee
     names = [f if f != "" else f"unnamed_{_col_letter(i)}" for i, f in enumerate(final)]
     text = set(text_names) | DEFAULT_TEXT
     col_types = {n: pa.string() for n in names if n in text}
+    # low-cardinality code columns (attendance marks) are dictionary-encoded while parsing
+    col_types.update({n: pa.dictionary(pa.int32(), pa.string()) for n in names if n in set(dict_names)})
     bad_rows: list = []
 
     def _bad(row):
@@ -611,12 +613,14 @@ def _check_path(path) -> Path:
 
 
 def read_sheets(path, *, sheet: str | None = None, columns: Mapping[str, str] | None = None,
-                recognise: Recogniser | None = None, text_names: Iterable[str] = ()) -> list[RawSheet]:
+                recognise: Recogniser | None = None, text_names: Iterable[str] = (),
+                dict_names: Iterable[str] = ()) -> list[RawSheet]:
     """Read a file into one :class:`RawSheet` per table (one per sheet for workbooks).
 
     ``recognise`` receives the (already ``columns=``-mapped) header and returns
     extra renames (auto-recognised canonical names); ``text_names`` are
-    canonical names read as text.
+    canonical names read as text; ``dict_names`` (CSV only) columns read as
+    pandas categoricals (dictionary-encoded by pyarrow while parsing).
     """
     p = _check_path(path)
     suffix = p.suffix.lower()
@@ -626,7 +630,7 @@ def read_sheets(path, *, sheet: str | None = None, columns: Mapping[str, str] | 
         raise ConfigError(f"sheet= only applies to Excel workbooks, not {p.name}")
     if suffix in PARQUET_SUFFIXES:
         return [_read_parquet(p, columns, recognise, text_names)]
-    return [_read_csv(p, p.name, columns, recognise, text_names)]
+    return [_read_csv(p, p.name, columns, recognise, text_names, tuple(dict_names))]
 
 
 def read_table(path, *, sheet: str | None = None, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
