@@ -1355,16 +1355,20 @@ def _infer_signin_absences(ts: dict[str, _Table], log: _Log, *, data_cutoff) -> 
     new["attended"] = False
     if "status" in a.df:
         new["status"] = pd.array(["absent"] * len(new), dtype=STRING_DTYPE)
-    new[SOURCE_FILE] = None
-    new[SOURCE_ROW] = pd.NA
+    files = ", ".join(_distinct_files(sign[SOURCE_FILE]))
+    new[SOURCE_FILE] = files  # provenance of inferred rows: the sign-in log(s), no row of their own
+    new[SOURCE_ROW] = 0
     new["_signin"] = True
     new["_blank"] = False
-    files = ", ".join(sorted(map(str, pd.unique(sign[SOURCE_FILE].astype(str)))))
     for gid, n in new.groupby("group_id", observed=True).size().items():  # one entry per group
         log.summary(files, "attended", int(n), f"absences of group {gid} inferred from the sign-in log: "
                     "scheduled sessions within the member's enrolment with no sign-in")
     kept = a.df.loc[a.live]
-    a.df = pd.concat([kept, new], ignore_index=True, sort=False)
+    for c in kept.columns.difference(new.columns):  # typed missing values: the dtypes stay as they are
+        new[c] = kept[c].iloc[:0].reindex(pd.RangeIndex(len(new))).set_axis(new.index)
+    new = new.astype({c: kept[c].dtype for c in ("member_id", "group_id", "session_date", "attended")
+                      if c in kept})
+    a.df = pd.concat([kept, new[kept.columns]], ignore_index=True, sort=False)
     a.inferred = len(new)
     # re-base the exclusion mask on the new frame; excluded rows were already recorded
     a.prior_excluded += int(a.excluded.sum())
