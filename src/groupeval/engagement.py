@@ -329,18 +329,22 @@ def _compute(dataset: Dataset, dropout: Dropout) -> _Engagement:
     cut_day = _days(np.array([cutoff], dtype="datetime64[ns]"))[0] if not pd.isna(cutoff) else np.iinfo(np.int64).max
 
     # ---- groups universe --------------------------------------------------
-    gid_parts = [members["group_id"].astype(str).unique()]
+    def uniq(col: pd.Series) -> np.ndarray:
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            return col.cat.categories.astype(str).to_numpy(dtype=object)
+        return pd.unique(col.dropna().astype(str).to_numpy(dtype=object))
+
+    gid_parts = [uniq(members["group_id"])]
     if len(ses):
-        gid_parts.append(ses["group_id"].astype(str).unique())
+        gid_parts.append(uniq(ses["group_id"]))
     if len(att):
-        gid_parts.append(pd.unique(att["group_id"].astype(str)) if not isinstance(att["group_id"].dtype, pd.CategoricalDtype)
-                         else att["group_id"].cat.categories.astype(str).to_numpy())
+        gid_parts.append(uniq(att["group_id"]))
     groups = pd.Index(pd.unique(np.concatenate(gid_parts)))
-    m_g = groups.get_indexer(members["group_id"].astype(str)).astype(np.int64)
+    m_g = _indexer(groups, members["group_id"]).astype(np.int64)
 
     # ---- sessions (non-cancelled, up to the cut-off) -------------------------
     if len(ses):
-        s_g = groups.get_indexer(ses["group_id"].astype(str)).astype(np.int64)
+        s_g = _indexer(groups, ses["group_id"]).astype(np.int64)
         s_d = _days(ses["session_date"].to_numpy())
         s_c = ses["cancelled"].fillna(False).to_numpy(dtype=bool) if "cancelled" in ses.columns else np.zeros(len(ses), bool)
     else:
