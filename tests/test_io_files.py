@@ -9,7 +9,6 @@ import datetime as dt
 
 import numpy as np
 import openpyxl
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
