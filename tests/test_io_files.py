@@ -266,3 +266,14 @@ def test_text_cells_round_trip_through_sniffing(tmp_path_factory, rows, delim, e
     got = [tuple(r) for r in df[["member_id", "note", "other"]].astype(object).itertuples(index=False)]
     assert got == [tuple(r) for r in rows]
     assert df["_source_row"].tolist() == list(range(2, len(rows) + 2))
+
+
+def test_xlsx_table_not_starting_at_a1_keeps_excel_row_numbers(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["C3"], ws["D3"], ws["C4"], ws["D4"], ws["C6"], ws["D6"] = "member_id", "x", "M1", 1, "M2", 2
+    p = tmp_path / "lead.xlsx"
+    wb.save(p)
+    df = read_table(p)
+    assert df[["member_id", "_source_row"]].values.tolist() == [["M1", 4], ["M2", 6]]
+    assert [c for c in df.columns if not c.startswith("_")] == ["member_id", "x"]   # empty columns A, B dropped
