@@ -29,10 +29,17 @@ def _print_dataset(dataset, out=None) -> None:
     print(f"  {members:,} members in {groups:,} groups; timepoints: "
           f"{', '.join(dataset.timepoints) or 'none'}", file=out)
     quality = dataset.quality
+    counts = dataset.meta.get("row_counts") or {}
+    read = sum(c.get("read", 0) for c in counts.values())
+    excluded = sum(c.get("excluded", 0) for c in counts.values())
+    inferred = sum(c.get("inferred", 0) for c in counts.values())
+    if counts:
+        print(f"Rows read: {read:,}; excluded: {excluded:,}; inferred: {inferred:,} "
+              f"(read - excluded + inferred = kept).", file=out)
     if len(quality) == 0:
         print("Data quality: no rows excluded or repaired.", file=out)
         return
-    print(f"Data quality: {len(quality):,} entries ({quality.n_excluded:,} rows excluded). By kind:", file=out)
+    print(f"Data quality: {len(quality):,} report entries. By kind:", file=out)
     table = quality.by_reason()
     for rec in table.itertuples(index=False):
         where = f"{rec.file}: " if rec.file else ""

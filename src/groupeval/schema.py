@@ -77,12 +77,18 @@ FORMAT = ("in-person", "online", "hybrid")
 ATTENDANCE_STATUS = ("present", "absent", "excused", "late")
 MEMBER_STATUS = ("active", "completed", "dropped")
 
-#: Regular expressions (matched case-insensitively against normalised column
-#: names: lower case, non-alphanumerics as "_") that flag direct identifiers.
+#: Regular expressions that flag direct identifiers.  They are matched with
+#: ``re.search`` against normalised column names (lower case, every run of
+#: non-alphanumerics replaced by "_"), and anchored on "_"-separated words so
+#: that e.g. "cancelled" or "excellent" never look like a phone column while
+#: "Participant Name", "facilitator_name", "E-mail", "Mobile no" and "DOB" do.
+#: Names of places or things ("group_name", "site_name", "programme_name")
+#: are not identifiers of a person and are not flagged.
 IDENTIFIER_PATTERNS = {
-    "name": r"^(full_?|first_?|last_?|given_?|family_?|sur|member_?|participant_?|client_?)?name$|^(first|last|sur)_?name|^name_",
-    "email": r"e_?mail",
-    "phone": r"phone|mobile|cell|tel(ephone)?$|^tel_",
-    "address": r"address|street|postcode|post_code|zip(_?code)?$",
-    "date of birth": r"^dob$|date_?of_?birth|birth_?date|birthday",
+    "name": r"^(?!(group|site|programme|program|session|instrument|event|form|file|sheet|venue|org|organisation|organization)_)"
+            r"((\w+_)?(full|first|last|given|family|sur|middle|member|participant|client|patient|facilitator|contact|person)_?name(s)?|name(s)?)(_\d+)?$",
+    "email": r"(^|_)e_?mail(_address)?($|_)",
+    "phone": r"(^|_)(phone|telephone|tel|mobile|cell|cellphone|cell_phone)(_?(no|number|num))?($|_)",
+    "address": r"(^|_)(address|street|postcode|post_code|zip|zipcode|zip_code)($|_)",
+    "date of birth": r"^dob$|(^|_)date_?of_?birth($|_)|(^|_)birth_?date($|_)|(^|_)birthday($|_)",
 }
