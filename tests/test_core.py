@@ -71,3 +71,28 @@ def test_dataset_is_frozen_and_reports_counts_and_cutoff():
     assert ds.data_cutoff == pd.Timestamp("2025-01-13")
     assert ds.replace(cutoff=pd.Timestamp("2025-01-10")).data_cutoff == pd.Timestamp("2025-01-10")
     assert "attendance=2" in repr(ds)
+
+
+@pytest.mark.parametrize("column, kind", [
+    ("name", "name"), ("first_name", "name"), ("participant_name", "name"), ("facilitator_name", "name"),
+    ("surname", "name"), ("e_mail", "email"), ("email_address", "email"), ("mobile_no", "phone"),
+    ("telephone_number", "phone"), ("home_address", "address"), ("postcode", "address"),
+    ("dob", "date of birth"), ("date_of_birth", "date of birth"), ("birth_date", "date of birth"),
+])
+def test_identifier_patterns_flag_direct_identifiers(column, kind):
+    import re
+
+    from groupeval.schema import IDENTIFIER_PATTERNS
+
+    hits = [k for k, pattern in IDENTIFIER_PATTERNS.items() if re.search(pattern, column)]
+    assert hits and hits[0] == kind
+
+
+@pytest.mark.parametrize("column", ["cancelled", "excellent", "group_name", "site_name", "member_id", "group_id",
+                                    "site", "session_date", "exit_reason", "age_band", "gender", "brs_1", "status"])
+def test_identifier_patterns_leave_ordinary_columns_alone(column):
+    import re
+
+    from groupeval.schema import IDENTIFIER_PATTERNS
+
+    assert not any(re.search(p, column) for p in IDENTIFIER_PATTERNS.values())
