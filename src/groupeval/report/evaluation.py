@@ -11,7 +11,6 @@ public audiences.
 """
 from __future__ import annotations
 
-import warnings
 from functools import cached_property
 from typing import Any, Mapping
 
@@ -475,8 +474,13 @@ class Evaluation:
     # ------------------------------------------------------------------ data quality
     @cached_property
     def quality_table(self) -> pd.DataFrame:
+        """Quality-report entries by file (name only, no folders), reason and action: ``rows``."""
         q = self.dataset.quality.by_reason()
-        return q.rename(columns={"n": "rows"}) if len(q) else q
+        if not len(q):
+            return q
+        q = q.rename(columns={"n": "rows"})
+        q["file"] = [str(f).replace("\\", "/").rsplit("/", 1)[-1] if isinstance(f, str) else f for f in q["file"]]
+        return q
 
     @staticmethod
     def quality_spec(table: pd.DataFrame) -> dict[str, Any]:
