@@ -43,7 +43,10 @@ def test_retention_hand_case_without_late_entry():
     assert res.excluded["never_attended"] == 1
     s = res.summary.iloc[0]
     assert s["n"] == 4 and s["events"] == 2
-    assert s["median_weeks"] == pytest.approx((2 + 5) / 2)   # S = 0.5 exactly from week 2: R averages
+    # S = 0.5 exactly from week 2 to the end: R's quantile.survfit gives 3.5 [1, NA]
+    # (R: quantile(survfit(Surv(c(1,2,5,5), c(1,1,0,0)) ~ 1, conf.type = "log-log"), 0.5))
+    assert s["median_weeks"] == pytest.approx((2 + 5) / 2)
+    assert s["median_ci_low"] == 1.0 and np.isnan(s["median_ci_high"])
     assert s["retention_4w"] == 0.5 and s["retention_26w"] == 0.5
     assert res.logrank is None
     pd.testing.assert_frame_equal(res.to_frame(), res.table)
@@ -82,8 +85,10 @@ def test_small_curve_warns():
 
 def test_late_entrant_ending_at_entry_is_excluded_with_warning():
     ds = weekly_dataset({"old": "PAAA", "new": "PPPP"}, enrolled={"old": -2})
-    with pytest.warns(ge.exceptions.DataQualityWarning, match="1 late-entry member"):
-        res = ge.retention(ds)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        with pytest.warns(ge.exceptions.DataQualityWarning, match="1 late-entry member"):
+            res = ge.retention(ds)
     assert res.excluded["ends_at_entry"] == 1 and list(res.members["member_id"]) == ["new"]
 
 
@@ -228,3 +233,35 @@ def test_sample_programme_dropout_share_near_truth():
     flow = quiet(ge.participant_flow, ds)
     assert flow["n"].iloc[0] == ds.members["member_id"].nunique()
     assert (np.diff(flow.set_index("stage").loc[["enrolled", "attended", "baseline"], "n"]) <= 0).all()
+
+
+# ---------------------------------------------------------------------------
+# Cox model: inputs and errors (numbers are checked against R in test_retention_against_R.py)
+# ---------------------------------------------------------------------------
+def test_cox_model_with_baseline_scores_and_complete_cases():
+    ds = random_programme(n_groups=8, per_group=25)
+    rng = np.random.default_rng(3)
+    ids = ds.members["member_id"]
+    sc = pd.DataFrame({"member_id": ids, "timepoint": "baseline", "score": rng.normal(3, 1, len(ids))})
+    sc.loc[sc.index[:10], "score"] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        with pytest.warns(ge.exceptions.DataQualityWarning, match="missing covariate"):
+            res = ge.cox_model(ds, covariates=("facilitation",), baseline_scores={"brs": sc})
+    assert list(res.summary["term"]) == ["facilitation[peer]", "baseline_brs"]
+    assert list(res.summary.columns) == ["term", "coef", "hr", "se", "se_model", "ci_low", "ci_high", "z", "p_value"]
+    assert res.excluded["missing_covariates"] >= 1
+    assert res.n == len(res.data) and res.n_clusters == 8
+    # the fitter saw exactly the model frame
+    np.testing.assert_allclose(res.fitter.params_.to_numpy(), res.summary["coef"].to_numpy())
+
+
+def test_cox_model_errors():
+    ds = random_programme(n_groups=4, per_group=20)
+    with pytest.raises(ConfigError, match="needs at least one covariate"):
+        ge.cox_model(ds, covariates=())
+    with pytest.raises(ConfigError, match=r"(?s)column 'meeting_place'.*choose one of: age_band"):
+        quiet(ge.cox_model, ds, covariates=("group_type", "meeting_place"))
+    groups = ds.groups.assign(site="Leeds")
+    with pytest.raises(ConfigError, match=r"covariate\(s\) \['site'\] take a single value"):
+        quiet(ge.cox_model, ds.replace(groups=groups), covariates=("site",))

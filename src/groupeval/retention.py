@@ -745,6 +745,10 @@ def cox_model(dataset: Dataset, covariates: Sequence[str] = ("group_type", "faci
         warnings.warn(f"cox_model: {int(miss.sum())} member(s) with a missing covariate or baseline score were "
                       "left out (complete cases).", DataQualityWarning, stacklevel=2)
     data = data.loc[~miss].reset_index(drop=True)
+    flat = [c for c in all_cov if data[c].nunique(dropna=True) < 2]
+    if flat:
+        raise ConfigError(f"cox_model: covariate(s) {flat} take a single value among the {len(data)} members in "
+                          "the model; drop them from `covariates`.")
     X, terms = _design(data, all_cov)
     if not terms:
         raise ConfigError("cox_model needs at least one covariate or baseline score.")
