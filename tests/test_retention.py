@@ -265,3 +265,11 @@ def test_cox_model_errors():
     groups = ds.groups.assign(site="Leeds")
     with pytest.raises(ConfigError, match=r"covariate\(s\) \['site'\] take a single value"):
         quiet(ge.cox_model, ds.replace(groups=groups), covariates=("site",))
+
+
+def test_nobody_in_the_curve_gives_no_estimate():
+    ds = weekly_dataset({"a": "AAAA", "b": "AAAA"})
+    res = quiet(ge.retention, ds)
+    s = res.summary.iloc[0]
+    assert s["n"] == 0 and np.isnan(s["retention_12w"]) and np.isnan(s["median_weeks"])
+    assert res.excluded["never_attended"] == 2 and res.table.empty

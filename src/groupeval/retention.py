@@ -387,9 +387,9 @@ class RetentionResult(Result):
                     ar = tab["at_risk"].to_numpy(np.int64)
                     row[c] = np.where(nxt < len(ar), ar[np.minimum(nxt, max(len(ar) - 1, 0))] if len(ar) else 0, 0)
                 elif c == "retention":
-                    row[c] = _step_at(tab, times, "retention", 1.0)
+                    row[c] = _step_at(tab, times, "retention", 1.0 if len(m) else np.nan)
                 elif c in ("ci_low", "ci_high"):  # as R: 1 before the first row, NA where S = 1 after it
-                    row[c] = _step_at(tab, times, c, 1.0)
+                    row[c] = _step_at(tab, times, c, 1.0 if len(m) else np.nan)
                 elif c == "events":
                     row[c] = np.searchsorted(np.sort(tt[ev]), times, "right").astype(np.int64)
                 elif c == "censored":
@@ -527,9 +527,10 @@ def retention(dataset: Dataset, by: str | None = None, dropout: Dropout | str | 
                    late_entries=int((mm["entry_weeks"] > 0).sum()), median_weeks=med,
                    median_ci_low=mlo, median_ci_high=mhi)
         tt = np.asarray(times)
-        r = _step_at(tab, tt, "retention", 1.0)
-        lo = _step_at(tab, tt, "ci_low", 1.0)
-        hi = _step_at(tab, tt, "ci_high", 1.0)
+        before = 1.0 if len(mm) else np.nan        # nobody in the curve: no estimate
+        r = _step_at(tab, tt, "retention", before)
+        lo = _step_at(tab, tt, "ci_low", before)
+        hi = _step_at(tab, tt, "ci_high", before)
         for t, a, b, c in zip(times, r, lo, hi):
             lab = _time_label(t)
             row[f"retention_{lab}w"] = a
