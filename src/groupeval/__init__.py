@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     # io + validation
     "read_attendance": "groupeval.io",
     "read_survey": "groupeval.io",
+    "read_table": "groupeval.io",
     "load": "groupeval.loading",
     "validate": "groupeval.loading",
     # scoring
