@@ -3,8 +3,8 @@
 Every instrument is plain data: a TOML file under ``instruments/data/`` is
 parsed into a frozen :class:`Instrument`.  No item wording is shipped, only
 what is needed to score: item count, response range, reverse-keyed items,
-scoring method, subscales, missing-item rules, bands, reliability and
-normative values with their sources, the licence note, and ``conventions``
+scoring method, subscales, missing-item rules, bands, the clinical
+cut-off, reliability and normative values with their sources, the licence note, and ``conventions``
 that say which rules are package conventions rather than official rules.
 
 >>> from groupeval import instruments
@@ -36,6 +36,7 @@ __all__ = [
     "Subscale",
     "MissingRule",
     "Flag",
+    "ClinicalCutoff",
     "get",
     "available",
     "register",
@@ -121,6 +122,56 @@ class Flag:
 
 
 @dataclass(frozen=True)
+class ClinicalCutoff:
+    """Published boundary between the clinical and the non-clinical range of the main score.
+
+    ``value`` is on the scale of the main ``score`` (as :func:`groupeval.score`
+    returns it, e.g. the WHO-5 *percentage*) and **belongs to the clinical
+    range**:
+
+    * lower is better (PHQ-9, GAD-7, K6, CORE-10): a score is *clinical*
+      when ``score >= value`` ("caseness") and *non-clinical* when
+      ``score < value``;
+    * higher is better (WHO-5): *clinical* when ``score <= value``,
+      *non-clinical* when ``score > value``.
+
+    In one formula, with ``f = +1`` if higher is better else ``-1``: a score
+    is non-clinical exactly when ``f * (score - value) > 0``, the rule
+    :func:`groupeval.reliable_change` applies to every cut-off.  A published
+    rule whose boundary value is non-clinical (WHO-5 "raw < 13") is stored as
+    the value that gives the same classification on every score the package
+    can produce; ``source`` says how.
+
+    Attributes
+    ----------
+    value : float
+        The cut-off on the main score's scale.
+    source : str
+        Where the value comes from, with the confidence tag of instruments.md.
+    convention : bool
+        True when the value (or its use as the clinical boundary) is a package
+        convention rather than a published rule.
+    description : str
+        What the boundary means (e.g. "probable major depression").
+    """
+
+    value: float
+    source: str = ""
+    convention: bool = False
+    description: str = ""
+
+    def is_clinical(self, scores: Any, higher_is_better: bool) -> Any:
+        """Boolean array: which ``scores`` lie in the clinical range (NaN -> False)."""
+        import numpy as np
+
+        x = np.asarray(scores, dtype=float)
+        return (x <= self.value) if higher_is_better else (x >= self.value)
+
+
+_CUTOFF_KEYS = ("value", "source", "convention", "description")
+
+
+@dataclass(frozen=True)
 class Instrument:
     """A scored questionnaire.
 
@@ -168,6 +219,14 @@ class Instrument:
         band also includes its lower bound).
     flags : tuple of Flag
         Item-level safety flags (PHQ-9 item 9).
+    clinical_cutoff : ClinicalCutoff or None
+        Published boundary between the clinical and non-clinical range of the
+        main score (the value itself is clinical: lower is better -> clinical
+        when ``score >= value``; higher is better -> clinical when
+        ``score <= value``); ``None`` where the sources give none.  Used by
+        :func:`groupeval.reliable_change` when normative means are missing.
+        A number or a mapping with ``value``, ``source``, ``convention``,
+        ``description`` is accepted when defining an instrument.
     reliability : mapping
         ``{"alpha": float | None, "test_retest": float | None}`` for the main score.
     norms : mapping
@@ -208,6 +267,7 @@ class Instrument:
     bands: tuple[tuple[float, str], ...] = ()
     bands_closed: str = "left"
     flags: tuple[Flag, ...] = ()
+    clinical_cutoff: ClinicalCutoff | None = None
     reliability: Mapping[str, float | None] = field(default_factory=dict)
     norms: Mapping[str, tuple[float, float] | None] = field(default_factory=dict)
     subscale_reliability: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
@@ -226,6 +286,8 @@ class Instrument:
         _normalise_shorthands(self)
         _validate_instrument(self)
         s(self, "reverse", tuple(int(i) for i in self.reverse))
+        if self.clinical_cutoff is not None:
+            s(self, "clinical_cutoff", replace(self.clinical_cutoff, value=float(self.clinical_cutoff.value)))
         if not self.label:
             s(self, "label", self.name)
         if self.lookup is not None:
@@ -346,6 +408,12 @@ def _normalise_shorthands(inst: "Instrument") -> None:
     s(inst, "missing_rules", rules)
     s(inst, "flags", tuple(inst.flags))
     s(inst, "bands", tuple(tuple(b) for b in inst.bands))
+    cc = inst.clinical_cutoff
+    if isinstance(cc, Mapping) and "value" in cc and set(cc) <= set(_CUTOFF_KEYS):
+        s(inst, "clinical_cutoff", ClinicalCutoff(cc["value"], str(cc.get("source", "")),
+                                                  cc.get("convention", False), str(cc.get("description", ""))))
+    elif isinstance(cc, (int, float)) and not isinstance(cc, bool):
+        s(inst, "clinical_cutoff", ClinicalCutoff(cc))
 
 
 def item_columns(prefix: str, n_items: int) -> tuple[str, ...]:
@@ -501,14 +569,59 @@ def _validate_instrument(inst: Instrument) -> None:
                     raise ValueError
             except (TypeError, ValueError):
                 bad(f"norms.{key}", v, "a norm is (mean, sd) with sd > 0")
+    _validate_cutoff(inst, bad)
     if problems:
         raise ConfigError(f"Invalid instrument definition {inst.name!r}", problems)
+
+
+def _validate_cutoff(inst: Instrument, bad: Any) -> None:
+    """``clinical_cutoff``: a finite number inside the score range, leaving both ranges non-empty."""
+    cc = inst.clinical_cutoff
+    if cc is None:
+        return
+    if isinstance(cc, Mapping):
+        unknown = sorted(set(cc) - set(_CUTOFF_KEYS))
+        for k in unknown:
+            bad(f"clinical_cutoff.{k}", cc[k], "unknown key", f"allowed: {', '.join(_CUTOFF_KEYS)}")
+        if "value" not in cc:
+            bad("clinical_cutoff.value", None, "a clinical cut-off needs a 'value' on the main score's scale")
+        return
+    if not isinstance(cc, ClinicalCutoff):
+        bad("clinical_cutoff", cc, "must be a number, a ClinicalCutoff or a table with "
+            f"{', '.join(_CUTOFF_KEYS)}", "e.g. clinical_cutoff = { value = 10, source = \"...\" }")
+        return
+    v = cc.value
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+        bad("clinical_cutoff.value", v, "the clinical cut-off must be a finite number on the main score's scale")
+        return
+    if not isinstance(cc.convention, bool):
+        bad("clinical_cutoff.convention", cc.convention, "must be true or false")
+    if inst.method == "none":
+        bad("clinical_cutoff.value", v, "the instrument has no main score (method='none'), so a clinical "
+            "cut-off on it has no meaning", "remove clinical_cutoff")
+        return
+    try:
+        lo, hi = inst._natural_range()
+        lo = float(inst.score_min) if inst.score_min is not None else lo
+        hi = float(inst.score_max) if inst.score_max is not None else hi
+    except (TypeError, ValueError, AttributeError):
+        return  # the range itself is invalid and reported elsewhere
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return
+    if inst.higher_is_better is True and not (lo <= v < hi):
+        bad("clinical_cutoff.value", v, f"must lie in [{lo:g}, {hi:g}) for a higher-is-better score: "
+            "scores <= the cut-off are clinical, scores above it non-clinical, and both ranges must exist",
+            "give the cut-off on the main score's scale")
+    elif inst.higher_is_better is False and not (lo < v <= hi):
+        bad("clinical_cutoff.value", v, f"must lie in ({lo:g}, {hi:g}] for a lower-is-better score: "
+            "scores >= the cut-off are clinical, scores below it non-clinical, and both ranges must exist",
+            "give the cut-off on the main score's scale")
 
 
 # ------------------------------------------------------------------ TOML
 _TOP_KEYS = {"name", "label", "title", "description", "n_items", "item_min", "item_max", "reverse",
              "higher_is_better", "citation", "licence", "score", "subscales", "missing", "bands",
-             "flags", "reliability", "norms", "conventions", "variants"}
+             "flags", "reliability", "norms", "conventions", "variants", "clinical_cutoff"}
 
 
 def from_dict(data: Mapping[str, Any], *, source: str = "definition") -> Instrument:
@@ -628,14 +741,20 @@ def from_dict(data: Mapping[str, Any], *, source: str = "definition") -> Instrum
     norms = norms_of(norms_table, "norms.")
     sub_norms = {s: norms_of(t, f"norms.subscales.{s}.") for s, t in dict(norms_table.get("subscales", {})).items()}
 
+    cutoff = data.get("clinical_cutoff")
+    if isinstance(cutoff, Mapping):
+        cutoff = dict(cutoff)
+        if cutoff.get("source"):
+            sources["clinical_cutoff"] = str(cutoff["source"])
+
     variants = {}
     plain = {"item_min", "item_max", "label", "title", "description", "higher_is_better", "score_min",
-             "score_max", "scale", "shift", "conventions"}
+             "score_max", "scale", "shift", "conventions", "clinical_cutoff"}
     for vname, vdef in dict(data.get("variants", {})).items():
         translated: dict[str, Any] = {}
         for k, val in dict(vdef).items():
             if k in plain:
-                translated[k] = dict(val) if k == "conventions" else val
+                translated[k] = dict(val) if k in ("conventions", "clinical_cutoff") and isinstance(val, Mapping) else val
             elif k == "bands" and isinstance(val, Mapping):
                 translated["bands"] = tuple((b["lower"], b["label"]) for b in val.get("levels", []))
                 translated["bands_closed"] = val.get("closed", "left")
@@ -657,7 +776,8 @@ def from_dict(data: Mapping[str, Any], *, source: str = "definition") -> Instrum
             scale=score.get("scale", 1.0), shift=score.get("shift", 0.0), lookup=lookup,
             raw_column=score.get("raw_column"), score_min=score.get("min"), score_max=score.get("max"),
             subscale_specs=tuple(subs), missing_rules=rules, missing_rule=missing.get("default", "complete"),
-            bands=tuple(bands), bands_closed=closed, flags=tuple(flags), reliability=reliability,
+            bands=tuple(bands), bands_closed=closed, flags=tuple(flags), clinical_cutoff=cutoff,
+            reliability=reliability,
             norms=norms, subscale_reliability=sub_rel, subscale_norms=sub_norms, sources=sources,
             citation=data.get("citation", ""), licence=data.get("licence", ""),
             conventions=dict(data.get("conventions", {})), variants=variants,
@@ -784,7 +904,8 @@ def table() -> "pd.DataFrame":
     ``score_max``, ``higher_is_better``, ``subscales`` (comma-separated
     names), ``missing_rule`` (default rule name), ``max_missing`` (items that
     may be missing for the main score), ``missing_rule_is_convention``,
-    ``n_bands``, ``alpha``, ``test_retest``, ``citation``, ``licence``.
+    ``n_bands``, ``clinical_cutoff`` (value of :attr:`Instrument.clinical_cutoff`,
+    NaN when none), ``alpha``, ``test_retest``, ``citation``, ``licence``.
     """
     import pandas as pd
 
@@ -798,6 +919,7 @@ def table() -> "pd.DataFrame":
             "score_min": inst.score_min, "score_max": inst.score_max, "higher_is_better": inst.higher_is_better,
             "subscales": ",".join(inst.subscales), "missing_rule": rule.name, "max_missing": rule.max_missing,
             "missing_rule_is_convention": rule.convention, "n_bands": len(inst.bands),
+            "clinical_cutoff": inst.clinical_cutoff.value if inst.clinical_cutoff is not None else math.nan,
             "alpha": inst.reliability["alpha"], "test_retest": inst.reliability["test_retest"],
             "citation": inst.citation, "licence": inst.licence,
         })
