@@ -198,11 +198,6 @@ def _days(values: Any) -> np.ndarray:
 _NAT = np.iinfo(np.int64).min
 
 
-def _to_date(days: np.ndarray) -> np.ndarray:
-    out = days.astype("datetime64[D]").astype("datetime64[ns]")
-    return out
-
-
 def _indexer(index: pd.Index, values: pd.Series) -> np.ndarray:
     """Positions (int32) of ``values`` in ``index`` (-1 if absent); fast for categoricals."""
     if isinstance(values.dtype, pd.CategoricalDtype):
