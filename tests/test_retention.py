@@ -273,3 +273,22 @@ def test_nobody_in_the_curve_gives_no_estimate():
     s = res.summary.iloc[0]
     assert s["n"] == 0 and np.isnan(s["retention_12w"]) and np.isnan(s["median_weeks"])
     assert res.excluded["never_attended"] == 2 and res.table.empty
+
+
+def test_missing_by_value_is_counted_not_silently_dropped():
+    ds = weekly_dataset({"a": "PPAAA", "b": "PPPPP", "c": "PAPAP"}, extra_members={"a": {"gender": "f"},
+                                                                                    "b": {"gender": "m"}})
+    res = quiet(ge.retention, ds, by="gender")
+    assert res.excluded["missing_by"] == 1 and set(res.summary["gender"]) == {"f", "m"}
+
+
+def test_sensitivity_by_column_and_due_override():
+    ds = random_programme(n_groups=4, per_group=20)
+    out = quiet(ge.retention_sensitivity, ds, rules={"k3": "default"}, by="facilitation")
+    assert set(out["facilitation"]) == {"peer", "co-facilitated"} and len(out) == 4
+    resp = pd.DataFrame({"member_id": ["M0001", "M0001"], "timepoint": ["baseline", "month_3"], "x_1": [1.0, 2.0]})
+    ds2 = ds.replace(responses=resp, timepoints=("baseline", "month_3"))
+    c = quiet(ge.attrition, ds2).completion.iloc[0]
+    assert c["due_weeks"] == pytest.approx(13.0)           # 3 months = 13 weeks
+    c = quiet(ge.attrition, ds2, due={"month_3": 100}).completion.iloc[0]
+    assert c["due_weeks"] == 100 and c["n_expected"] == 0  # not due yet for anyone
