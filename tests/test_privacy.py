@@ -242,3 +242,16 @@ def test_flow_relations_protect_a_small_loss_between_stages():
     assert m["n"].tolist() == [False, True, False] and m["n_lost"].tolist() == [False, True, True]
     with pytest.raises(ConfigError, match="outside 0..2"):
         suppression_mask(flow, count_columns=["n", "n_lost"], relations=[([(3, "n")], (0, "n"))])
+
+
+def test_estimate_hidden_when_its_denominator_is_small_but_the_denominator_is_not_a_count_cell():
+    # Kaplan-Meier at 26 weeks with 40 members but only 6 still at risk: the estimate goes,
+    # the at-risk column is left for the caller to drop, and no complementary cell is touched.
+    t = pd.DataFrame({"n": [40, 50], "retention_26w": [0.6, 0.7], "at_risk_26w": [6, 30]})
+    out = suppress(t, count_columns="n", denominators={"retention_26w": "at_risk_26w"})
+    assert out["retention_26w"].isna().tolist() == [True, False]
+    assert out["n_suppressed"].tolist() == [False, False] and out["at_risk_26w"].tolist() == [6, 30]
+
+
+def test_numbers_in_table_cells_are_not_phone_numbers():
+    assert find_identifiers("183\t174\t165\n0.0001234 12 345 6789") == []

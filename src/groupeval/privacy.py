@@ -244,7 +244,8 @@ def suppress(table: pd.DataFrame, *, count_columns: str | Sequence[str], min_cel
              audience: str = "funder", totals: Any = None,
              estimates: Mapping[str, str | Sequence[str]] | None = None,
              relations: Sequence[tuple[Sequence[tuple[int, str]], tuple[int, str]]] = (),
-             suppress_zero: bool = False, force: Any = None) -> pd.DataFrame:
+             suppress_zero: bool = False, force: Any = None,
+             denominators: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Hide small counts, the cells that would reveal them, and estimates resting on them.
 
     Parameters
@@ -282,6 +283,12 @@ def suppress(table: pd.DataFrame, *, count_columns: str | Sequence[str], min_cel
     suppress_zero
         Also hide zero counts (default False: a zero reveals nobody, as in
         CMS's 1-10 rule).
+    denominators
+        ``{estimate_column: column}``: the estimate is also hidden where that
+        column (the number of people the estimate rests on, e.g. the number
+        still at risk at 26 weeks for a Kaplan-Meier estimate) is below
+        ``min_cell``.  The denominator column itself is left as it is
+        (drop it from the output if it should not be shown).
     force
         Boolean per row (or per row x count column): hide these counts too,
         as if primary — e.g. to repeat in one table the cells hidden in
@@ -330,8 +337,9 @@ def suppress(table: pd.DataFrame, *, count_columns: str | Sequence[str], min_cel
     min_cell = _check_min_cell(min_cell)
     cols = _as_list(count_columns)
     estimates = dict(estimates or {})
+    denominators = dict(denominators or {})
     missing = [c for c in list(estimates) + [c for v in estimates.values() for c in _as_list(v)]
-               if c not in table.columns]
+               + list(denominators) + list(denominators.values()) if c not in table.columns]
     if missing:
         raise ConfigError(f"estimates name columns {sorted(set(missing))} that the table does not have; "
                           f"its columns are {list(table.columns)}.")
@@ -347,12 +355,15 @@ def suppress(table: pd.DataFrame, *, count_columns: str | Sequence[str], min_cel
         col = num.astype("Int64") if whole else num.astype(float)
         out[c] = col.mask(mask[c].to_numpy())
         out[c + FLAG_SUFFIX] = mask[c].to_numpy()
-    for est, deps in estimates.items():
-        deps = _as_list(deps)
+    for est in dict.fromkeys([*estimates, *denominators]):
+        deps = _as_list(estimates.get(est))
         bad_deps = [d for d in deps if d not in mask.columns]
         if bad_deps:
             raise ConfigError(f"estimates[{est!r}] depends on {bad_deps}, which are not in count_columns {cols}.")
-        hide = mask[deps].any(axis=1).to_numpy()
+        hide = mask[deps].any(axis=1).to_numpy() if deps else np.zeros(len(out), bool)
+        if est in denominators:
+            den = pd.to_numeric(table[denominators[est]], errors="coerce").to_numpy(float)
+            hide = hide | (den < min_cell)
         out[est] = pd.to_numeric(out[est], errors="coerce").astype(float).mask(hide)
         out[est + FLAG_SUFFIX] = hide
     n_hidden = int(mask.to_numpy().sum())
@@ -502,7 +513,7 @@ def pseudonymise(data: pd.Series | pd.DataFrame, *, salt: str | bytes,
 # --------------------------------------------------------------------------- identifier checks
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(
-    r"(?<![\w.])(?:\+\d{1,3}[\s.-]?)?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{3,4}(?!\w|\.\d)"  # 555-123-4567, (020) 123 4567
+    r"(?<![\w.])(?:\+\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{3,4}(?!\w|\.\d)"  # 555-123-4567, (020) 123 4567
     r"|(?<![\w.])\+\d{6,14}(?!\w|\.\d)"                                          # +441234567890
     r"|(?<![\w.])0\d{9,10}(?!\w|\.\d)"                                           # 07700900123
 )

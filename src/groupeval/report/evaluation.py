@@ -224,22 +224,51 @@ class Evaluation:
     @cached_property
     def retention_table(self) -> pd.DataFrame:
         """Retention summary by group type plus an overall row (KM estimates, unrounded)."""
-        by = self.retention_by_type.summary.copy()
-        overall = self.retention.summary.copy()
+        by = self._with_at_risk(self.retention_by_type)
+        overall = self._with_at_risk(self.retention)
         overall.insert(0, "group_type", ALL_LABEL)
         by["group_type"] = by["group_type"].astype(str)
         return pd.concat([by, overall], ignore_index=True)
+
+    @staticmethod
+    def _with_at_risk(result) -> pd.DataFrame:
+        """Summary + ``at_risk_<t>w`` (number at risk at each reported week) and ``at_risk_median``."""
+        summ = result.summary.copy()
+        times = [float(t) for t in result.times]
+        at = result.at(times, columns=("at_risk",))
+        levels = [None] if result.by is None else list(summ[result.by])
+        for t in times:
+            rows = at[at["time"] == t]
+            if result.by is not None:
+                rows = rows.set_index(result.by).reindex(levels)
+            summ[f"at_risk_{t:g}w"] = rows["at_risk"].to_numpy()
+        med = summ["median_weeks"].to_numpy(float)
+        ar_med = np.full(len(summ), np.nan)
+        for i, level in enumerate(levels):  # a handful of strata
+            if np.isfinite(med[i]):
+                a = result.at([med[i]], columns=("at_risk",))
+                if result.by is not None:
+                    a = a[a[result.by] == level]
+                ar_med[i] = float(a["at_risk"].iloc[0])
+        summ["at_risk_median"] = ar_med
+        return summ
 
     @staticmethod
     def retention_spec(table: pd.DataFrame) -> dict[str, Any]:
         """Counts ``n = events + censored`` per row, column totals; KM estimates rest on n and events."""
         counts = [c for c in ("n", "events", "censored", "late_entries") if c in table]
         est = [c for c in table.columns if c.startswith(("retention_", "median_"))]
+        # a KM estimate at week t rests on the members still at risk then (CMS-style n >= min_cell)
+        den = {c: ("at_risk_median" if c.startswith("median_") else "at_risk_" + c.split("_")[1])
+               for c in est}
+        den = {c: d for c, d in den.items() if d in table}
+        helpers = [c for c in table.columns if c.startswith("at_risk_")]
         show = ["group_type", "n", "events", "censored", "median_weeks"] + [
             c for c in table.columns if c.startswith(("retention_12w", "retention_26w"))]
         return dict(count_columns=counts, estimates={c: ["n", "events"] for c in est},
                     totals={"row": lambda t: _is_all(t)},
                     relations=row_relations(table, ["events", "censored"], "n"), show=show,
+                    denominators=den, internal_only=helpers,
                     labels={"group_type": "Group type", "n": "Members", "events": "Dropped",
                             "censored": "Retained (censored)", "median_weeks": "Median weeks to dropout",
                             "retention_12w": "Retained at 12 weeks", "retention_12w_ci_low": "95% CI low",
@@ -378,7 +407,7 @@ class Evaluation:
             return pd.Series(False, index=table.index)
         from ..privacy import suppress
 
-        keys = ("count_columns", "totals", "relations", "estimates", "force")
+        keys = ("count_columns", "totals", "relations", "estimates", "force", "denominators")
         out = suppress(table, min_cell=self.min_cell, audience=self.audience,
                        **{k: spec[k] for k in keys if k in spec})
         return pd.Series(out[column].isna().to_numpy() & table[column].notna().to_numpy(), index=table.index)

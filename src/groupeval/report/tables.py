@@ -115,12 +115,13 @@ class ReportTables:
 
     def add(self, name: str, table: pd.DataFrame, *, title: str, count_columns: str | Sequence[str] = (),
             estimates: Mapping[str, str | Sequence[str]] | None = None, totals: Any = None,
-            relations: Sequence[Any] = (), force: Any = None, show: Sequence[str] | None = None,
+            relations: Sequence[Any] = (), force: Any = None, denominators: Mapping[str, str] | None = None,
+            show: Sequence[str] | None = None,
             internal_only: Sequence[str] = (), drop_rows: Any = None,
             labels: Mapping[str, str] | None = None, note: str | None = None) -> pd.DataFrame:
         """Suppress (funder/public), check, show and keep one table; returns the kept table.
 
-        ``count_columns``, ``estimates``, ``totals``, ``relations`` and ``force`` are passed
+        ``count_columns``, ``estimates``, ``totals``, ``relations``, ``force`` and ``denominators`` are passed
         to :func:`groupeval.privacy.suppress`.  ``show`` limits the columns
         displayed (the exported CSV/XLSX keep them all).  ``internal_only``
         columns are removed for funder/public audiences after suppression
@@ -141,7 +142,7 @@ class ReportTables:
         kept = suppress(table.reset_index(drop=True), count_columns=list(count_columns) if not
                         isinstance(count_columns, str) else [count_columns], min_cell=self.min_cell,
                         audience=self.audience, totals=totals, estimates=estimates,
-                        relations=relations, force=force) \
+                        relations=relations, force=force, denominators=denominators) \
             if (count_columns and len(table)) else table.reset_index(drop=True).copy()
         if self.suppressing and drop_rows is not None:
             kept = kept[~np.asarray(drop_rows(kept), dtype=bool)].reset_index(drop=True)
