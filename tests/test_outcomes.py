@@ -297,13 +297,17 @@ def test_cronbach_alpha_closed_form_two_parallel_items():
 
 
 def test_reliable_change_with_registry_phq9_uses_alpha_and_sample_cutoff_a(long):
-    res = reliable_change(long, "phq9")
+    # PHQ-9 has no norms: "auto" now takes its published caseness cut-off 10 (Kroenke 2001);
+    # the sample-based criterion a is still there on request
+    res = reliable_change(long, "phq9", cutoff="a")
     assert res.reliability == pytest.approx(0.89) and res.cutoff == "a"
     assert "pre-treatment sample" in res.norms["clinical_source"]
     x1 = long.loc[long.timepoint == "baseline"].set_index("member_id")["score"]
     both = res.members["member_id"]
     assert res.cutoff_value == pytest.approx(x1[both].mean() - 2 * x1[both].std(ddof=1))
     assert res.n_pre_only > 0  # missing follow-ups are counted
+    auto = reliable_change(long, "phq9")
+    assert (auto.cutoff, auto.cutoff_value) == ("clinical", 10.0)
 
 
 def test_change_cluster_robust_columns_match_R_vcovCL_HC1(long):

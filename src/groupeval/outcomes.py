@@ -26,7 +26,7 @@ from scipy import stats
 
 from ._stats import (attach_columns, check_choice, check_frame, hedges_j, instrument_name, nct_ci_vec,
                      paired_frame, resolve_instrument, tidy_norms, wilson_ci)
-from .exceptions import ConfigError, SchemaError, SmallSampleWarning, ValidationError
+from .exceptions import ConfigError, DataQualityWarning, SchemaError, SmallSampleWarning, ValidationError
 from .results import Result
 
 __all__ = ["change", "reliable_change", "ReliableChangeResult", "CATEGORIES", "CHANGE_COLUMNS",
@@ -436,6 +436,57 @@ def _resolve_reliability(reliability: Any, inst: Any, responses, pre, subject, t
     return r, source
 
 
+def _published_cutoff(inst: Any) -> tuple[float, str] | None:
+    """``(value, source)`` of the instrument's published clinical cut-off, or None.
+
+    Reads ``inst.clinical_cutoff`` (a :class:`groupeval.instruments.ClinicalCutoff`,
+    any object with ``value``/``source``, or a plain number).
+    """
+    cc = getattr(inst, "clinical_cutoff", None)
+    if cc is None:
+        return None
+    if isinstance(cc, (int, float, np.integer, np.floating)) and not isinstance(cc, bool):
+        value, source, conv = float(cc), "", False
+    else:
+        value = getattr(cc, "value", None)
+        if value is None:
+            return None
+        value, source, conv = float(value), str(getattr(cc, "source", "") or ""), bool(getattr(cc, "convention", False))
+    if not np.isfinite(value):
+        return None
+    name = getattr(inst, "label", None) or instrument_name(inst) or "the instrument"
+    text = f"published clinical cut-off of {name}" + (f": {source}" if source else "")
+    return value, text + (" [package convention]" if conv else "")
+
+
+def _check_cutoff_range(cv: float, f: float, inst: Any, used: str, source: str, label: str) -> bool:
+    """Warn (and return False) when no possible score lies on one side of the cut-off.
+
+    Non-clinical is ``f * (x - cv) > 0``; with the score range [lo, hi] that
+    side is empty when ``cv <= lo`` (lower is better) or ``cv >= hi``
+    (higher is better); the clinical side is empty when ``cv > hi`` or ``cv < lo``.
+    """
+    lo, hi = getattr(inst, "score_min", None), getattr(inst, "score_max", None)
+    try:
+        lo, hi = float(lo), float(hi)
+    except (TypeError, ValueError):
+        return True
+    if not (np.isfinite(lo) and np.isfinite(hi) and np.isfinite(cv)):
+        return True
+    no_functional = cv <= lo if f < 0 else cv >= hi
+    no_clinical = cv > hi if f < 0 else cv < lo
+    if not (no_functional or no_clinical):
+        return True
+    side = "non-clinical" if no_functional else "clinical"
+    warnings.warn(
+        f"reliable_change: cut-off {used!r} = {cv:.4g} ({source}) lies outside the {label} score range "
+        f"{lo:g}-{hi:g}: no possible score is on the {side} side, so recovery cannot be assessed and nobody "
+        f"can be classed 'recovered'{' or harmed' if no_clinical else ''}. Give clinical and functional norms "
+        f"(norms=...), a published cut-off (cutoff='clinical' or a number on the score's scale), or report "
+        f"reliable change only.", DataQualityWarning, stacklevel=3)
+    return False
+
+
 class ReliableChangeResult(Result):
     """Reliable and clinically significant change of each member.
 
@@ -466,9 +517,22 @@ class ReliableChangeResult(Result):
     min_reliable_change : float
         ``critical_value * sdiff`` (JT): the smallest raw change that is reliable.
     cutoffs : dict
-        ``{"a": ..., "b": ..., "c": ...}`` (NaN where norms are missing).
+        ``{"a": ..., "b": ..., "c": ..., "clinical": ...}`` (NaN where norms
+        or the instrument's published clinical cut-off are missing).
     cutoff, cutoff_value
-        The cut-off used (letter) and its value.
+        The cut-off used (``"a"``, ``"b"``, ``"c"``, ``"clinical"`` for the
+        instrument's published clinical cut-off, ``"user"`` for a number
+        given) and its value.
+    cutoff_reason : str
+        Why that cut-off was used (the ``cutoff="auto"`` rule that applied,
+        or that it was asked for).
+    cutoff_source : str
+        Where its value comes from (the norms, the pre-treatment sample, the
+        published source with its confidence tag, or the user).
+    recovery_possible : bool
+        False when the cut-off leaves no possible score on the non-clinical
+        (or on the clinical) side of the instrument's score range, so nobody
+        can be classed *recovered* (a :class:`DataQualityWarning` says so).
     norms : dict
         Clinical / functional (mean, sd) used and ``clinical_source``.
     higher_is_better : bool
@@ -498,8 +562,11 @@ class ReliableChangeResult(Result):
                 ("sd", self.sd), ("sd_source", self.sd_source), ("se_measurement", self.se_measurement),
                 ("sdiff", self.sdiff), ("critical_value", self.critical_value),
                 ("min_reliable_change", self.min_reliable_change), ("cutoff", self.cutoff),
-                ("cutoff_value", self.cutoff_value), ("cutoff_a", self.cutoffs["a"]),
+                ("cutoff_value", self.cutoff_value), ("cutoff_reason", getattr(self, "cutoff_reason", "")),
+                ("cutoff_source", getattr(self, "cutoff_source", "")), ("cutoff_a", self.cutoffs["a"]),
                 ("cutoff_b", self.cutoffs["b"]), ("cutoff_c", self.cutoffs["c"]),
+                ("cutoff_clinical", self.cutoffs.get("clinical", np.nan)),
+                ("recovery_possible", getattr(self, "recovery_possible", True)),
                 ("higher_is_better", self.higher_is_better), ("n_pre_only", self.n_pre_only),
                 ("n_post_only", self.n_post_only)]
         return pd.DataFrame(rows, columns=["name", "value"])
@@ -528,13 +595,13 @@ class ReliableChangeResult(Result):
     def _repr_html_(self) -> str:
         head = (f"<p><b>Reliable change</b> ({self.instrument}, {self.pre} &rarr; {self.post}; method "
                 f"{self.method.upper()}, reliability {self.reliability:.3g} [{self.reliability_source}], "
-                f"cut-off {self.cutoff} = {self.cutoff_value:.4g})</p>")
+                f"cut-off {self.cutoff} = {self.cutoff_value:.4g} [{getattr(self, 'cutoff_source', '')}])</p>")
         return head + self.summary.to_html(index=False)
 
 
 def reliable_change(scores: pd.DataFrame, instrument: Any, pre: str = "baseline", post: str = "week_26", *,
                     reliability: str | float = "auto", norms: Mapping[str, Any] | None = None,
-                    cutoff: str = "auto", method: str = "jt", sd: str | float = "sample",
+                    cutoff: str | float = "auto", method: str = "jt", sd: str | float = "sample",
                     responses: pd.DataFrame | None = None, dv: str = "score", subject: str = "member_id",
                     time: str = "timepoint", ci: float = 0.95) -> ReliableChangeResult:
     r"""Jacobson-Truax reliable and clinically significant change.
@@ -559,9 +626,18 @@ def reliable_change(scores: pd.DataFrame, instrument: Any, pre: str = "baseline"
         instrument's ``norms``.  Without clinical norms the pre-treatment
         sample plays the dysfunctional population (J&T 1991).
     cutoff
-        ``"auto"`` (c when functional norms exist and the two populations
-        overlap, b when they do not, a without functional norms), or
-        ``"a"``, ``"b"``, ``"c"``.
+        The boundary between the clinical (dysfunctional) and non-clinical
+        (functional) range.  ``"auto"`` (default) takes the first that
+        applies: (1) criterion c when clinical *and* functional norms exist
+        (b when the two populations do not overlap); (2) the instrument's
+        published ``clinical_cutoff`` (``"clinical"``; e.g. PHQ-9 10);
+        (3) c / b with the pre-treatment sample as the dysfunctional
+        population when only functional norms exist; (4) criterion a from
+        the pre-treatment sample, with a :class:`DataQualityWarning` when it
+        falls outside the score range (nobody could be classed recovered).
+        Or ask for ``"a"``, ``"b"``, ``"c"``, ``"clinical"`` or give a number
+        on the score's scale.  The choice, the reason and the source are
+        recorded on the result.
     method
         ``"jt"`` Jacobson & Truax 1991 (default), ``"gln"``
         Gulliksen-Lord-Novick (regression to the mean), ``"ha"`` Hageman &
@@ -596,7 +672,10 @@ def reliable_change(scores: pd.DataFrame, instrument: Any, pre: str = "baseline"
 
     (J&T 1991 definitions: *b* uses the functional SD, with 2 SD, not 1.96;
     the R package ``clinicalsignificance`` uses the clinical SD for *b*.)
-    A score is functional when :math:`f(x - cut) > 0`.  Categories:
+    A score is functional (non-clinical) when :math:`f(x - cut) > 0`: a
+    score exactly at the cut-off is clinical, for every criterion (for a
+    published cut-off this is the instrument's documented boundary: PHQ-9
+    :math:`\ge 10` is clinical, WHO-5 percentage :math:`\le 50`).  Categories:
     *recovered* = reliable improvement (:math:`fRC > z`) and pre
     dysfunctional and post functional; *improved* = other reliable
     improvement; *unchanged* = :math:`|RC| \le z`; *harmed* = reliable
@@ -615,6 +694,9 @@ def reliable_change(scores: pd.DataFrame, instrument: Any, pre: str = "baseline"
     References
     ----------
     Jacobson NS, Truax P (1991). *J Consult Clin Psychol* 59(1):12-19.
+    Kroenke K, Spitzer RL, Williams JBW (2001). *J Gen Intern Med* 16:606-613
+    (PHQ-9 caseness 10).  UK NHS Talking Therapies "reliable recovery"
+    (reliable improvement and caseness to non-caseness) follows the same rule.
     Hageman WJ, Arrindell WA (1999). *Behav Res Ther* 37:1169-1193.
     Hsu LM (1989). *J Consult Clin Psychol* 57:131-137.
 
@@ -624,7 +706,13 @@ def reliable_change(scores: pd.DataFrame, instrument: Any, pre: str = "baseline"
     if not (0 < ci < 1):
         raise ConfigError(f"`ci` must be between 0 and 1 (e.g. 0.95); got {ci!r}.")
     check_choice("method", method, ("jt", "gln", "ha"))
-    check_choice("cutoff", cutoff, ("auto", "a", "b", "c"))
+    user_cut = isinstance(cutoff, (int, float, np.integer, np.floating)) and not isinstance(cutoff, (bool, np.bool_))
+    if user_cut:
+        if not np.isfinite(float(cutoff)):
+            raise ConfigError(f"`cutoff` must be a finite number on the score's scale, 'auto', 'a', 'b', 'c' or "
+                              f"'clinical'; got {cutoff!r}.")
+    else:
+        check_choice("cutoff", cutoff, ("auto", "a", "b", "c", "clinical"))
     inst = resolve_instrument(instrument)
     if inst is None:
         raise ConfigError("`instrument` is required (a registry name such as 'phq9' or an Instrument): its "
@@ -667,23 +755,59 @@ def reliable_change(scores: pd.DataFrame, instrument: Any, pre: str = "baseline"
 
     # cut-offs (HA uses "true" SDs s*sqrt(r))
     shrink = np.sqrt(r) if method == "ha" else 1.0
-    cut = {"a": M1 + 2 * f * s1 * shrink, "b": np.nan, "c": np.nan}
+    cut = {"a": M1 + 2 * f * s1 * shrink, "b": np.nan, "c": np.nan, "clinical": np.nan}
     if nm["functional"] is not None:
         M0, s0 = nm["functional"]
         cut["b"] = M0 - 2 * f * s0 * shrink
         cut["c"] = (s0 * shrink * M1 + s1 * shrink * M0) / (s0 * shrink + s1 * shrink)
-    if cutoff == "auto":
-        if nm["functional"] is None:
-            used = "a"
-        else:
-            overlap = f * (cut["a"] - cut["b"]) > 0
+    published = _published_cutoff(inst)
+    if published is not None:
+        cut["clinical"] = published[0]
+    label = getattr(inst, "label", None) or instrument_name(inst) or "the instrument"
+    if user_cut:
+        used, reason = "user", "a number given by the user (cutoff=...)"
+        cut_value = float(cutoff)
+    elif cutoff == "auto":
+        overlap = nm["functional"] is not None and f * (cut["a"] - cut["b"]) > 0
+        if nm["clinical"] is not None and nm["functional"] is not None:
             used = "c" if overlap else "b"
+            reason = ("auto: clinical and functional norms exist" +
+                      ("" if overlap else "; the two populations do not overlap, so b"))
+        elif published is not None:
+            used = "clinical"
+            reason = (f"auto: no clinical and functional norms for {label}, so its published clinical cut-off "
+                      f"(recovered = reliable improvement and moving from the clinical to the non-clinical range)")
+        elif nm["functional"] is not None:
+            used = "c" if overlap else "b"
+            reason = ("auto: functional norms only and no published clinical cut-off; the pre-treatment sample "
+                      "plays the dysfunctional population" + ("" if overlap else "; no overlap, so b"))
+        else:
+            used = "a"
+            reason = (f"auto: no functional norms and no published clinical cut-off for {label}, so "
+                      f"criterion a")
+        cut_value = float(cut[used])
     else:
-        used = cutoff
+        used, reason = cutoff, f"cutoff={cutoff!r} was asked for"
+        if used == "clinical" and published is None:
+            raise ConfigError(f"cutoff='clinical' needs the instrument's published clinical cut-off, but {label} "
+                              f"has none in the registry. Give a number on the score's scale (e.g. cutoff=10), "
+                              f"norms={{'clinical': (mean, sd), 'functional': (mean, sd)}} for criterion c, or "
+                              f"cutoff='a'.")
         if not np.isfinite(cut[used]):
             raise ConfigError(f"cut-off {used!r} needs functional norms (mean, sd); pass norms={{'functional': "
                               f"(mean, sd)}} or use cutoff='a'.")
-    cv = float(cut[used])
+        cut_value = float(cut[used])
+    cv = cut_value
+    true_sd = " with true SDs s*sqrt(r) (Hageman-Arrindell)" if method == "ha" else ""
+    dys = "the clinical norms" if clinical_source == "norms" else f"the {clinical_source}"
+    cut_source = {
+        "a": f"{'mean + 2 SD' if f > 0 else 'mean - 2 SD'} of the dysfunctional population ({dys}){true_sd}",
+        "b": f"{'mean - 2 SD' if f > 0 else 'mean + 2 SD'} of the functional norms{true_sd}",
+        "c": f"SD-weighted midpoint of the dysfunctional population ({dys}) and the functional norms{true_sd}",
+        "clinical": published[1] if published is not None else "",
+        "user": "given by the user",
+    }[used]
+    recovery_possible = _check_cutoff_range(cv, f, inst, used, cut_source, label)
 
     extra: dict[str, Any] = {}
     if method == "jt":
@@ -731,7 +855,8 @@ def reliable_change(scores: pd.DataFrame, instrument: Any, pre: str = "baseline"
         members.reset_index(drop=True), summary, method=method, reliability=r, reliability_source=r_source,
         sd=float(s_used), sd_source=sd_source, se_measurement=float(se), sdiff=float(sdiff), critical_value=z,
         min_reliable_change=float(z * sdiff), cutoffs={k_: float(v) for k_, v in cut.items()}, cutoff=used,
-        cutoff_value=cv, norms={"clinical": (M1, s1), "functional": nm["functional"],
+        cutoff_value=cv, cutoff_reason=reason, cutoff_source=cut_source, recovery_possible=recovery_possible,
+        norms={"clinical": (M1, s1), "functional": nm["functional"],
                                 "clinical_source": clinical_source},
         higher_is_better=bool(inst.higher_is_better), instrument=instrument_name(inst) or "instrument",
         pre=pre, post=post, n_pre_only=counts["n_pre_only"], n_post_only=counts["n_post_only"],

@@ -585,7 +585,8 @@ def _validate_cutoff(inst: Instrument, bad: Any) -> None:
             bad(f"clinical_cutoff.{k}", cc[k], "unknown key", f"allowed: {', '.join(_CUTOFF_KEYS)}")
         if "value" not in cc:
             bad("clinical_cutoff.value", None, "a clinical cut-off needs a 'value' on the main score's scale")
-        return
+            return
+        cc = ClinicalCutoff(cc["value"], convention=cc.get("convention", False))  # check the value too
     if not isinstance(cc, ClinicalCutoff):
         bad("clinical_cutoff", cc, "must be a number, a ClinicalCutoff or a table with "
             f"{', '.join(_CUTOFF_KEYS)}", "e.g. clinical_cutoff = { value = 10, source = \"...\" }")
