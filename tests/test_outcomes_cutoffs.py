@@ -307,3 +307,15 @@ def test_invalid_cutoff_definitions_name_every_problem():
     assert {p.column for p in exc.value.problems} == {"clinical_cutoff.sorce", "clinical_cutoff.value"}
     with pytest.raises(ConfigError, match=r"no main score \(method='none'\)"):
         dataclasses.replace(instruments.get("whoqol_bref"), clinical_cutoff=50)
+
+
+def test_a_variant_may_override_the_cutoff_and_an_out_of_range_one_is_refused():
+    toml = ('name = "v3"\nn_items = 3\nitem_min = 0\nitem_max = 3\nhigher_is_better = false\n'
+            '[clinical_cutoff]\nvalue = 5\n'
+            '[variants.wide]\nitem_max = 6\nclinical_cutoff = { value = 10, source = "wide form" }\n'
+            '[variants.narrow]\nitem_max = 1\n')
+    inst = instruments.from_toml(toml)
+    assert inst.clinical_cutoff.value == 5.0
+    assert inst.variant("wide").clinical_cutoff == ClinicalCutoff(10.0, "wide form")
+    with pytest.raises(ConfigError, match=r"clinical_cutoff\.value.*must lie in \(0, 3\]"):
+        inst.variant("narrow")  # score range 0-3 cannot hold the cut-off 5

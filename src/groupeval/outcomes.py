@@ -632,8 +632,9 @@ def reliable_change(scores: pd.DataFrame, instrument: Any, pre: str = "baseline"
         (b when the two populations do not overlap); (2) the instrument's
         published ``clinical_cutoff`` (``"clinical"``; e.g. PHQ-9 10);
         (3) c / b with the pre-treatment sample as the dysfunctional
-        population when only functional norms exist; (4) criterion a from
-        the pre-treatment sample, with a :class:`DataQualityWarning` when it
+        population when only functional norms exist; (4) criterion a (from
+        the clinical norms or the pre-treatment sample), with a
+        :class:`DataQualityWarning` when it
         falls outside the score range (nobody could be classed recovered).
         Or ask for ``"a"``, ``"b"``, ``"c"``, ``"clinical"`` or give a number
         on the score's scale.  The choice, the reason and the source are
