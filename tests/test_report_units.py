@@ -103,3 +103,22 @@ def test_format_table_html_marks_hidden_cells_and_rounds_only_for_display():
     assert "<caption>T &amp; co</caption>" in html and "&lt;11" in html and "1,234" in html
     assert "&lt; .001" in html and ">.046<" in html
     assert kept.loc[1, "p_value"] == 0.04567  # the kept table stays unrounded
+
+
+def test_quality_table_shows_file_names_only_and_never_a_member_id():
+    import warnings
+
+    from groupeval.dataset import QualityReport
+    from groupeval.privacy import find_identifiers
+    from groupeval.report.evaluation import Evaluation
+    from groupeval.sample import generate
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = generate(3, n_groups=4)
+    ds = ds.replace(quality=QualityReport.from_records([
+        {"file": "/home/alice/data/members.csv", "row": 3, "column": "member_id", "value": "M0001",
+         "reason": "duplicate of M0001", "action": "excluded"}]))
+    q = Evaluation(ds, audience="program").quality_table
+    assert q["file"].tolist() == ["members.csv"] and q["reason"].tolist() == ["duplicate of [member id]"]
+    assert find_identifiers(q, ds) == []

@@ -509,6 +509,10 @@ class Evaluation:
             return q
         q = q.rename(columns={"n": "rows"})
         q["file"] = [str(f).replace("\\", "/").rsplit("/", 1)[-1] if isinstance(f, str) else f for f in q["file"]]
+        # reasons are generic texts; still, never let a member id through
+        ids = set(self.dataset.members["member_id"].astype(str))
+        q["reason"] = q["reason"].astype(str).str.replace(
+            r"[\w-]+", lambda m: "[member id]" if m.group(0) in ids else m.group(0), regex=True)
         return q
 
     @staticmethod
