@@ -51,6 +51,11 @@ def test_check_offline_rejects_cdn_scripts_and_allows_links():
         check_offline('<script src="https://cdnjs.cloudflare.com/ajax/libs/require.js/2.1.10/require.min.js">')
     with pytest.raises(ReportError, match="external resources"):
         check_offline("<link rel='stylesheet' href='//fonts.example.org/x.css'>")
+    with pytest.raises(ReportError, match="external resources"):
+        check_offline("<style>@font-face { src: url('https://fonts.example.org/a.woff2'); }</style>")
+    with pytest.raises(ReportError, match="external resources"):
+        check_offline('<style>@import "https://example.org/x.css";</style>')
+    check_offline("<style>/* see https://meyerweb.com/eric/tools/color-blend */</style>")
 
 
 def test_tables_paths_beside_the_html(tmp_path):

@@ -198,11 +198,12 @@ def _strip_ansi(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
-_EXTERNAL = re.compile(r"<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=\s*[\"']?(https?:)?//", re.I)
+_EXTERNAL = re.compile(r"<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=\s*[\"']?(https?:)?//"
+                       r"|url\(\s*[\"']?(https?:)?//|@import\s+[\"']?(url\()?[\"']?(https?:)?//", re.I)
 
 
 def check_offline(html_text: str) -> None:
-    """Raise :class:`ReportError` if the HTML would fetch a script, style sheet or image over the network."""
+    """Raise :class:`ReportError` if the HTML would fetch a script, style sheet, font or image over the network."""
     hits = sorted({m.group(0)[:120] for m in _EXTERNAL.finditer(html_text)})
     if hits:
         raise ReportError("The report HTML is not self-contained; it references external resources: "
