@@ -1,14 +1,17 @@
 """Shared, cached report builds for the report/browser tests (one build per audience per session)."""
 from __future__ import annotations
 
+import atexit
 import functools
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 _ROOT = Path(tempfile.mkdtemp(prefix="groupeval-test-reports-"))
+atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
 
 #: Sections every evaluation report has (markdown headings of notebook 02).
 SECTIONS = ("Summary", "Who took part", "Attendance and retention", "Outcomes", "What differs by group type",
