@@ -392,8 +392,49 @@ def _from_codes(codes: np.ndarray, values, dtype=STRING_DTYPE) -> pd.Series:
                      pd.array(taken.to_pylist(), dtype=dtype))
 
 
+def _arrow_codes(s: pd.Series):
+    """An Arrow-backed string column -> (int32 codes, -1 = missing; its distinct values as a pyarrow array).
+
+    Dictionary-encoded by pyarrow chunk by chunk (one dictionary shared by every
+    chunk), without combining the chunks or creating Python objects.
+    """
+    import pyarrow as pa
+
+    arr = s.array.__arrow_array__()
+    if isinstance(arr, pa.Array):
+        arr = pa.chunked_array([arr])
+    enc = arr.dictionary_encode()
+    if enc.num_chunks == 0:
+        return np.zeros(0, dtype=np.int32), pa.array([], type=pa.string())
+    dic = enc.chunk(enc.num_chunks - 1).dictionary
+    if any(len(ch.dictionary) != len(dic) for ch in enc.chunks):  # pragma: no cover - pyarrow shares it
+        enc = arr.combine_chunks().dictionary_encode()
+        enc, dic = pa.chunked_array([enc]), enc.dictionary
+    if dic.type != pa.string():  # pandas may store large_string; the distinct values are few
+        dic = dic.cast(pa.string())
+    parts = [(ch.indices.fill_null(-1) if ch.indices.null_count else ch.indices).to_numpy() for ch in enc.chunks]
+    codes = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return codes.astype(np.int32, copy=False), dic
+
+
+def _text_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct raw values as an object array); codes -1 = missing.
+
+    Categorical columns give their codes and categories and Arrow-backed
+    string columns are dictionary-encoded by pyarrow (no hashing of Python
+    objects); a category may be unused and distinct raw values may clean to
+    the same text, which callers working per distinct value do not mind.
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy(), np.asarray(s.cat.categories, dtype=object)
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        codes, dic = _arrow_codes(s)
+        return codes, dic.to_numpy(zero_copy_only=False)
+    return _factorize(s)
+
+
 def _coerce_text(s: pd.Series) -> pd.Series:
-    codes, uniques = _factorize(s)
+    codes, uniques = _text_codes(s)
     return _from_codes(codes, _clean_text_values(uniques)).set_axis(s.index)
 
 
@@ -408,8 +449,13 @@ def _parse_dates(s: pd.Series, dayfirst: bool | None) -> tuple[pd.Series, np.nda
         out = s
         if getattr(out.dt, "tz", None) is not None:
             out = out.dt.tz_localize(None)
-        out = out.astype("datetime64[ns]").dt.normalize()
-        return out, np.zeros(len(s), dtype=bool), out.isna().to_numpy(), None
+        if out.dtype != "datetime64[ns]":
+            out = out.astype("datetime64[ns]")
+        i8 = out.to_numpy().view(np.int64)
+        nat = i8 == _NAT
+        if ((i8 % np.int64(_DAY_NS) != 0) & ~nat).any():  # some value has a time of day
+            out = out.dt.normalize()
+        return out, np.zeros(len(s), dtype=bool), nat, None
     codes, uniques = _factorize(s)
     parsed = np.full(len(uniques), np.datetime64("NaT"), dtype="datetime64[ns]")
     bad = np.zeros(len(uniques), dtype=bool)
@@ -601,7 +647,8 @@ def _drop_blank_rows(t: _Table, log: _Log) -> None:
     # narrow the candidates column by column (non-text columns first: cheapest); usually none survive
     data_cols.sort(key=lambda c: t.df[c].dtype == object or isinstance(t.df[c].dtype, pd.StringDtype))
     for c in data_cols:
-        cand = cand[_blankish(t.df[c].iloc[cand])]
+        col = t.df[c] if len(cand) == len(t.df) else t.df[c].iloc[cand]
+        cand = cand[_blankish(col)]
         if not len(cand):
             return
     mask = np.zeros(len(t.df), dtype=bool)
@@ -621,9 +668,10 @@ def _coerce(t: _Table, log: _Log, *, dayfirst: bool | None, item_ranges: Mapping
         if kind == "id":
             continue  # ids are unified across tables later
         if kind in ("string", "category"):
-            df[col] = _coerce_text(df[col])
             if kind == "category" and col in _VOCAB:
                 _check_vocab(t, log, col)
+            else:
+                df[col] = _coerce_text(df[col])
         elif kind == "date":
             parsed, bad, blank, ambiguous = _parse_dates(df[col], dayfirst)
             numeric = bad & pd.to_numeric(df[col], errors="coerce").notna().to_numpy() if bad.any() else bad
@@ -658,15 +706,20 @@ def _coerce(t: _Table, log: _Log, *, dayfirst: bool | None, item_ranges: Mapping
 
 
 def _check_vocab(t: _Table, log: _Log, col: str) -> None:
+    """Text cleaned (stripped, blank = missing) and matched to the vocabulary, per distinct value."""
     s = t.df[col]
     allowed = _VOCAB[col]
-    codes, uniques = _factorize(s)
+    codes, uniques = _text_codes(s)
+    clean = _clean_text_values(uniques)
     keymap = {_vocab_key(a): a for a in allowed}
-    mapped = np.array([keymap.get(_vocab_key(u)) if u is not None else None for u in uniques], dtype=object)
-    bad_u = np.array([u is not None and m is None for u, m in zip(uniques, mapped)], dtype=bool)
-    bad = np.where(codes >= 0, bad_u[np.maximum(codes, 0)] if len(bad_u) else False, False)
-    log.row_problems(t, bad & t.live, col, f"{col} must be one of {', '.join(allowed)}",
-                     f"recode {col} to one of: {', '.join(allowed)} (or leave it blank)")
+    mapped = np.array([keymap.get(_vocab_key(u)) if u is not None else None for u in clean], dtype=object)
+    bad_u = np.array([u is not None and m is None for u, m in zip(clean, mapped)], dtype=bool)
+    # one extra slot for code -1 (missing): row arrays by a single take
+    bad = np.append(bad_u, False)[codes]
+    if bad.any():
+        log.row_problems(t, bad & t.live, col, f"{col} must be one of {', '.join(allowed)}",
+                         f"recode {col} to one of: {', '.join(allowed)} (or leave it blank)",
+                         values=np.append(clean, None)[codes])
     t.df[col] = _from_codes(codes, mapped).set_axis(s.index)
     t.coded[col] = (codes, mapped)  # reused (status -> attended) without factorising again
 
@@ -792,16 +845,22 @@ def _arrow_distinct(s: pd.Series):
     import pyarrow as pa
 
     if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
-        arr = s.array.__arrow_array__()
-        if isinstance(arr, pa.ChunkedArray):
-            arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
-        enc = arr.dictionary_encode()
-        codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-        return codes, enc.dictionary
+        return _arrow_codes(s)
     codes, uniques = _factorize(s)
     if len(uniques) and all(isinstance(v, str) for v in uniques):
         return codes, pa.array(uniques, type=pa.string())
     return codes, pa.array(_clean_text_values(uniques), type=pa.string())
+
+
+def _ws_key(trimmed):
+    """Comparison key of trimmed spellings: runs of whitespace as one space, lower case."""
+    import pyarrow.compute as pc
+
+    # the regex only where some value holds whitespace other than single spaces (rare in ids);
+    # plain substring searches find them (RE2's \s is one of these five)
+    if any(pc.any(pc.match_substring(trimmed, w)).as_py() for w in ("  ", "\t", "\n", "\r", "\f")):
+        trimmed = pc.replace_substring_regex(trimmed, r"\s+", " ")
+    return pc.utf8_lower(trimmed)
 
 
 def _unify_ids(tables: dict[str, _Table], log: _Log) -> dict[str, pd.Index]:
@@ -811,41 +870,62 @@ def _unify_ids(tables: dict[str, _Table], log: _Log) -> dict[str, pd.Index]:
     (``members`` for member ids, ``groups`` for group ids), else the most
     frequent one, ties broken alphabetically (so row order never matters).
     Adds integer code columns ``_member_id``/``_group_id`` (-1 = empty).
-    Works on the distinct values of each column only (pyarrow compute).
+    Each table's column is dictionary-encoded once; the spellings are cleaned
+    on the union of the distinct values of all tables (pyarrow compute), and
+    the codes of the rows come from a single take per table.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    cats: dict[str, pd.Index] = {}
+    cats: dict[str, Any] = {}
     for idcol, owner in _ID_OWNER.items():
         users = [t for t in tables.values() if t.usable and idcol in t.df.columns]
         users.sort(key=lambda t: t.name != owner)  # owner first
         if not users:
-            cats[idcol] = pd.Index([], dtype=object)
+            cats[idcol] = pa.array([], type=pa.string())
             continue
-        per = {}
-        for t in users:
-            codes, raw = _arrow_distinct(t.df[idcol])
-            trimmed = pc.utf8_trim_whitespace(raw)
-            trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
-            key = pc.utf8_lower(pc.replace_substring_regex(trimmed, r"\s+", " "))
-            counts = np.bincount(codes[codes >= 0], minlength=len(raw))
-            per[t.name] = (codes, raw, trimmed, key, counts)
-        all_trim = pa.concat_arrays([per[t.name][2] for t in users])
-        all_key = pa.concat_arrays([per[t.name][3] for t in users])
-        n_spell = pc.count_distinct(all_trim).as_py()
-        n_key = pc.count_distinct(all_key).as_py()
-        if n_spell == n_key:
+        per = {t.name: _arrow_distinct(t.df[idcol]) for t in users}
+        # the distinct spellings of all tables: union values u, and per table where its values are in it
+        enc = pa.concat_arrays([per[t.name][1] for t in users]).dictionary_encode()
+        uraw = enc.dictionary
+        to_u = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        bounds = np.cumsum([0] + [len(per[t.name][1]) for t in users])
+        seg = {t.name: to_u[bounds[i]:bounds[i + 1]] for i, t in enumerate(users)}
+        trimmed = pc.utf8_trim_whitespace(uraw)
+        trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+        key = _ws_key(trimmed)
+        ucode = None
+        # the union values are distinct; so are the trimmed ones when trimming changed nothing
+        trim_same = bool(pc.all(pc.equal(trimmed, uraw)).as_py() is not False)
+        spellings = trimmed.drop_null() if trim_same else pc.unique(trimmed.drop_null())
+        if len(spellings) == len(pc.unique(key.drop_null())):
             # fast path: one spelling per key (no case variants); only spaces may need stripping
-            categories = pc.unique(all_trim.drop_null())
+            categories = spellings
             if idcol == "group_id":
-                categories = categories.take(pc.array_sort_indices(categories))
-            targets = {t.name: per[t.name][2] for t in users}
+                order = pc.array_sort_indices(categories)
+                categories = categories.take(order)
+            if trim_same:  # categories are the valid union values: their codes without a hash lookup
+                valid = trimmed.is_valid().to_numpy(zero_copy_only=False)
+                rank = np.cumsum(valid, dtype=np.int64) - 1
+                if idcol == "group_id":
+                    inv = np.empty(len(categories), dtype=np.int64)
+                    inv[order.to_numpy()] = np.arange(len(categories))
+                    rank = inv[np.maximum(rank, 0)] if len(inv) else rank
+                ucode = np.append(np.where(valid, rank, -1).astype(np.int32), np.int32(-1))
+            target = trimmed
         else:
-            frames = [pd.DataFrame({"key": per[t.name][3].to_numpy(zero_copy_only=False),
-                                    "spelling": per[t.name][2].to_numpy(zero_copy_only=False),
-                                    "n": per[t.name][4], "owner": t.name == owner}) for t in users]
-            sp = pd.concat(frames, ignore_index=True).dropna(subset=["spelling"])
+            counts = np.zeros(len(uraw), dtype=np.int64)
+            owned = np.zeros(len(uraw), dtype=bool)
+            for t in users:
+                codes = per[t.name][0]
+                n = np.bincount(codes[codes >= 0], minlength=len(per[t.name][1]))
+                ok = seg[t.name] >= 0
+                np.add.at(counts, seg[t.name][ok], n[ok])
+                if t.name == owner:
+                    owned[seg[t.name][ok]] = True
+            sp = pd.DataFrame({"key": key.to_numpy(zero_copy_only=False),
+                               "spelling": trimmed.to_numpy(zero_copy_only=False),
+                               "n": counts, "owner": owned}).dropna(subset=["spelling"])
             agg = sp.groupby(["key", "spelling"], as_index=False, sort=False).agg(n=("n", "sum"),
                                                                                   owner=("owner", "max"))
             agg = agg.sort_values(["key", "owner", "n", "spelling"], ascending=[True, False, False, True],
@@ -855,18 +935,22 @@ def _unify_ids(tables: dict[str, _Table], log: _Log) -> dict[str, pd.Index]:
             if idcol == "group_id":
                 values = np.sort(values)
             categories = pa.array(values, type=pa.string())
-            targets = {}
-            for t in users:
-                key = per[t.name][3].to_numpy(zero_copy_only=False)
-                targets[t.name] = pa.array(best.reindex(key).to_numpy(dtype=object), type=pa.string(),
-                                           from_pandas=True)
-        cats[idcol] = pd.Index(categories.to_numpy(zero_copy_only=False), dtype=object)
+            target = pa.array(best.reindex(key.to_numpy(zero_copy_only=False)).to_numpy(dtype=object),
+                              type=pa.string(), from_pandas=True)
+        cats[idcol] = categories
+        # per union value (+ one slot for "not in the union" = missing): code, spelling changed, present
+        if ucode is None:
+            ucode = np.append(pc.fill_null(pc.index_in(target, value_set=categories), -1).to_numpy(
+                zero_copy_only=False).astype(np.int32), np.int32(-1))
+        has_u = np.append(target.is_valid().to_numpy(zero_copy_only=False), False)
+        changed_u = np.append(pc.fill_null(pc.not_equal(uraw, target), False).to_numpy(zero_copy_only=False),
+                              False) & has_u
         for t in users:
-            codes, raw, _trimmed, _key, _counts = per[t.name]
-            target = targets[t.name]
-            has = target.is_valid().to_numpy(zero_copy_only=False)
-            changed = pc.fill_null(pc.not_equal(raw, target), False).to_numpy(zero_copy_only=False) & has
-            # per distinct value, with one extra slot for code -1 (missing): row arrays by one take
+            codes = per[t.name][0]
+            s_ = seg[t.name]
+            has = has_u[s_]
+            changed = changed_u[s_]
+            # per distinct value of the table, with one extra slot for code -1 (missing): row arrays by one take
             if changed.any():
                 rows = np.append(changed, False)[codes]
                 log.record(t, rows, idcol, "identifier differs from another spelling only by case or "
@@ -877,9 +961,7 @@ def _unify_ids(tables: dict[str, _Table], log: _Log) -> dict[str, pd.Index]:
                 missing = np.append(~has, True)[codes]
                 log.row_problems(t, missing & t.live, idcol, f"{idcol} is empty",
                                  f"fill in {idcol} for every row (or delete the row)")
-            ucode = pc.fill_null(pc.index_in(target, value_set=categories), -1).to_numpy(
-                zero_copy_only=False).astype(np.int64)
-            full = np.append(ucode, -1)[codes]
+            full = np.append(ucode[s_], np.int32(-1))[codes]
             t.df["_" + idcol] = full
             if changed.any() or any_missing or t.df[idcol].dtype != STRING_DTYPE:
                 t.df[idcol] = _from_codes(full, categories).set_axis(t.df.index)
@@ -893,14 +975,23 @@ def _days(s: pd.Series) -> np.ndarray:
 
 
 _NAT = np.iinfo(np.int64).min
+_DAY_NS = 86_400_000_000_000
 
 
 def _key(*parts: tuple[np.ndarray, int]) -> np.ndarray:
-    """Combine non-negative integer columns into one int64 key (mixed radix)."""
-    key = np.zeros(len(parts[0][0]), dtype=np.int64)
-    for arr, radix in parts:
-        key = key * np.int64(radix) + arr.astype(np.int64)
+    """Combine non-negative integer columns into one int64 key (mixed radix; in place after one copy)."""
+    key = parts[0][0].astype(np.int64)
+    for arr, radix in parts[1:]:
+        key *= np.int64(radix)
+        key += arr
     return key
+
+
+def _day_offset(d: np.ndarray, dmin: int) -> np.ndarray:
+    """Day numbers -> days since ``dmin`` (>= 0); NaT -> 0 (such rows are reported or excluded)."""
+    out = d - np.int64(dmin)
+    out[d == _NAT] = 0
+    return out
 
 
 def _duplicates(t: _Table, log: _Log, key: np.ndarray) -> None:
@@ -1046,15 +1137,19 @@ def validate_tables(tables: Mapping[str, Any], *, timepoints: Sequence[str] | No
         if t.usable:
             _coerce(t, log, dayfirst=dayfirst, item_ranges=item_ranges, timepoints=timepoints)
     cats = _unify_ids(ts, log)
+    cats["group_id"] = pd.Index(cats["group_id"].to_numpy(zero_copy_only=False), dtype=object)
     ng = max(len(cats["group_id"]), 1)
     nm = max(len(cats["member_id"]), 1)
 
     # day numbers (offset so they are >= 0)
-    day_cols = [(t, "session_date") for t in (ts["sessions"], ts["attendance"]) if t.usable]
-    allday = [_days(t.df[c]) for t, c in day_cols]
-    allday = [d[d != _NAT] for d in allday]
-    dmin = min((int(d.min()) for d in allday if len(d)), default=0)
-    dmax = max((int(d.max()) for d in allday if len(d)), default=0)
+    days: dict[tuple[str, str], np.ndarray] = {}  # day numbers of a table's date column, computed once
+    for t in (ts["sessions"], ts["attendance"]):
+        if t.usable:
+            days[t.name, "session_date"] = _days(t.df["session_date"])
+    known_days = [(d, d != _NAT) for d in days.values()]
+    dmin = min((int(d.min(where=ok, initial=np.iinfo(np.int64).max)) for d, ok in known_days if ok.any()),
+               default=0)
+    dmax = max((int(d.max()) for d, ok in known_days if ok.any()), default=0)
     nd = dmax - dmin + 1
 
     # 3. future dates and cut-off
@@ -1075,16 +1170,13 @@ def validate_tables(tables: Mapping[str, Any], *, timepoints: Sequence[str] | No
                                (np.maximum(m.df["_group_id"].to_numpy(), 0), ng))
         _duplicates(m, log, keys["members"])
     if s.usable:
-        s_days = _days(s.df["session_date"])
-        sd = np.where(s_days == _NAT, 0, s_days - dmin)
-        keys["sessions"] = _key((np.maximum(s.df["_group_id"].to_numpy(), 0), ng), (sd, nd))
+        keys["sessions"] = _key((np.maximum(s.df["_group_id"].to_numpy(), 0), ng),
+                                (_day_offset(days["sessions", "session_date"], dmin), nd))
         _duplicates(s, log, keys["sessions"])
     if a.usable:
-        ad = _days(a.df["session_date"])
-        a_day = np.where(ad == _NAT, 0, ad - dmin)
-        a_mg = _key((np.maximum(a.df["_member_id"].to_numpy(), 0), nm),
-                    (np.maximum(a.df["_group_id"].to_numpy(), 0), ng))
-        keys["attendance"] = a_mg * np.int64(nd) + a_day
+        a_day = _day_offset(days["attendance", "session_date"], dmin)
+        keys["attendance"] = _key((np.maximum(a.df["_member_id"].to_numpy(), 0), nm),
+                                  (np.maximum(a.df["_group_id"].to_numpy(), 0), ng), (a_day, nd))
         _duplicates(a, log, keys["attendance"])
     if r.usable:
         tp = pd.factorize(r.df["timepoint"])[0]
@@ -1093,7 +1185,7 @@ def validate_tables(tables: Mapping[str, Any], *, timepoints: Sequence[str] | No
         _duplicates(r, log, keys["responses"])
 
     # 5. references between tables
-    _references(ts, log, keys, ng=ng, nd=nd, dmin=dmin, unenrolled=unenrolled)
+    _references(ts, log, keys, ng=ng, nd=nd, dmin=dmin, unenrolled=unenrolled, days=days)
 
     # stop here if anything is wrong: every problem of every table at once
     raise_problems(log.problems, "The data cannot be used as it is")
@@ -1106,10 +1198,9 @@ def validate_tables(tables: Mapping[str, Any], *, timepoints: Sequence[str] | No
     out: dict[str, pd.DataFrame] = {}
     counts: dict[str, dict[str, int]] = {}
     for name, t in ts.items():
-        df = t.df.loc[t.live] if t.excluded.any() else t.df
-        drop = [c for c in df.columns if c.startswith("_source_") or c in (*_INTERNAL, "_member_id", "_group_id")]
-        df = df.drop(columns=drop).reset_index(drop=True)
-        out[name] = _finish(name, df)
+        cols = [c for c in t.df.columns
+                if not (c.startswith("_source_") or c in (*_INTERNAL, "_member_id", "_group_id"))]
+        out[name] = _finish(name, t.df, cols, t.live if t.excluded.any() else None)
         counts[name] = {"read": int(t.read + t.skipped),
                         "excluded": int(t.skipped + t.prior_excluded + t.excluded.sum()), "inferred": int(t.inferred),
                         "kept": int(len(out[name]))}
@@ -1123,16 +1214,19 @@ def validate_tables(tables: Mapping[str, Any], *, timepoints: Sequence[str] | No
 
 
 def _references(ts: dict[str, _Table], log: _Log, keys: dict[str, np.ndarray], *, ng: int, nd: int, dmin: int,
-                unenrolled: str) -> None:
+                unenrolled: str, days: dict[tuple[str, str], np.ndarray]) -> None:
     g, m, s, a, r = (ts[n] for n in TABLE_NAMES)
+    # Lookup arrays carry one extra last slot, read by code/position -1 (missing / not found),
+    # so each check is a single take over the rows.
     # group ids known to the groups table
     if g.usable and g.given:
-        known = np.zeros(ng, dtype=bool)
+        known = np.zeros(ng + 1, dtype=bool)
         known[keys["groups"][g.live]] = True
+        known[-1] = True  # an empty group_id is reported as empty, not as unknown
         for t in (m, s, a, r):
             if t.usable and "_group_id" in t.df:
                 gc = t.df["_group_id"].to_numpy()
-                bad = (gc >= 0) & ~known[np.maximum(gc, 0)] & t.live
+                bad = ~known[gc] & t.live
                 log.row_problems(t, bad, "group_id", "group_id is not in the groups table",
                                  "add the group to the groups file or correct the id")
     # members: enrolment order
@@ -1147,21 +1241,34 @@ def _references(ts: dict[str, _Table], log: _Log, keys: dict[str, np.ndarray], *
     if s.usable and s.given:
         s_index = True
         live = s.live
-        s_lookup = _Lookup(keys["sessions"][live], ng * nd)
+        s_keys = keys["sessions"][live]
         s_cancel = s.df["cancelled"].to_numpy(dtype=bool)[live]
+        if 0 < ng * nd <= 200_000_000:
+            # dense table of session states per (group, day) key, one byte each: 0 = no session,
+            # 1 = held, 2 = cancelled (the first of duplicated sessions counts, as in _Lookup)
+            s_state = np.zeros(ng * nd, dtype=np.int8)
+            s_state[s_keys[::-1]] = (1 + s_cancel)[::-1]
+        else:
+            s_state = None
+            s_lookup = _Lookup(s_keys, 0)
     if a.usable:
-        ad = _days(a.df["session_date"])
-        valid = (ad != _NAT) & (a.df["_group_id"].to_numpy() >= 0) & (a.df["_member_id"].to_numpy() >= 0)
+        ad = days["attendance", "session_date"]
+        a_gc = a.df["_group_id"].to_numpy()
+        valid = (ad != _NAT) & (a_gc >= 0) & (a.df["_member_id"].to_numpy() >= 0)
         live = a.live & valid
-        a_day = np.where(ad == _NAT, 0, ad - dmin)
         att = a.df["attended"].to_numpy(dtype=bool)
-        gcode = np.maximum(a.df["_group_id"].to_numpy(), 0)
         if s_index is not None:
-            pos = s_lookup(_key((gcode, ng), (a_day, nd)))
-            off = (pos < 0) & live
+            # keys["attendance"] = (member * ng + group) * nd + day, so modulo ng * nd it is the session key
+            q = keys["attendance"] % np.int64(ng * nd)
+            if s_state is not None:
+                state = s_state[q]
+            else:
+                pos = s_lookup(q)
+                state = np.where(pos < 0, 0, 1 + np.append(s_cancel, False)[pos]).astype(np.int8)
+            off = (state == 0) & live
             log.row_problems(a, off, "session_date", "no session of this group on this date in the sessions table",
                              "correct the date, or add the session to the sessions file")
-            canc = (pos >= 0) & s_cancel[np.maximum(pos, 0)] & live
+            canc = (state == 2) & live
             log.row_problems(a, canc & att, "session_date", "marked present at a session that was cancelled",
                              "correct the mark, or set cancelled to FALSE for this session")
             log.record(a, canc & ~att, "session_date",
@@ -1185,13 +1292,13 @@ def _references(ts: dict[str, _Table], log: _Log, keys: dict[str, np.ndarray], *
             enr_d = _days(m.df["enrolled_on"])[m_live]
             ext_d = (_days(m.df["exited_on"])[m_live] if "exited_on" in m.df else
                      np.full(int(m_live.sum()), _NAT))
-            p0 = np.maximum(pos, 0)
-            ok = (pos >= 0) & (enr_d[p0] != _NAT) if len(enr_d) else pos >= 0
-            e0 = enr_d[p0] - dmin if len(enr_d) else np.zeros(len(pos), np.int64)
-            x0 = np.where(ext_d[p0] == _NAT, np.iinfo(np.int64).max, ext_d[p0] - dmin) if len(ext_d) else \
-                np.full(len(pos), np.iinfo(np.int64).max)
-            before = ok & (a_day < e0) & live
-            after = ok & (a_day > x0) & live
+            # per enrolment: first and last day on which attendance is within it (no bound when a date is
+            # missing; the last slot, read for rows not enrolled, has none either)
+            big = np.iinfo(np.int64).max
+            lo = np.append(np.where(enr_d == _NAT, _NAT, enr_d), _NAT)
+            hi = np.append(np.where((enr_d == _NAT) | (ext_d == _NAT), big, ext_d), big)
+            before = (ad < lo[pos]) & live
+            after = (ad > hi[pos]) & live
             log.row_problems(a, before & att, "session_date",
                              "marked present before the member's enrolled_on date",
                              "correct enrolled_on in the members file or the attendance date")
@@ -1242,6 +1349,8 @@ class _Lookup:
 
     def __call__(self, q: np.ndarray) -> np.ndarray:
         if self.dense:
+            if not len(q) or (q.min() >= 0 and q.max() < len(self.table)):
+                return self.table[q]
             ok = (q >= 0) & (q < len(self.table))
             return np.where(ok, self.table[np.where(ok, q, 0)], -1)
         pos = self.index.get_indexer(q)
@@ -1253,13 +1362,14 @@ def _member_lookup(m_code: np.ndarray, m_group: np.ndarray, q_code: np.ndarray, 
     """Position in members of each (member, group) query, -1 if not enrolled there."""
     nm = int(max(m_code.max(initial=-1), q_code.max(initial=-1))) + 1
     ok_m = m_code >= 0
-    if not np.unique(m_code[ok_m]).size == ok_m.sum():  # some member enrolled in several groups
+    if np.bincount(m_code[ok_m], minlength=1).max() > 1:  # some member enrolled in several groups
         look = _Lookup(_key((np.maximum(m_code, 0), 1), (np.maximum(m_group, 0), ng)), 0)
         return look(_key((np.maximum(q_code, 0), 1), (np.maximum(q_group, 0), ng)))
-    table = np.full(max(nm, 1), -1, dtype=np.int64)
+    # member code -> position (last slot: code -1), then the group must match (-2: no position)
+    table = np.full(nm + 1, -1, dtype=np.int32)
     table[m_code[ok_m]] = np.flatnonzero(ok_m)
-    pos = np.where(q_code >= 0, table[np.maximum(q_code, 0)], -1)
-    return np.where((pos >= 0) & (m_group[np.maximum(pos, 0)] == q_group), pos, -1)
+    pos = table[q_code]
+    return np.where(np.append(m_group, -2)[pos] == q_group, pos, -1)
 
 
 def _unique_index(keys: np.ndarray) -> tuple[pd.Index, np.ndarray]:
@@ -1375,17 +1485,35 @@ def _infer_signin_absences(ts: dict[str, _Table], log: _Log, *, data_cutoff) -> 
     a.excluded = np.zeros(len(a.df), dtype=bool)
 
 
-def _finish(name: str, df: pd.DataFrame) -> pd.DataFrame:
-    """Canonical dtypes and column order (required, optional, then extra columns)."""
+def _finish(name: str, df: pd.DataFrame, cols: list[str], keep: np.ndarray | None) -> pd.DataFrame:
+    """The final table: columns ``cols`` of the rows ``keep`` (None: all), canonical dtypes and column
+    order (required, optional, then extra columns), a fresh RangeIndex.
+
+    Built column by column: each column is converted or taken once; numpy-backed
+    and other mutable columns are copied (the Dataset shares no memory with the
+    input frames), immutable Arrow-backed ones are shared.
+    """
     spec = TABLES[name]
-    for col, kind in spec.kinds.items():
-        if col not in df.columns:
-            continue
-        if kind in ("id", "string", "category") and df[col].dtype != STRING_DTYPE:
-            df[col] = df[col].astype(STRING_DTYPE)
-        elif kind == "date":
-            df[col] = df[col].astype("datetime64[ns]")
-        elif kind == "bool":
-            df[col] = df[col].astype(bool)
-    front = [c for c in (*spec.required, *spec.optional) if c in df.columns]
-    return df[front + [c for c in df.columns if c not in front]]
+    front = [c for c in (*spec.required, *spec.optional) if c in cols]
+    order = front + [c for c in cols if c not in front]
+    rows = None if keep is None else np.flatnonzero(keep)
+    data = {}
+    for col in order:
+        s = df[col]
+        kind = spec.kinds.get(col)
+        if kind in ("id", "string", "category") and s.dtype != STRING_DTYPE:
+            s = s.astype(STRING_DTYPE)
+        elif kind == "date" and s.dtype != "datetime64[ns]":
+            s = s.astype("datetime64[ns]")
+        elif kind == "bool" and s.dtype != bool:
+            s = s.astype(bool)
+        arr = s.array
+        if isinstance(s.dtype, (pd.StringDtype, pd.ArrowDtype)) and getattr(s.dtype, "storage", "pyarrow") == "pyarrow":
+            data[col] = arr if rows is None else arr.take(rows)  # immutable Arrow buffers: shared
+        elif isinstance(s.dtype, pd.api.extensions.ExtensionDtype):
+            data[col] = arr.copy() if rows is None else arr.take(rows)
+        else:
+            v = s.to_numpy()
+            data[col] = v.copy() if rows is None else v[rows]
+    n = len(df) if rows is None else len(rows)
+    return pd.DataFrame(data, index=pd.RangeIndex(n), columns=order, copy=False)

@@ -138,7 +138,7 @@ def parse_dates(values: pd.Series, *, dayfirst: bool | None = None, label: str =
         v = values
         if getattr(v.dt, "tz", None) is not None:
             v = v.dt.tz_localize(None)
-        out = v.astype("datetime64[ns]")
+        out = v if v.dtype == "datetime64[ns]" else v.astype("datetime64[ns]")
         i8 = out.to_numpy().view("i8")
         nat = np.iinfo(np.int64).min
         if np.any((i8 % np.int64(86_400_000_000_000) != 0) & (i8 != nat)):  # some value has a time of day

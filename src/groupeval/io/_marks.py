@@ -58,6 +58,11 @@ def classify_marks(values) -> np.ndarray:
 
     Only the distinct values are looked up in Python.
     """
+    if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):  # e.g. dictionary-encoded CSV column
+        cat = values.array if isinstance(values, pd.Series) else values
+        lut = np.array([_code(mark_key(u)) for u in np.asarray(cat.categories, dtype=object)] + [BLANK],
+                       dtype=np.int8)
+        return lut[cat.codes]  # code -1 (missing) indexes the trailing BLANK
     arr = np.asarray(values, dtype=object).ravel() if not isinstance(values, pd.Series) else values
     codes, uniques = pd.factorize(arr, use_na_sentinel=True)
     lut = np.array([_code(mark_key(u)) for u in np.asarray(uniques, dtype=object)] + [BLANK], dtype=np.int8)

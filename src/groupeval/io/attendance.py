@@ -127,12 +127,12 @@ def _str_array(s: pd.Series):
     return s.astype(_STR).array
 
 
-def _finish_frame(parts: dict, extras: pd.DataFrame, tail: dict) -> pd.DataFrame:
-    """Columns in their final order: canonical, extras, provenance."""
+def _finish_frame(parts: dict, extras: Mapping, tail: dict) -> pd.DataFrame:
+    """Columns in their final order: canonical, extras (name -> array), provenance."""
     cols = dict(parts)
-    for c in extras.columns:
+    for c, arr in extras.items():
         if c not in cols and c not in (SOURCE_FILE, SOURCE_ROW):
-            cols[c] = extras[c].array
+            cols[c] = arr
     cols.update(tail)
     return pd.DataFrame(cols, copy=False)
 
@@ -196,7 +196,7 @@ def _roster(raw: RawSheet, shape: str, group, blank: str | None, dayfirst, probl
         status = codes
     grp = _group_for(raw, group, problems.schema)
     gid = _str_array(f["group_id"]) if grp is None and "group_id" in f.columns else _const_str(grp, n)
-    st = _status_series(np.where(_NOSTATUS_LUT[status], np.int8(mk.ABS), status))
+    st = _status_series(status, blank_absent=True)
     parts = {
         "member_id": _str_array(f["member_id"]),
         "group_id": gid,
@@ -204,7 +204,8 @@ def _roster(raw: RawSheet, shape: str, group, blank: str | None, dayfirst, probl
         "attended": attended,
         "status": st,
     }
-    extras = f.drop(columns=[c for c in ("member_id", "group_id", "session_date", "status", "attended") if c in f.columns])
+    canonical = ("member_id", "group_id", "session_date", "status", "attended")
+    extras = {c: f[c].array for c in f.columns if c not in canonical}
     tail = {SOURCE_FILE: f[SOURCE_FILE].array, SOURCE_ROW: f[SOURCE_ROW].to_numpy(),
             SOURCE_COLUMN: pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[mark_col or "session_date"]),
             BLANK_CELL: blank_cell}
@@ -214,14 +215,22 @@ def _roster(raw: RawSheet, shape: str, group, blank: str | None, dayfirst, probl
     return out
 
 
-def _status_series(codes: np.ndarray) -> pd.Categorical:
-    # PRES, LAT -> present/late; ABS -> absent; EXC -> excused
-    lut = np.full(8, -1, dtype=np.int8)
+def _status_lut(blank_absent: bool) -> np.ndarray:
+    # PRES, LAT -> present/late; ABS -> absent; EXC -> excused; with blank_absent also
+    # BLANK, UNKNOWN, CANC -> absent (rows that are dropped or raise anyway)
+    lut = np.full(8, 1 if blank_absent else -1, dtype=np.int8)
     lut[mk.PRES] = 0
     lut[mk.LAT] = 3
     lut[mk.ABS] = 1
     lut[mk.EXC] = 2
-    return pd.Categorical.from_codes(lut[codes], dtype=STATUS_DTYPE)
+    return lut
+
+
+_STATUS_LUTS = {False: _status_lut(False), True: _status_lut(True)}
+
+
+def _status_series(codes: np.ndarray, blank_absent: bool = False) -> pd.Categorical:
+    return pd.Categorical.from_codes(_STATUS_LUTS[blank_absent][codes], dtype=STATUS_DTYPE, validate=False)
 
 
 def _wide(raw: RawSheet, date_cols: list[str], header_dates: dict[str, pd.Timestamp], group, blank,
@@ -302,7 +311,7 @@ def _wide(raw: RawSheet, date_cols: list[str], header_dates: dict[str, pd.Timest
         "status": _status_series(cflat),
     }
     rest = [c for c in f.columns if c not in date_cols and c not in ("member_id", "group_id", SOURCE_FILE, SOURCE_ROW)]
-    extras = pd.DataFrame({c: f[c].array.take(ri) for c in rest}, copy=False)
+    extras = {c: f[c].array.take(ri) for c in rest}
     tail = {SOURCE_FILE: _const_str(raw.label, len(ri)), SOURCE_ROW: f[SOURCE_ROW].to_numpy()[ri],
             SOURCE_COLUMN: pd.Categorical.from_codes(ci, categories=list(date_cols)),
             BLANK_CELL: blank_m.ravel()[flat]}
@@ -319,7 +328,6 @@ _EXPLICIT_LUT = _lut(mk.ABS, mk.EXC)
 _REAL_LUT = _lut(mk.PRES, mk.LAT, mk.ABS, mk.EXC, mk.UNKNOWN)
 _ROW_LUT = _lut(mk.PRES, mk.LAT, mk.ABS, mk.EXC, mk.BLANK)
 _ATTENDED_LUT = _lut(mk.PRES, mk.LAT)
-_NOSTATUS_LUT = _lut(mk.BLANK, mk.UNKNOWN, mk.CANC)
 
 
 class _Problems(list):
