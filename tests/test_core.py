@@ -96,3 +96,26 @@ def test_identifier_patterns_leave_ordinary_columns_alone(column):
     from groupeval.schema import IDENTIFIER_PATTERNS
 
     assert not any(re.search(p, column) for p in IDENTIFIER_PATTERNS.values())
+
+
+def test_every_top_level_name_resolves():
+    import groupeval
+
+    for name in groupeval.__all__:
+        assert getattr(groupeval, name) is not None, name
+
+
+@pytest.mark.parametrize("module", ["retention", "reliability"])
+def test_function_named_like_its_module_stays_callable_after_submodule_import(module):
+    # Importing the submodule first makes Python bind the package attribute to
+    # the module; it must still be callable as the function.
+    import importlib
+    import subprocess
+    import sys
+
+    code = (f"import groupeval.{module} as m, groupeval as ge\n"
+            f"assert callable(ge.{module})\n"
+            f"assert ge.{module}.__call__.__doc__ == m.{module}.__doc__\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert importlib.import_module(f"groupeval.{module}")

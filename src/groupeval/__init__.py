@@ -31,6 +31,7 @@ _EXPORTS: dict[str, str] = {
     "validate": "groupeval.loading",
     # scoring
     "Instrument": "groupeval.instruments",
+    "ClinicalCutoff": "groupeval.instruments",
     "score": "groupeval.scoring",
     "reliability": "groupeval.reliability",
     "item_analysis": "groupeval.reliability",
@@ -41,6 +42,8 @@ _EXPORTS: dict[str, str] = {
     "cox_model": "groupeval.retention",
     "cohort_table": "groupeval.retention",
     "group_engagement": "groupeval.engagement",
+    "Dropout": "groupeval.engagement",
+    "DROPOUT_PRESETS": "groupeval.engagement",
     "attrition": "groupeval.retention",
     "participant_flow": "groupeval.retention",
     "retention_sensitivity": "groupeval.retention",

@@ -1143,16 +1143,27 @@ def methods_paragraph(*, instruments: Sequence[Any] = (), retention: Any = None,
         detail = []
         rel = getattr(reliable_change, "reliability", None)
         if rel is not None:
-            src = getattr(reliable_change, "reliability_source", None)
-            src = None if not src else str(src).replace("(", "[").replace(")", "]")
+            src = str(getattr(reliable_change, "reliability_source", None) or "")
+            if src.startswith("registry alpha"):
+                src = "published Cronbach's alpha" + ("; no test-retest value is published in the registry"
+                                                      if "test-retest" in src else "")
+            elif src.startswith("registry test-retest"):
+                src = "published test-retest reliability"
+            src = src.replace("(", "[").replace(")", "]") or None
             detail.append(f"reliability {fmt_unit(rel, 2)}" + (f" ({src})" if src else ""))
         mrc = getattr(reliable_change, "min_reliable_change", None)
         if mrc is not None:
             detail.append(f"a change of at least {fmt_number(mrc, 2)} points was reliable")
         cut = getattr(reliable_change, "cutoff_value", None)
         if cut is not None and np.isfinite(cut):
-            detail.append(f"clinical cut-off {getattr(reliable_change, 'cutoff', '')} = {fmt_number(cut, 2)}".replace(
-                "cut-off  =", "cut-off =") + _outside_range(reliable_change, cut))
+            kind = str(getattr(reliable_change, "cutoff", "") or "")
+            if kind in ("a", "b", "c"):
+                label = f"clinical cut-off (Jacobson-Truax criterion {kind}) {fmt_number(cut, 2)}"
+            elif kind == "clinical":
+                label = f"the instrument's published clinical cut-off {fmt_number(cut, 2)}"
+            else:
+                label = f"clinical cut-off {fmt_number(cut, 2)} (set by the analyst)"
+            detail.append(label + _outside_range(reliable_change, cut))
         s.append(f"Reliable and clinically significant change was classified with the {name} method "
                  f"({cite(key)}" + (f"; {cite('jacobson_truax')}" if key != "jacobson_truax" else "") + ")"
                  + (f": {'; '.join(detail)}" if detail else "") + f". Shares have Wilson score intervals "

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from ._util import make_module_callable
 from .exceptions import ConfigError, SmallSampleWarning
 from .instruments import Instrument, get
 from .scoring import item_matrix, resolve_items
@@ -339,3 +340,8 @@ def item_analysis(responses: pd.DataFrame, instrument: str | Instrument, *,
     inst, cols, X, by_cols, groups = _prepare(responses, instrument, items, by, subject)
     _, item_rows = _analyse(inst, cols, X, by_cols, groups, 0.95)
     return _frame(item_rows, by_cols, ["scale", "item", "n", "mean", "sd", "r_drop", "alpha_if_deleted"], inst)
+
+
+# `groupeval.reliability` is both this module and its main function: see
+# groupeval._util.make_module_callable.
+make_module_callable(__name__, reliability)

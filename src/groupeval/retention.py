@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._util import make_module_callable
 from .dataset import Dataset
 from .engagement import DROPOUT_PRESETS, Dropout, as_dropout, member_summary
 from .exceptions import ConfigError, ConvergenceWarning, DataQualityWarning, Problem, SchemaError, SmallSampleWarning
@@ -1206,17 +1207,6 @@ def retention_sensitivity(dataset: Dataset, rules: Mapping[str, Dropout | str | 
     return out[cols]
 
 
-# ---------------------------------------------------------------------------
-# `groupeval.retention` is both this module and its main function.  Importing
-# the submodule (``import groupeval.retention`` or ``from groupeval.retention
-# import ...``) makes Python set the package attribute ``groupeval.retention``
-# to the module, shadowing the lazily exported function.  Making the module
-# callable keeps ``groupeval.retention(dataset, ...)`` working in every import
-# order.
-# ---------------------------------------------------------------------------
-class _CallableModule(__import__("types").ModuleType):
-    def __call__(self, *args: Any, **kwargs: Any) -> RetentionResult:
-        return retention(*args, **kwargs)
-
-
-__import__("sys").modules[__name__].__class__ = _CallableModule
+# `groupeval.retention` is both this module and its main function: see
+# groupeval._util.make_module_callable.
+make_module_callable(__name__, retention)
