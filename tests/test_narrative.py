@@ -551,3 +551,22 @@ def test_funder_sentences_on_a_programme_of_small_groups_show_no_count_below_min
     assert any("fewer than 11" in t for t in texts)   # the small groups did trigger suppression
     for t in texts:
         assert all(c >= 11 for c in people_counts(t) if c != 0), t
+
+
+def test_change_sentence_reports_the_cluster_robust_ci_from_change():
+    import re
+    import warnings
+
+    import groupeval as ge
+    from groupeval.formatting import fmt_number
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = ge.sample.generate(seed=3)
+        scores = ge.score(ds.responses, "phq9")
+        row = ge.change(scores, "baseline", "week_26", instrument="phq9")
+    text = N.change_sentence(row, instrument="phq9")
+    m = re.search(r"clustered in groups \(cluster-robust\), the mean change has 95% CI \[(\S+), (\S+)\]", text)
+    assert m, text
+    assert m.group(1) == fmt_number(row["ci_low_cluster"].iloc[0], 1)
+    assert m.group(2) == fmt_number(row["ci_high_cluster"].iloc[0], 1)

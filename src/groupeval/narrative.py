@@ -297,8 +297,12 @@ def change_sentence(change: Any, *, instrument: Any = None, group: str | None = 
                 f"{fmt_mean_sd(row['mean_post'], sd_post, d)} at {post} (n = {fmt_count(n)}), mean change "
                 f"{fmt_number(row['mean_change'], d)}, {fmt_ci(row['ci_low'], row['ci_high'], d, level=level)}, "
                 f"{fmt_t(row['t'], row['df'])}, {fmt_p(row['p_value'])}, d_z = {fmt_number(row['d_z'], 2)}, "
-                f"{fmt_ci(row['d_z_ci_low'], row['d_z_ci_high'], 2, level=level)}.")
-        return capitalize_first(text)
+                f"{fmt_ci(row['d_z_ci_low'], row['d_z_ci_high'], 2, level=level)}")
+        lo_c, hi_c = row.get("ci_low_cluster", np.nan), row.get("ci_high_cluster", np.nan)
+        if pd.notna(lo_c) and pd.notna(hi_c) and np.isfinite(float(lo_c)) and np.isfinite(float(hi_c)):
+            text += ("; allowing for members clustered in groups (cluster-robust), the mean change has "
+                     f"{fmt_ci(lo_c, hi_c, d, level=level)}")
+        return capitalize_first(text + ".")
     # plain
     direction = row.get("improved_direction")
     if not isinstance(direction, str):

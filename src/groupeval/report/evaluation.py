@@ -28,7 +28,8 @@ ALL_LABEL = "All members"
 #: Estimate columns of :func:`groupeval.change` (all rest on its ``n``).
 CHANGE_ESTIMATES = ("mean_pre", "mean_post", "sd_pre", "sd_post", "r_pre_post", "mean_change", "sd_change",
                     "se_change", "ci_low", "ci_high", "t", "df", "p_value", "wilcoxon_w", "wilcoxon_p", "d_z",
-                    "d_z_ci_low", "d_z_ci_high", "d_av", "hedges_g_av")
+                    "d_z_ci_low", "d_z_ci_high", "d_av", "hedges_g_av", "se_cluster", "ci_low_cluster",
+                    "ci_high_cluster", "p_value_cluster")
 
 
 def _is_all(t: pd.DataFrame, col: str = "group_type") -> pd.Series:
@@ -358,10 +359,11 @@ class Evaluation:
                        estimates={c: "n" for c in CHANGE_ESTIMATES},
                        totals={"row": lambda t: _is_all(t)}, internal_only=["n_pre_only", "n_post_only"],
                        show=["group_type", "n", "mean_pre", "mean_post", "mean_change", "ci_low", "ci_high",
-                             "p_value", "d_z", "d_z_ci_low", "d_z_ci_high"])
+                             "ci_low_cluster", "ci_high_cluster", "p_value", "d_z", "d_z_ci_low", "d_z_ci_high"])
     CHANGE_LABELS = {"group_type": "Group type", "n": "n (both surveys)", "mean_pre": "Mean before",
                      "mean_post": "Mean after", "mean_change": "Mean change", "ci_low": "95% CI low",
-                     "ci_high": "95% CI high", "p_value": "p", "d_z": "d_z", "d_z_ci_low": "d_z CI low",
+                     "ci_high": "95% CI high", "ci_low_cluster": "95% CI low (groups)",
+                     "ci_high_cluster": "95% CI high (groups)", "p_value": "p", "d_z": "d_z", "d_z_ci_low": "d_z CI low",
                      "d_z_ci_high": "d_z CI high"}
 
     def reliable(self, name: str):
