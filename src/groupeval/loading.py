@@ -522,10 +522,11 @@ def validate(groups: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
     for f in resp_frames:
         if isinstance(f, pd.DataFrame):
             resp_cols += [normalise_column_name(c) for c in f.columns]
-    avail = _instruments.available()
     if instruments is None:
-        names = tuple(n for n in avail if item_columns(resp_cols, n))
+        # the registry is only needed when there are survey columns to match
+        names = tuple(n for n in _instruments.available() if item_columns(resp_cols, n)) if resp_cols else ()
     else:
+        avail = _instruments.available()
         names = tuple(instruments) if not isinstance(instruments, str) else (instruments,)
         unknown = [n for n in names if n not in avail]
         if unknown:

@@ -453,7 +453,8 @@ def _parse_dates(s: pd.Series, dayfirst: bool | None) -> tuple[pd.Series, np.nda
             out = out.astype("datetime64[ns]")
         i8 = out.to_numpy().view(np.int64)
         nat = i8 == _NAT
-        if ((i8 % np.int64(_DAY_NS) != 0) & ~nat).any():  # some value has a time of day
+        day = np.int64(_DAY_NS)
+        if ((i8 // day * day != i8) & ~nat).any():  # some value has a time of day (// is faster than %)
             out = out.dt.normalize()
         return out, np.zeros(len(s), dtype=bool), nat, None
     codes, uniques = _factorize(s)
@@ -731,11 +732,11 @@ def _coerce_attended(t: _Table, log: _Log) -> None:
     has_status = "status" in df.columns
     if has_status:
         codes, uniques = t.coded["status"] if "status" in t.coded else _factorize(df["status"])
-        u_val = np.array([_STATUS_ATTENDED.get(u) for u in uniques], dtype=object)
-        u_has = np.array([v is not None for v in u_val], dtype=bool)
-        c0 = np.maximum(codes, 0)
-        from_status = (codes >= 0) & (u_has[c0] if len(u_has) else False)
-        status_val = from_status & (np.array([bool(v) for v in u_val], dtype=bool)[c0] if len(u_val) else False)
+        u_val = [_STATUS_ATTENDED.get(u) for u in uniques]
+        u_has = np.array([v is not None for v in u_val] + [False], dtype=bool)  # last slot: code -1
+        # per distinct status, then one take per row array
+        from_status = u_has[codes]
+        status_val = np.array([bool(v) for v in u_val] + [False], dtype=bool)[codes]
     if "attended" in df.columns:
         val, miss, bad = _parse_bool(df["attended"])
         if has_status:
@@ -751,7 +752,8 @@ def _coerce_attended(t: _Table, log: _Log) -> None:
                          "fill in every mark, or delete rows for sessions the member was not scheduled for")
         df["attended"] = val.astype(bool)
     else:
-        st_missing = df["status"].isna().to_numpy()
+        # missing after the vocabulary mapping = no status among present/absent/excused/late
+        st_missing = ~from_status if "status" in t.coded else df["status"].isna().to_numpy()
         log.row_problems(t, st_missing & live, "status", "status is empty", "fill in every mark")
         df["attended"] = status_val
 

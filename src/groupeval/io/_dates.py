@@ -141,7 +141,8 @@ def parse_dates(values: pd.Series, *, dayfirst: bool | None = None, label: str =
         out = v if v.dtype == "datetime64[ns]" else v.astype("datetime64[ns]")
         i8 = out.to_numpy().view("i8")
         nat = np.iinfo(np.int64).min
-        if np.any((i8 % np.int64(86_400_000_000_000) != 0) & (i8 != nat)):  # some value has a time of day
+        day = np.int64(86_400_000_000_000)
+        if np.any((i8 // day * day != i8) & (i8 != nat)):  # some value has a time of day (// is faster than %)
             out = out.dt.normalize()
         return out, np.zeros(len(values), bool), True if dayfirst is None else bool(dayfirst)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)

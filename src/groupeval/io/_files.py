@@ -11,6 +11,7 @@ pandas' default parser on millions of rows).
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -40,6 +41,8 @@ DEFAULT_TEXT = frozenset({"member_id", "group_id", "record_id", "timepoint"})
 #: how many leading rows may be a title above the header
 _MAX_TITLE_ROWS = 20
 _SNIFF_BYTES = 1 << 16
+#: CSV files larger than this are parsed from a memory map when they are plain UTF-8
+_DIRECT_BYTES = 1 << 20
 
 
 def norm_name(name: object) -> str:
@@ -82,6 +85,8 @@ class RawSheet:
     renamed: dict[str, str] = field(default_factory=dict)
     raw_header: list[str] = field(default_factory=list)
     blank_rows: int = 0
+    #: columns parsed as calendar dates (no time of day: already normalised to the day)
+    day_columns: frozenset = frozenset()
 
 
 # --------------------------------------------------------------------------
@@ -301,10 +306,41 @@ def _sniff_delimiter(sample: str) -> str:
     return best
 
 
+class _NotPlain(Exception):
+    """A memory-mapped CSV needs the general path (re-encoding, repairs or an error report)."""
+
+
+def _plain_head(head: bytes) -> bool:
+    """True when the start of a file is UTF-8 without BOM, NUL bytes or an Excel ``sep=`` line."""
+    if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+        return False
+    if re.match(rb"sep=(.)\r?\n", head[:8]):
+        return False
+    if head.isascii():
+        return True
+    try:  # a character cut at the end of the sample is fine
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _read_csv(path: Path, label: str, columns, recognise, text_names, dict_names=()) -> RawSheet:
     import pyarrow as pa
-    import pyarrow.csv as pacsv
 
+    # Large plain UTF-8 files are parsed straight from a memory map (no copy into Python, no
+    # whole-file encoding pass: pyarrow checks UTF-8 itself).  Anything unusual - invalid UTF-8,
+    # rows of the wrong length, a parse error - falls back to the general path below, which
+    # re-encodes, and reports problems exactly as before.
+    if path.stat().st_size > _DIRECT_BYTES:
+        with open(path, "rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+        if _plain_head(head):
+            try:
+                return _parse_csv(pa.memory_map(str(path)).read_buffer(), head, None, label, columns, recognise,
+                                  text_names, dict_names, direct=True)
+            except _NotPlain:
+                pass
     data = path.read_bytes()
     if len(data) < _SNIFF_BYTES and not data.strip().strip(b"\xef\xbb\xbf"):
         raise ReadError(f"{label} is empty", [Problem(label, None, None, None, "the file has no content",
@@ -313,8 +349,18 @@ def _read_csv(path: Path, label: str, columns, recognise, text_names, dict_names
     m = re.match(rb"sep=(.)\r?\n", data[:8])
     if m:  # Excel's delimiter hint line; Excel does not show it as a row
         data = data[m.end():]
-    sample = data[:_SNIFF_BYTES].decode("utf-8", errors="replace")
-    delim = m.group(1).decode() if m else _sniff_delimiter(sample)
+    return _parse_csv(data, data[:_SNIFF_BYTES], m.group(1).decode() if m else None, label, columns, recognise,
+                      text_names, dict_names)
+
+
+def _parse_csv(data, head: bytes, delim: str | None, label: str, columns, recognise, text_names, dict_names,
+               direct: bool = False) -> RawSheet:
+    """Parse UTF-8 CSV ``data`` (bytes, or a pyarrow buffer when ``direct``) into a RawSheet."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    sample = head.decode("utf-8", errors="replace")
+    delim = delim or _sniff_delimiter(sample)
     # header row (skip title rows above it)
     head_rows = []
     lines_after = []  # physical lines read after each record (quoted cells may span lines)
@@ -359,13 +405,14 @@ def _read_csv(path: Path, label: str, columns, recognise, text_names, dict_names
     # is then exact).  It was right iff every physical line gave one record; otherwise,
     # or on any parse problem, parse again allowing line breaks inside quoted cells.
     table = None
-    if b'"' not in data:
+    arr = np.frombuffer(data, dtype=np.uint8)
+    if not _has_byte(data, arr, b'"'):
         nl = False
     else:
         nl = True
         try:
             fast = parse(False)
-            n_lines = _count_newlines(data) + (0 if data.endswith(b"\n") else 1)
+            n_lines = _count_newlines(arr) + (0 if arr[-1:].tobytes() == b"\n" else 1)
             if not bad_rows and fast.num_rows + lines_after[hidx] == n_lines:
                 table = fast
         except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -374,21 +421,41 @@ def _read_csv(path: Path, label: str, columns, recognise, text_names, dict_names
         try:
             table = parse(nl)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as e:  # pragma: no cover - pyarrow message varies
+            if direct:
+                raise _NotPlain from None
             raise ReadError(f"{label} cannot be parsed as CSV",
                             [Problem(label, None, None, None, str(e).splitlines()[0],
                                      "check that every row has the same number of fields and quotes are closed")]) from None
+    if direct and (bad_rows or any(pa.types.is_binary(t) or pa.types.is_large_binary(t)
+                                   for t in table.schema.types)):
+        raise _NotPlain  # invalid UTF-8 (pyarrow reads such a column as binary) or ragged rows
     if bad_rows:
         raise _ragged_error(data, delim, hidx, len(names), label)
     frame = _arrow_to_pandas(table)
     frame[SOURCE_ROW] = np.arange(header_row + 1, header_row + 1 + len(frame), dtype=np.int64)
-    return _finish(RawSheet(label, None, frame, header_row, rename, raw_header), label)
+    return _finish(RawSheet(label, None, frame, header_row, rename, raw_header,
+                            day_columns=_day_columns(table)), label)
 
 
-def _count_newlines(data: bytes) -> int:
-    """Number of ``\\n`` bytes (numpy on cache-sized slices: ~3x faster than ``bytes.count``)."""
-    arr = np.frombuffer(data, dtype=np.uint8)
-    step = 1 << 18
-    return int(sum(np.count_nonzero(arr[i:i + step] == 10) for i in range(0, len(arr), step)))
+def _day_columns(table) -> frozenset:
+    import pyarrow as pa
+
+    return frozenset(n for n, t in zip(table.column_names, table.schema.types) if pa.types.is_date(t))
+
+
+_STEP = 1 << 18  # bytes per numpy slice: cache-sized
+
+
+def _count_newlines(arr: np.ndarray) -> int:
+    """Number of ``\\n`` bytes of a uint8 array (numpy on slices: ~3x faster than ``bytes.count``)."""
+    return int(sum(np.count_nonzero(arr[i:i + _STEP] == 10) for i in range(0, len(arr), _STEP)))
+
+
+def _has_byte(data, arr: np.ndarray, byte: bytes) -> bool:
+    if isinstance(data, bytes):
+        return byte in data
+    b = byte[0]
+    return any(bool((arr[i:i + _STEP] == b).any()) for i in range(0, len(arr), _STEP))
 
 
 def _ragged_error(data: bytes, delim: str, hidx: int, width: int, label: str) -> ReadError:
@@ -564,7 +631,7 @@ def _read_parquet(path: Path, columns, recognise, text_names) -> RawSheet:
         if n in text and not isinstance(frame[n].dtype, pd.StringDtype):
             frame[n] = _to_text(frame[n].astype(object).where(frame[n].notna(), None))
     frame[SOURCE_ROW] = np.arange(2, 2 + len(frame), dtype=np.int64)
-    return _finish(RawSheet(label, None, frame, 1, rename, raw_header), label)
+    return _finish(RawSheet(label, None, frame, 1, rename, raw_header, day_columns=_day_columns(table)), label)
 
 
 # --------------------------------------------------------------------------

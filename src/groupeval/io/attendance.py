@@ -149,7 +149,10 @@ def _roster(raw: RawSheet, shape: str, group, blank: str | None, dayfirst, probl
                      + ", ".join(x for x in f.columns if not x.startswith("_")))
              for c in missing])
     n = len(f)
-    dates, bad, _ = parse_dates(f["session_date"], dayfirst=dayfirst, label=raw.label, column="session_date")
+    if "session_date" in raw.day_columns:  # parsed by pyarrow as calendar dates: nothing to check
+        dates, bad = f["session_date"], np.zeros(n, dtype=bool)
+    else:
+        dates, bad, _ = parse_dates(f["session_date"], dayfirst=dayfirst, label=raw.label, column="session_date")
     if bad.any():
         vals = f["session_date"].to_numpy(dtype=object)[bad]
         problems.extend(Problem(raw.label, int(r), "session_date", v, "not a date",
