@@ -644,12 +644,14 @@ def _drop_blank_rows(t: _Table, log: _Log) -> None:
     data_cols = [c for c in t.df.columns if not c.startswith("_")]
     if not data_cols or not len(t.df):
         return
-    cand = np.arange(len(t.df))
+    cand = None  # all rows
     # narrow the candidates column by column (non-text columns first: cheapest); usually none survive
     data_cols.sort(key=lambda c: t.df[c].dtype == object or isinstance(t.df[c].dtype, pd.StringDtype))
     for c in data_cols:
-        col = t.df[c] if len(cand) == len(t.df) else t.df[c].iloc[cand]
-        cand = cand[_blankish(col)]
+        if cand is None:
+            cand = np.flatnonzero(_blankish(t.df[c]))
+        else:
+            cand = cand[_blankish(t.df[c].iloc[cand])]
         if not len(cand):
             return
     mask = np.zeros(len(t.df), dtype=bool)
@@ -686,7 +688,8 @@ def _coerce(t: _Table, log: _Log, *, dayfirst: bool | None, item_ranges: Mapping
                             "dates could be day-first or month-first (e.g. 03/02/2025 is 3 February or "
                             "March 2)", "pass dayfirst=True (DD/MM/YYYY) or dayfirst=False (MM/DD/YYYY), "
                             "or set dayfirst in the [programme] table of the TOML config")
-            df[col] = parsed
+            if parsed is not df[col]:  # (setting a column copies it)
+                df[col] = parsed
             if required:
                 log.row_problems(t, blank & live, col,
                                  f"{col} is empty", f"fill in {col} for every row")
@@ -750,7 +753,7 @@ def _coerce_attended(t: _Table, log: _Log) -> None:
                          "use TRUE/FALSE, 1/0, yes/no or present/absent/excused/late")
         log.row_problems(t, miss & ~bad & live, "attended", "attended is empty",
                          "fill in every mark, or delete rows for sessions the member was not scheduled for")
-        df["attended"] = val.astype(bool)
+        df["attended"] = val if val.dtype == bool else val.astype(bool)
     else:
         # missing after the vocabulary mapping = no status among present/absent/excused/late
         st_missing = ~from_status if "status" in t.coded else df["status"].isna().to_numpy()

@@ -431,8 +431,8 @@ def _parse_csv(data, head: bytes, delim: str | None, label: str, columns, recogn
         raise _NotPlain  # invalid UTF-8 (pyarrow reads such a column as binary) or ragged rows
     if bad_rows:
         raise _ragged_error(data, delim, hidx, len(names), label)
-    frame = _arrow_to_pandas(table)
-    frame[SOURCE_ROW] = np.arange(header_row + 1, header_row + 1 + len(frame), dtype=np.int64)
+    frame = _arrow_to_pandas(table, {SOURCE_ROW: np.arange(header_row + 1, header_row + 1 + table.num_rows,
+                                                          dtype=np.int64)})
     return _finish(RawSheet(label, None, frame, header_row, rename, raw_header,
                             day_columns=_day_columns(table)), label)
 
@@ -472,7 +472,8 @@ def _ragged_error(data: bytes, delim: str, hidx: int, width: int, label: str) ->
     return ReadError(f"{label} has rows of the wrong length", problems)
 
 
-def _arrow_to_pandas(table) -> pd.DataFrame:
+def _arrow_to_pandas(table, extra: Mapping | None = None) -> pd.DataFrame:
+    """A pyarrow table as a DataFrame (strings Arrow-backed, dates datetime64[ns]), plus ``extra`` columns."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -491,6 +492,7 @@ def _arrow_to_pandas(table) -> pd.DataFrame:
             cols[name] = pd.Series(np.full(len(col), np.nan), dtype="float64")
         else:
             cols[name] = col.to_pandas()
+    cols.update(extra or {})
     return pd.DataFrame(cols, copy=False)
 
 
