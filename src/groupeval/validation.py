@@ -1180,8 +1180,10 @@ def validate_tables(tables: Mapping[str, Any], *, timepoints: Sequence[str] | No
         _duplicates(s, log, keys["sessions"])
     if a.usable:
         a_day = _day_offset(days["attendance", "session_date"], dmin)
+        # (group, day) is the session key; (member, group, day) the row's
+        keys["attendance_session"] = _key((np.maximum(a.df["_group_id"].to_numpy(), 0), ng), (a_day, nd))
         keys["attendance"] = _key((np.maximum(a.df["_member_id"].to_numpy(), 0), nm),
-                                  (np.maximum(a.df["_group_id"].to_numpy(), 0), ng), (a_day, nd))
+                                  (keys["attendance_session"], ng * nd))
         _duplicates(a, log, keys["attendance"])
     if r.usable:
         tp = pd.factorize(r.df["timepoint"])[0]
@@ -1263,8 +1265,7 @@ def _references(ts: dict[str, _Table], log: _Log, keys: dict[str, np.ndarray], *
         live = a.live & valid
         att = a.df["attended"].to_numpy(dtype=bool)
         if s_index is not None:
-            # keys["attendance"] = (member * ng + group) * nd + day, so modulo ng * nd it is the session key
-            q = keys["attendance"] % np.int64(ng * nd)
+            q = keys["attendance_session"]
             if s_state is not None:
                 state = s_state[q]
             else:
