@@ -454,7 +454,8 @@ def _parse_dates(s: pd.Series, dayfirst: bool | None) -> tuple[pd.Series, np.nda
         i8 = out.to_numpy().view(np.int64)
         nat = i8 == _NAT
         day = np.int64(_DAY_NS)
-        if ((i8 // day * day != i8) & ~nat).any():  # some value has a time of day (// is faster than %)
+        # some value has a time of day? (// is faster than %; NaT, not a whole day, is checked only then)
+        if (i8 // day * day != i8).any() and ((i8 // day * day != i8) & ~nat).any():
             out = out.dt.normalize()
         return out, np.zeros(len(s), dtype=bool), nat, None
     codes, uniques = _factorize(s)
@@ -999,6 +1000,19 @@ def _day_offset(d: np.ndarray, dmin: int) -> np.ndarray:
     return out
 
 
+def _grouped_unique(major: np.ndarray, minor: np.ndarray, live: np.ndarray) -> bool:
+    """True when no (major, minor) pair repeats, proven without a sort: every row is live, the rows
+    of each ``major`` value are contiguous and ``minor`` strictly increases within them (a roster
+    written member by member, sessions in order).  False means "not proven" (then sort).
+    """
+    if len(major) < 2 or not live.all():
+        return False
+    same = major[1:] == major[:-1]
+    if len(major) - int(np.count_nonzero(same)) != int(np.count_nonzero(np.bincount(major))):
+        return False  # some value of major comes back after others
+    return bool(np.all(~same | (minor[1:] > minor[:-1])))
+
+
 def _duplicates(t: _Table, log: _Log, key: np.ndarray) -> None:
     """Exact duplicates excluded (first in file order kept); conflicting ones are errors."""
     live = t.live
@@ -1182,9 +1196,9 @@ def validate_tables(tables: Mapping[str, Any], *, timepoints: Sequence[str] | No
         a_day = _day_offset(days["attendance", "session_date"], dmin)
         # (group, day) is the session key; (member, group, day) the row's
         keys["attendance_session"] = _key((np.maximum(a.df["_group_id"].to_numpy(), 0), ng), (a_day, nd))
-        keys["attendance"] = _key((np.maximum(a.df["_member_id"].to_numpy(), 0), nm),
-                                  (keys["attendance_session"], ng * nd))
-        _duplicates(a, log, keys["attendance"])
+        a_mc = np.maximum(a.df["_member_id"].to_numpy(), 0)
+        if not _grouped_unique(a_mc, keys["attendance_session"], a.live):
+            _duplicates(a, log, _key((a_mc, nm), (keys["attendance_session"], ng * nd)))
     if r.usable:
         tp = pd.factorize(r.df["timepoint"])[0]
         keys["responses"] = _key((np.maximum(r.df["_member_id"].to_numpy(), 0), nm), (np.maximum(tp, 0),
