@@ -325,7 +325,7 @@ def _plain_head(head: bytes) -> bool:
     return True
 
 
-def _read_csv(path: Path, label: str, columns, recognise, text_names, dict_names=()) -> RawSheet:
+def _read_csv(path: Path, label: str, columns, recognise, text_names, csv_text_names=()) -> RawSheet:
     import pyarrow as pa
 
     # Large plain UTF-8 files are parsed straight from a memory map (no copy into Python, no
@@ -338,7 +338,7 @@ def _read_csv(path: Path, label: str, columns, recognise, text_names, dict_names
         if _plain_head(head):
             try:
                 return _parse_csv(pa.memory_map(str(path)).read_buffer(), head, None, label, columns, recognise,
-                                  text_names, dict_names, direct=True)
+                                  text_names, csv_text_names, direct=True)
             except _NotPlain:
                 pass
     data = path.read_bytes()
@@ -350,10 +350,10 @@ def _read_csv(path: Path, label: str, columns, recognise, text_names, dict_names
     if m:  # Excel's delimiter hint line; Excel does not show it as a row
         data = data[m.end():]
     return _parse_csv(data, data[:_SNIFF_BYTES], m.group(1).decode() if m else None, label, columns, recognise,
-                      text_names, dict_names)
+                      text_names, csv_text_names)
 
 
-def _parse_csv(data, head: bytes, delim: str | None, label: str, columns, recognise, text_names, dict_names,
+def _parse_csv(data, head: bytes, delim: str | None, label: str, columns, recognise, text_names, csv_text_names,
                direct: bool = False) -> RawSheet:
     """Parse UTF-8 CSV ``data`` (bytes, or a pyarrow buffer when ``direct``) into a RawSheet."""
     import pyarrow as pa
@@ -382,8 +382,9 @@ def _parse_csv(data, head: bytes, delim: str | None, label: str, columns, recogn
     names = [f if f != "" else f"unnamed_{_col_letter(i)}" for i, f in enumerate(final)]
     text = set(text_names) | DEFAULT_TEXT
     col_types = {n: pa.string() for n in names if n in text}
-    # low-cardinality code columns (attendance marks) are dictionary-encoded while parsing
-    col_types.update({n: pa.dictionary(pa.int32(), pa.string()) for n in names if n in set(dict_names)})
+    # code columns (attendance marks) are read as text as written (no type inference: 1.0 stays "1.0");
+    # their few distinct values are classified later (dictionary-encoding them while parsing costs more)
+    col_types.update({n: pa.string() for n in names if n in set(csv_text_names)})
     bad_rows: list = []
 
     def _bad(row):
@@ -691,13 +692,13 @@ def _check_path(path) -> Path:
 
 def read_sheets(path, *, sheet: str | None = None, columns: Mapping[str, str] | None = None,
                 recognise: Recogniser | None = None, text_names: Iterable[str] = (),
-                dict_names: Iterable[str] = ()) -> list[RawSheet]:
+                csv_text_names: Iterable[str] = ()) -> list[RawSheet]:
     """Read a file into one :class:`RawSheet` per table (one per sheet for workbooks).
 
     ``recognise`` receives the (already ``columns=``-mapped) header and returns
     extra renames (auto-recognised canonical names); ``text_names`` are
-    canonical names read as text; ``dict_names`` (CSV only) columns read as
-    pandas categoricals (dictionary-encoded by pyarrow while parsing).
+    canonical names read as text; ``csv_text_names`` (CSV only) columns read as
+    text without type inference (attendance marks).
     """
     p = _check_path(path)
     suffix = p.suffix.lower()
@@ -707,7 +708,7 @@ def read_sheets(path, *, sheet: str | None = None, columns: Mapping[str, str] | 
         raise ConfigError(f"sheet= only applies to Excel workbooks, not {p.name}")
     if suffix in PARQUET_SUFFIXES:
         return [_read_parquet(p, columns, recognise, text_names)]
-    return [_read_csv(p, p.name, columns, recognise, text_names, tuple(dict_names))]
+    return [_read_csv(p, p.name, columns, recognise, text_names, tuple(csv_text_names))]
 
 
 def read_table(path, *, sheet: str | None = None, columns: Mapping[str, str] | None = None) -> pd.DataFrame:

@@ -432,7 +432,7 @@ def read_attendance(path, format: str = "auto", *, columns: Mapping[str, str] | 
     if blank is not None and blank not in BLANK_RULES:
         raise ConfigError(f"blank must be one of {BLANK_RULES} or None, got {blank!r}")
     sheets = read_sheets(path, sheet=sheet, columns=columns, recognise=_recognise,
-                         text_names=("member_id", "group_id"), dict_names=("status", "attended"))
+                         text_names=("member_id", "group_id"), csv_text_names=("status", "attended"))
     _require_rows(sheets)
     classified = []
     skipped = []
