@@ -63,7 +63,29 @@ def classify_marks(values) -> np.ndarray:
         lut = np.array([_code(mark_key(u)) for u in np.asarray(cat.categories, dtype=object)] + [BLANK],
                        dtype=np.int8)
         return lut[cat.codes]  # code -1 (missing) indexes the trailing BLANK
+    dtype = getattr(values, "dtype", None)
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" and len(values):
+        return _classify_arrow(values.array if isinstance(values, pd.Series) else values)
     arr = np.asarray(values, dtype=object).ravel() if not isinstance(values, pd.Series) else values
     codes, uniques = pd.factorize(arr, use_na_sentinel=True)
     lut = np.array([_code(mark_key(u)) for u in np.asarray(uniques, dtype=object)] + [BLANK], dtype=np.int8)
     return lut[codes]  # sentinel -1 indexes the trailing BLANK
+
+
+def _classify_arrow(arr) -> np.ndarray:
+    """Arrow-backed strings: dictionary-encoded by pyarrow chunk by chunk (one shared dictionary)."""
+    import pyarrow as pa
+
+    chunked = arr.__arrow_array__()
+    if isinstance(chunked, pa.Array):
+        chunked = pa.chunked_array([chunked])
+    enc = chunked.dictionary_encode()
+    dic = enc.chunk(enc.num_chunks - 1).dictionary
+    if any(len(ch.dictionary) != len(dic) for ch in enc.chunks):  # pragma: no cover - pyarrow shares it
+        codes, uniques = pd.factorize(np.asarray(arr, dtype=object), use_na_sentinel=True)
+        lut = np.array([_code(mark_key(u)) for u in np.asarray(uniques, dtype=object)] + [BLANK], dtype=np.int8)
+        return lut[codes]
+    lut = np.array([_code(mark_key(u)) for u in dic.to_pylist()] + [BLANK], dtype=np.int8)
+    parts = [lut[(ch.indices.fill_null(-1) if ch.indices.null_count else ch.indices).to_numpy()]
+             for ch in enc.chunks]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
