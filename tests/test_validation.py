@@ -609,3 +609,14 @@ def test_timezones_and_times_of_day_are_normalised_to_the_day():
     ds = validate(p["groups"], p["members"], p["sessions"], a, today=hv.TODAY)
     assert (ds.attendance["session_date"] == ds.attendance["session_date"].dt.normalize()).all()
     assert len(ds.attendance) == 14 and len(ds.quality) == 0
+
+
+def test_ids_as_arrow_strings_in_one_table_and_objects_in_another_validate_alike():
+    # Regression: `astype("string[pyarrow]")` stores large_string; mixing it with
+    # plain object ids in another table once raised a raw ArrowInvalid.
+    p = hv.base_programme()
+    plain = validate(p["groups"], p["members"], p["sessions"], p["attendance"], today=hv.TODAY)
+    members = p["members"].astype({"member_id": "string[pyarrow]", "group_id": "string[pyarrow]"})
+    mixed = validate(p["groups"], members, p["sessions"], p["attendance"], today=hv.TODAY)
+    for name in ("members", "attendance"):
+        pd.testing.assert_frame_equal(getattr(mixed, name), getattr(plain, name))
