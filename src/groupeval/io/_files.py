@@ -54,6 +54,30 @@ def norm_name(name: object) -> str:
     return s.strip("_")
 
 
+def recognise_aliases(header: list[str], aliases: Mapping[str, tuple[str, ...] | list[str]]) -> dict[str, str]:
+    """Auto-map raw column names to canonical ones through ``aliases``.
+
+    ``aliases`` maps a canonical name to normalised raw spellings
+    (:func:`norm_name`), e.g. ``{"member_id": ("member_id", "participant_id")}``.
+    A canonical name already in the header is left alone; an alias matched by
+    more than one raw column is ambiguous and not used.
+    """
+    present = set(header)
+    normed: dict[str, list[str]] = {}
+    for h in header:
+        normed.setdefault(norm_name(h), []).append(h)
+    out: dict[str, str] = {}
+    for canon, names in aliases.items():
+        if canon in present:
+            continue
+        for a in names:
+            hits = [h for h in normed.get(a, []) if h not in out]
+            if len(hits) == 1:
+                out[hits[0]] = canon
+                break
+    return out
+
+
 def _squash(name: object) -> str:
     """Case- and whitespace-insensitive key used by ``columns=`` matching."""
     return "".join(str(name).split()).casefold()

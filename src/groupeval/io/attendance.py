@@ -21,7 +21,7 @@ from ..exceptions import ConfigError, DataQualityWarning, Problem, ReadError, Sc
 from ..schema import ATTENDANCE_STATUS, SOURCE_FILE, SOURCE_ROW
 from . import _marks as mk
 from ._dates import _DMY, _ISO, _ISO_SLASH, infer_dayfirst, parse_dates
-from ._files import RawSheet, const_str as _const_str, norm_name, read_sheets
+from ._files import RawSheet, const_str as _const_str, norm_name, read_sheets, recognise_aliases
 
 __all__ = ["read_attendance", "SOURCE_COLUMN", "BLANK_CELL", "FORMATS"]
 
@@ -49,20 +49,7 @@ _TEXT_DATE = re.compile(rf"^(\d{{1,2}}[ -]{_MONTHS}[ -,]*\d{{2,4}}|{_MONTHS} \d{
 
 def _recognise(header: list[str]) -> dict[str, str]:
     """Auto-map common raw names ('Member ID', 'Date', 'Group') to canonical ones."""
-    present = set(header)
-    normed: dict[str, list[str]] = {}
-    for h in header:
-        normed.setdefault(norm_name(h), []).append(h)
-    out: dict[str, str] = {}
-    for canon, aliases in _ALIASES.items():
-        if canon in present:
-            continue
-        for a in aliases:
-            hits = [h for h in normed.get(a, []) if h not in out]
-            if len(hits) == 1:
-                out[hits[0]] = canon
-                break
-    return out
+    return recognise_aliases(header, _ALIASES)
 
 
 def _is_date_header(h: str) -> bool:

@@ -16,7 +16,7 @@ import pandas as pd
 from ..exceptions import ConfigError, Problem, ReadError, SchemaError
 from ..schema import SOURCE_FILE, SOURCE_ROW
 from ._dates import parse_dates
-from ._files import RawSheet, norm_name, read_sheets, read_table
+from ._files import RawSheet, norm_name, read_sheets, read_table, recognise_aliases
 from .attendance import _require_rows
 
 __all__ = ["read_survey", "FORMATS", "ITEM_PATTERN", "QUALTRICS_DROPPED"]
@@ -43,19 +43,8 @@ _ITEM_TYPES = {"radio", "dropdown", "slider", "yesno", "truefalse", "calc"}
 
 
 def _recognise(header: list[str]) -> dict[str, str]:
-    present = set(header)
-    normed: dict[str, list[str]] = {}
-    for h in header:
-        normed.setdefault(norm_name(h), []).append(h)
-    out: dict[str, str] = {}
-    for canon, aliases in _ALIASES.items():
-        if canon in present:
-            continue
-        for a in aliases:
-            hits = [h for h in normed.get(a, []) if h not in out]
-            if len(hits) == 1:
-                out[hits[0]] = canon
-                break
+    """Auto-map common raw names ('Participant ID', 'Wave') and item columns to canonical ones."""
+    out = recognise_aliases(header, _ALIASES)
     # item columns written with capitals or dashes: PHQ9_1 -> phq9_1, WHOQOL-BREF_3 -> whoqol_bref_3
     taken = set(header) | set(out.values())
     for h in header:
