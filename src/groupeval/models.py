@@ -30,7 +30,7 @@ from ._stats import (attach_columns, check_choice, check_frame, cluster_ols, des
                      paired_frame, rubin_pool)
 from .exceptions import (ConfigError, ConvergenceWarning, DataQualityWarning, Problem, SchemaError, SmallSampleWarning,
                          ValidationError)
-from .results import Result
+from .results import AttributeResult
 
 __all__ = ["icc", "mixed_model", "MixedModelResult", "dose_response", "DoseResponseResult", "compare_groups",
            "GroupComparisonResult", "impute", "ImputationResult", "OPTIMIZERS"]
@@ -183,7 +183,7 @@ def icc(scores: pd.DataFrame, *, dv: str = "score", group: str = "group_id", tim
 # ---------------------------------------------------------------------------
 # mixed model
 # ---------------------------------------------------------------------------
-class MixedModelResult(Result):
+class MixedModelResult(AttributeResult):
     """Result of :func:`mixed_model`.
 
     Attributes
@@ -209,10 +209,6 @@ class MixedModelResult(Result):
 
     _plotter = "plot_means_over_time"
     _title = "Mixed model"
-
-    def __init__(self, **attrs: Any):
-        for k, v in attrs.items():
-            setattr(self, k, v)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -544,7 +540,7 @@ def mixed_model(scores: pd.DataFrame, *, dv: str = "score", time: str = "timepoi
 # ---------------------------------------------------------------------------
 # compare groups
 # ---------------------------------------------------------------------------
-class GroupComparisonResult(Result):
+class GroupComparisonResult(AttributeResult):
     """Result of :func:`compare_groups`.
 
     Attributes
@@ -562,10 +558,6 @@ class GroupComparisonResult(Result):
     """
 
     _title = "Group comparison (ANCOVA)"
-
-    def __init__(self, **attrs: Any):
-        for k, v in attrs.items():
-            setattr(self, k, v)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -715,7 +707,7 @@ def _cr1_mean(y: np.ndarray, g: np.ndarray) -> tuple[float, float, int]:
     return float(mu), float(var), G
 
 
-class ImputationResult(Result):
+class ImputationResult(AttributeResult):
     """Result of :func:`impute`.
 
     Attributes
@@ -733,10 +725,6 @@ class ImputationResult(Result):
     """
 
     _title = "Change under missing data"
-
-    def __init__(self, **attrs: Any):
-        for k, v in attrs.items():
-            setattr(self, k, v)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -897,7 +885,7 @@ def impute(scores: pd.DataFrame, *, pre: str = "baseline", post: str = "week_26"
 # ---------------------------------------------------------------------------
 # dose-response
 # ---------------------------------------------------------------------------
-class DoseResponseResult(Result):
+class DoseResponseResult(AttributeResult):
     """Result of :func:`dose_response`.
 
     Attributes
@@ -919,10 +907,6 @@ class DoseResponseResult(Result):
 
     _plotter = "plot_dose_response"
     _title = "Dose-response"
-
-    def __init__(self, **attrs: Any):
-        for k, v in attrs.items():
-            setattr(self, k, v)
 
     @property
     def summary(self) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["Result"]
+__all__ = ["Result", "AttributeResult"]
 
 
 class Result:
@@ -43,3 +43,11 @@ class Result:
 
     def __repr__(self) -> str:
         return f"{self._title}\n{self.summary.to_string(index=False)}"
+
+
+class AttributeResult(Result):
+    """A :class:`Result` whose fields are passed as keyword arguments and kept as attributes."""
+
+    def __init__(self, **attrs: Any):
+        for key, value in attrs.items():
+            setattr(self, key, value)
