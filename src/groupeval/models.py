@@ -731,6 +731,26 @@ class ImputationResult(AttributeResult):
         return self._summary
 
 
+
+def _mice_imputations(X: pd.DataFrame, *, m: int, burn_in: int, skip: int, seed: int):
+    """Yield ``m`` completed copies of ``X`` from statsmodels' chained equations (PMM, k = 5).
+
+    ``burn_in`` cycles before the first draw and ``skip`` cycles between draws,
+    from one seeded generator, so results are reproducible.
+    """
+    from statsmodels.imputation.mice import MICEData
+
+    mice = MICEData(X, k_pmm=5, rng=np.random.default_rng(seed))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mice.update_all(burn_in)
+    for i in range(m):
+        if i:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                mice.update_all(skip)
+        yield mice.data
+
 def impute(scores: pd.DataFrame, *, pre: str = "baseline", post: str = "week_26", data: Any = None,
            engagement: pd.DataFrame | None = None, dv: str = "score", subject: str = "member_id",
            time: str = "timepoint", group: str = "group_id", m: int = 20, burn_in: int = 10, skip: int = 5,
@@ -787,7 +807,6 @@ def impute(scores: pd.DataFrame, *, pre: str = "baseline", post: str = "week_26"
     _check_ci(ci)
     if m < 2:
         raise ConfigError(f"`m` (number of imputations) must be at least 2; got {m}. 20 or more is usual.")
-    from statsmodels.imputation.mice import MICEData
 
     check_frame(scores, [subject, time, dv])
     levels = _time_levels(scores[time], time_values, data)
@@ -839,18 +858,13 @@ def impute(scores: pd.DataFrame, *, pre: str = "baseline", post: str = "week_26"
     all_missing = [c for c in X.columns if X[c].isna().all()]
     if all_missing:
         raise ValidationError(f"cannot impute: no observed values for {all_missing}.")
-    mice = MICEData(X, k_pmm=5, rng=np.random.default_rng(seed))
     ests, vars_ = [], []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mice.update_all(burn_in)
-        for i in range(m):
-            if i:
-                mice.update_all(skip)
-            dd = mice.data
+    for dd in _mice_imputations(X, m=m, burn_in=burn_in, skip=skip, seed=seed):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             est, var, G = _cr1_mean((dd[yq] - dd[yp]).to_numpy(dtype=float), g)
-            ests.append(est)
-            vars_.append(var)
+        ests.append(est)
+        vars_.append(var)
     pooled = rubin_pool(ests, vars_, ci=ci, df_complete=G - 1)
     # completers
     comp = ~miss.to_numpy()
@@ -1020,7 +1034,6 @@ def dose_response(scores: pd.DataFrame, engagement: pd.DataFrame, *, pre: str = 
         rows += _dose_rows(dc, "completers", group, per, ci)
     if itt:
         # multiple imputation over every enrolled member in engagement
-        from statsmodels.imputation.mice import MICEData
 
         levels = _time_levels(sc[time], None, data)
         w = _mice_wide(sc, dv=dv, subject=subject, time=time, group=group, data=None, engagement=eng,
@@ -1041,20 +1054,16 @@ def dose_response(scores: pd.DataFrame, engagement: pd.DataFrame, *, pre: str = 
                           SmallSampleWarning, stacklevel=2)
         X, gid = X.loc[ok].reset_index(drop=True), gid[ok]
         n_imp = int((X[yp].isna() | X[yq].isna()).sum())
-        mice = MICEData(X, k_pmm=5, rng=np.random.default_rng(seed))
         per_imp: dict[str, list[tuple[float, float]]] = {"mean_change": [], "exposure_slope": []}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            mice.update_all(burn_in)
-            for i in range(m):
-                if i:
-                    mice.update_all(skip)
-                dd = pd.DataFrame({"pre": mice.data[yp].to_numpy(), "post": mice.data[yq].to_numpy(),
-                                   "exposure": mice.data["exposure"].to_numpy(), group: gid})
-                dd["change"] = dd["post"] - dd["pre"]
+        for imputed in _mice_imputations(X, m=m, burn_in=burn_in, skip=skip, seed=seed):
+            dd = pd.DataFrame({"pre": imputed[yp].to_numpy(), "post": imputed[yq].to_numpy(),
+                               "exposure": imputed["exposure"].to_numpy(), group: gid})
+            dd["change"] = dd["post"] - dd["pre"]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
                 for r in _dose_rows(dd, "itt", group, per, ci):
                     per_imp[r["term"]].append((r["estimate"], r["se"] ** 2))
-                G = r["n_groups"]
+            G = r["n_groups"]
         for term, vals in per_imp.items():
             pl = rubin_pool([v[0] for v in vals], [v[1] for v in vals], ci=ci, df_complete=G - 1)
             rows.append({"analysis": "itt", "term": term, "estimate": pl["estimate"], "se": pl["se"],
