@@ -731,7 +731,6 @@ class ImputationResult(AttributeResult):
         return self._summary
 
 
-
 def _mice_imputations(X: pd.DataFrame, *, m: int, burn_in: int, skip: int, seed: int):
     """Yield ``m`` completed copies of ``X`` from statsmodels' chained equations (PMM, k = 5).
 
