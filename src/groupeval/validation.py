@@ -869,6 +869,28 @@ def _ws_key(trimmed):
     return pc.utf8_lower(trimmed)
 
 
+_PARALLEL_ROWS = 200_000  # dictionary-encode id columns on two threads from this many rows on
+
+
+def _distinct_all(tables: dict[str, _Table]) -> dict[tuple[str, str], Any]:
+    """``_arrow_distinct`` of every identifier column of every usable table, keyed (column, table).
+
+    The columns are independent and pyarrow hashes without holding the GIL,
+    so a large programme has them encoded on two threads (the biggest first);
+    the results are the same as one after the other.
+    """
+    jobs = [(idcol, t.name, t.df[idcol]) for idcol in _ID_OWNER for t in tables.values()
+            if t.usable and idcol in t.df.columns]
+    if sum(len(s) for *_, s in jobs) < _PARALLEL_ROWS or len(jobs) < 2:
+        return {(c, n): _arrow_distinct(s) for c, n, s in jobs}
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs.sort(key=lambda j: -len(j[2]))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [((c, n), pool.submit(_arrow_distinct, s)) for c, n, s in jobs]
+        return {k: f.result() for k, f in futures}
+
+
 def _unify_ids(tables: dict[str, _Table], log: _Log) -> dict[str, pd.Index]:
     """Unify identifier spellings that differ only by case or spaces, across all tables.
 
@@ -884,13 +906,14 @@ def _unify_ids(tables: dict[str, _Table], log: _Log) -> dict[str, pd.Index]:
     import pyarrow.compute as pc
 
     cats: dict[str, Any] = {}
+    distinct = _distinct_all(tables)
     for idcol, owner in _ID_OWNER.items():
         users = [t for t in tables.values() if t.usable and idcol in t.df.columns]
         users.sort(key=lambda t: t.name != owner)  # owner first
         if not users:
             cats[idcol] = pa.array([], type=pa.string())
             continue
-        per = {t.name: _arrow_distinct(t.df[idcol]) for t in users}
+        per = {t.name: distinct[idcol, t.name] for t in users}
         # the distinct spellings of all tables: union values u, and per table where its values are in it
         enc = pa.concat_arrays([per[t.name][1] for t in users]).dictionary_encode()
         uraw = enc.dictionary
