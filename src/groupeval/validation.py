@@ -720,8 +720,8 @@ def _check_vocab(t: _Table, log: _Log, col: str) -> None:
     mapped = np.array([keymap.get(_vocab_key(u)) if u is not None else None for u in clean], dtype=object)
     bad_u = np.array([u is not None and m is None for u, m in zip(clean, mapped)], dtype=bool)
     # one extra slot for code -1 (missing): row arrays by a single take
-    bad = np.append(bad_u, False)[codes]
-    if bad.any():
+    bad = np.append(bad_u, False)[codes] if bad_u.any() else None  # per row only when some value is bad
+    if bad is not None and bad.any():
         log.row_problems(t, bad & t.live, col, f"{col} must be one of {', '.join(allowed)}",
                          f"recode {col} to one of: {', '.join(allowed)} (or leave it blank)",
                          values=np.append(clean, None)[codes])
@@ -1340,18 +1340,21 @@ def _references(ts: dict[str, _Table], log: _Log, keys: dict[str, np.ndarray], *
             big = np.iinfo(np.int64).max
             lo = np.append(np.where(enr_d == _NAT, _NAT, enr_d), _NAT)
             hi = np.append(np.where((enr_d == _NAT) | (ext_d == _NAT), big, ext_d), big)
-            before = (ad < lo[pos]) & live
-            after = (ad > hi[pos]) & live
-            log.row_problems(a, before & att, "session_date",
-                             "marked present before the member's enrolled_on date",
-                             "correct enrolled_on in the members file or the attendance date")
-            log.row_problems(a, after & att, "session_date", "marked present after the member's exited_on date",
-                             "correct exited_on in the members file or the attendance date")
-            blank = a.df["_blank"].to_numpy(dtype=bool)
-            log.record(a, (before | after) & ~att & blank, "session_date",
-                       "blank cell outside the member's enrolment: not a scheduled session for them", "excluded")
-            log.record(a, (before | after) & ~att & ~blank, "session_date",
-                       "absence outside the member's enrolment (not a scheduled session for them)", "excluded")
+            if not _within(ad, pos, lo, hi):  # else no row is outside its enrolment: nothing to report
+                before = (ad < lo[pos]) & live
+                after = (ad > hi[pos]) & live
+                log.row_problems(a, before & att, "session_date",
+                                 "marked present before the member's enrolled_on date",
+                                 "correct enrolled_on in the members file or the attendance date")
+                log.row_problems(a, after & att, "session_date",
+                                 "marked present after the member's exited_on date",
+                                 "correct exited_on in the members file or the attendance date")
+                blank = a.df["_blank"].to_numpy(dtype=bool)
+                log.record(a, (before | after) & ~att & blank, "session_date",
+                           "blank cell outside the member's enrolment: not a scheduled session for them",
+                           "excluded")
+                log.record(a, (before | after) & ~att & ~blank, "session_date",
+                           "absence outside the member's enrolment (not a scheduled session for them)", "excluded")
     if r.usable and m.usable and m.given:
         m_live = m.live | m.cut
         mem_known = np.zeros(max(int(m.df["_member_id"].max()) + 1 if len(m.df) else 1, 1), dtype=bool)
@@ -1373,6 +1376,27 @@ def _references(ts: dict[str, _Table], log: _Log, keys: dict[str, np.ndarray], *
             log.row_problems(r, has & (pos < 0), "group_id",
                              "survey response names a group the member is not enrolled in",
                              "correct group_id (or leave it empty)")
+
+
+def _within(d: np.ndarray, pos: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:
+    """True when ``lo[pos] <= d <= hi[pos]`` holds for every row, proven per run of equal ``pos``.
+
+    A roster lists each member's rows together, so the rows form few runs;
+    the bounds are then read once per run and compared with the run's
+    smallest and largest day.  False means "not proven" (many runs, or some
+    row outside its bounds): the caller then checks row by row.
+    """
+    n = len(pos)
+    if n == 0:
+        return True
+    brk = np.flatnonzero(pos[1:] != pos[:-1])
+    if len(brk) > n // 4:
+        return False
+    starts = np.empty(len(brk) + 1, dtype=np.intp)
+    starts[0] = 0
+    starts[1:] = brk + 1
+    p = pos[starts]
+    return bool((np.minimum.reduceat(d, starts) >= lo[p]).all() and (np.maximum.reduceat(d, starts) <= hi[p]).all())
 
 
 class _Lookup:
