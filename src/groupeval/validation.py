@@ -1031,7 +1031,11 @@ def _grouped_unique(major: np.ndarray, minor: np.ndarray, live: np.ndarray) -> b
     if len(major) < 2 or not live.all():
         return False
     same = major[1:] == major[:-1]
-    if len(major) - int(np.count_nonzero(same)) != int(np.count_nonzero(np.bincount(major))):
+    # the first value of each run; all distinct iff no value of major comes back after others
+    heads = np.concatenate((major[:1], major[1:][~same]))
+    seen = np.zeros(int(heads.max()) + 1, dtype=bool)
+    seen[heads] = True
+    if int(np.count_nonzero(seen)) != len(heads):
         return False  # some value of major comes back after others
     return bool(np.all(~same | (minor[1:] > minor[:-1])))
 
@@ -1435,8 +1439,12 @@ def _member_lookup(m_code: np.ndarray, m_group: np.ndarray, q_code: np.ndarray, 
     # member code -> position (last slot: code -1), then the group must match (-2: no position)
     table = np.full(nm + 1, -1, dtype=np.int32)
     table[m_code[ok_m]] = np.flatnonzero(ok_m)
+    # member code -> its group code (-2: not a member); in the codes' own integer type (no casts per row)
+    group_of = np.full(nm + 1, -2, dtype=np.promote_types(np.promote_types(m_group.dtype, q_group.dtype), np.int8))
+    group_of[m_code[ok_m]] = m_group[ok_m]
     pos = table[q_code]
-    return np.where(np.append(m_group, -2)[pos] == q_group, pos, -1)
+    pos[group_of[q_code] != q_group] = -1
+    return pos
 
 
 def _unique_index(keys: np.ndarray) -> tuple[pd.Index, np.ndarray]:
