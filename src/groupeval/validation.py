@@ -455,7 +455,9 @@ def _parse_dates(s: pd.Series, dayfirst: bool | None) -> tuple[pd.Series, np.nda
         nat = i8 == _NAT
         day = np.int64(_DAY_NS)
         # some value has a time of day? (// is faster than %; NaT, not a whole day, is checked only then)
-        if (i8 // day * day != i8).any() and ((i8 // day * day != i8) & ~nat).any():
+        whole = i8 // day
+        whole *= day  # the day part of each value (NaT wraps round: hence the second test)
+        if (whole != i8).any() and ((whole != i8) & ~nat).any():
             out = out.dt.normalize()
         return out, np.zeros(len(s), dtype=bool), nat, None
     codes, uniques = _factorize(s)
@@ -1000,7 +1002,9 @@ def _unify_ids(tables: dict[str, _Table], log: _Log) -> dict[str, pd.Index]:
 def _days(s: pd.Series) -> np.ndarray:
     """datetime64 -> int64 days since epoch; NaT -> INT64_MIN (dates are already normalised)."""
     v = s.to_numpy(dtype="datetime64[ns]").view(np.int64)
-    return np.where(v == _NAT, _NAT, v // 86_400_000_000_000)
+    out = v // 86_400_000_000_000
+    out[v == _NAT] = _NAT
+    return out
 
 
 _NAT = np.iinfo(np.int64).min
