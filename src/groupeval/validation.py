@@ -387,7 +387,8 @@ def _from_codes(codes: np.ndarray, values, dtype=STRING_DTYPE) -> pd.Series:
     import pyarrow as pa
 
     arr = values if isinstance(values, pa.Array) else pa.array(list(values), type=pa.string(), from_pandas=True)
-    taken = arr.take(pa.array(codes, mask=codes < 0))
+    missing = codes < 0
+    taken = arr.take(pa.array(codes, mask=missing) if missing.any() else pa.array(codes))
     return pd.Series(pd.arrays.ArrowStringArray(taken) if dtype == STRING_DTYPE else
                      pd.array(taken.to_pylist(), dtype=dtype))
 
