@@ -746,17 +746,22 @@ def _coerce_attended(t: _Table, log: _Log) -> None:
         status_val = np.array([bool(v) for v in u_val] + [False], dtype=bool)[codes]
     if "attended" in df.columns:
         val, miss, bad = _parse_bool(df["attended"])
+        clean = not miss.any() and not bad.any()  # the usual case: every mark read (no masks to combine)
         if has_status:
-            conflict = ~miss & ~bad & from_status & (val != status_val)
+            conflict = from_status & (val != status_val)
+            if not clean:
+                conflict &= ~miss & ~bad
             log.row_problems(t, conflict & live, "attended",
                              "attended contradicts status (present/late mean attended; absent/excused do not)",
                              "correct attended or status")
-            val = np.where(miss & from_status, status_val, val)
-            miss = miss & ~from_status
-        log.row_problems(t, bad & live, "attended", "not an attendance mark that can be read",
-                         "use TRUE/FALSE, 1/0, yes/no or present/absent/excused/late")
-        log.row_problems(t, miss & ~bad & live, "attended", "attended is empty",
-                         "fill in every mark, or delete rows for sessions the member was not scheduled for")
+            if not clean:
+                val = np.where(miss & from_status, status_val, val)
+                miss = miss & ~from_status
+        if not clean:
+            log.row_problems(t, bad & live, "attended", "not an attendance mark that can be read",
+                             "use TRUE/FALSE, 1/0, yes/no or present/absent/excused/late")
+            log.row_problems(t, miss & ~bad & live, "attended", "attended is empty",
+                             "fill in every mark, or delete rows for sessions the member was not scheduled for")
         df["attended"] = val if val.dtype == bool else val.astype(bool)
     else:
         # missing after the vocabulary mapping = no status among present/absent/excused/late
