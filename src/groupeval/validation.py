@@ -457,7 +457,7 @@ def _parse_dates(s: pd.Series, dayfirst: bool | None) -> tuple[pd.Series, np.nda
         nat = i8 == _NAT
         day = np.int64(_DAY_NS)
         # some value has a time of day? (// is faster than %; NaT, not a whole day, is checked only then)
-        whole = i8 // day
+        whole = np.floor_divide(i8, day, out=_rows_empty(len(i8), np.int64))
         whole *= day  # the day part of each value (NaT wraps round: hence the second test)
         if (whole != i8).any() and ((whole != i8) & ~nat).any():
             out = out.dt.normalize()
@@ -743,8 +743,9 @@ def _coerce_attended(t: _Table, log: _Log) -> None:
         u_val = [_STATUS_ATTENDED.get(u) for u in uniques]
         u_has = np.array([v is not None for v in u_val] + [False], dtype=bool)  # last slot: code -1
         # per distinct status, then one take per row array
-        from_status = u_has[codes]
-        status_val = np.array([bool(v) for v in u_val] + [False], dtype=bool)[codes]
+        from_status = np.take(u_has, codes, out=_rows_empty(len(codes), bool), mode="wrap")  # -1: last slot
+        status_val = np.take(np.array([bool(v) for v in u_val] + [False], dtype=bool), codes,
+                             out=_rows_empty(len(codes), bool), mode="wrap")
     if "attended" in df.columns:
         val, miss, bad = _parse_bool(df["attended"])
         clean = not miss.any() and not bad.any()  # the usual case: every mark read (no masks to combine)
