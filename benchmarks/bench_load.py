@@ -96,7 +96,7 @@ elif task == "reader":
 else:
     import groupeval
     import groupeval.io  # the readers load() imports on first use: module import time is not load's work
-    from groupeval.loading import load
+    from groupeval.validation.load import load
     import pyarrow.csv
     def call():
         with warnings.catch_warnings():

@@ -139,7 +139,7 @@ def _child(kind: str, folder: str) -> None:
         import lifelines  # noqa: F401  (import cost reported separately: ~2-4 s, once per process)
 
         import groupeval as ge
-        from groupeval.dataset import Dataset
+        from groupeval.base.dataset import Dataset
 
         import_s = time.perf_counter() - ti
 

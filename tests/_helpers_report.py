@@ -48,7 +48,7 @@ def programme_dir(kind: str) -> Path:
 @functools.lru_cache(maxsize=None)
 def built_report(kind: str, audience: str, min_cell: int = 11) -> Path:
     """Build (once per session) the report of ``programme_dir(kind)`` for ``audience``."""
-    from groupeval.report import build_report
+    from groupeval.reporting.report import build_report
 
     out = _ROOT / f"{kind}_{audience}_{min_cell}" / "report.html"
     return build_report(programme_dir(kind), out, audience=audience, min_cell=min_cell, progress=False)
@@ -65,7 +65,7 @@ def html_text(html: str) -> str:
 
 
 def read_tables(report: Path) -> dict[str, pd.DataFrame]:
-    from groupeval.report import tables_paths
+    from groupeval.reporting.report import tables_paths
 
     folder, _ = tables_paths(report)
     return {p.stem: pd.read_csv(p, float_precision="round_trip") for p in sorted(folder.glob("*.csv"))}

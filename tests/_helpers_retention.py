@@ -16,7 +16,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from groupeval.dataset import Dataset
+from groupeval.base.dataset import Dataset
 
 START = pd.Timestamp("2025-01-06")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from groupeval.cli import main
+from groupeval.reporting.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"

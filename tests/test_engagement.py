@@ -1,7 +1,7 @@
 """attendance_summary, Dropout rules and group_engagement.
 
 Sources of truth: hand-worked cases for every boundary of the dropout rule
-(DESIGN.md "Dropout and retention"; issue 4), and a plain per-member Python
+(docs/design.md "Dropout and retention"; issue 4), and a plain per-member Python
 re-implementation of the written rule compared on random programmes
 (hypothesis).
 """
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 import groupeval as ge
-from groupeval.engagement import DROPOUT_PRESETS, Dropout, as_dropout
-from groupeval.exceptions import ConfigError, DataQualityWarning, SchemaError
+from groupeval.statistics.engagement import DROPOUT_PRESETS, Dropout, as_dropout
+from groupeval.base.exceptions import ConfigError, DataQualityWarning, SchemaError
 
 from _helpers_retention import START, weekly_dataset
 

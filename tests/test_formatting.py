@@ -7,8 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from groupeval.exceptions import ConfigError
-from groupeval.formatting import (
+from groupeval.base.exceptions import ConfigError
+from groupeval.reporting.formatting import (
     MINUS,
     capitalize_first,
     fmt_ci,
@@ -202,7 +202,7 @@ def test_plain_words():
 def test_format_frame_formats_by_column_kind_by_hand():
     import pandas as pd
 
-    from groupeval.formatting import format_frame
+    from groupeval.reporting.formatting import format_frame
 
     tab = pd.DataFrame({"group_type": ["12-step", "peer"], "n": [1234, 7], "mean_change": [-3.25, 0.04],
                         "p_value": [0.0004, 0.0324], "retention_12w": [0.6667, 0.5],

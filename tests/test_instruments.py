@@ -14,8 +14,8 @@ import pytest
 
 import groupeval
 from groupeval import instruments
-from groupeval.exceptions import ConfigError
-from groupeval.instruments import Instrument, MissingRule, Subscale
+from groupeval.base.exceptions import ConfigError
+from groupeval.base.instruments import Instrument, MissingRule, Subscale
 
 NAMES = ("brs", "cdrisc10", "core10", "gad7", "k10", "k6", "mspss", "phq9", "swemwbs", "swls",
          "ucla3", "who5", "whoqol_bref")
@@ -44,7 +44,7 @@ def test_available_lists_the_13_contract_instruments():
 
 
 def test_instrument_definitions_are_shipped_as_toml_package_data():
-    folder = resources.files("groupeval.instruments").joinpath("data")
+    folder = resources.files("groupeval.base.instruments").joinpath("data")
     shipped = sorted(p.name for p in folder.iterdir() if p.name.endswith(".toml"))
     assert shipped == sorted(f"{n}.toml" for n in NAMES)
 
@@ -89,7 +89,7 @@ def test_instruments_are_frozen():
 
 def test_no_item_wording_is_shipped():
     # item text would appear as long quoted sentences; definitions hold numbers and notes only
-    folder = resources.files("groupeval.instruments").joinpath("data")
+    folder = resources.files("groupeval.base.instruments").joinpath("data")
     for p in folder.iterdir():
         text = p.read_text(encoding="utf-8").lower()
         for phrase in ("little interest or pleasure", "feeling down, depressed", "i tend to bounce back",

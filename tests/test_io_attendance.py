@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from groupeval.exceptions import ConfigError, ReadError, SchemaError
+from groupeval.base.exceptions import ConfigError, ReadError, SchemaError
 from groupeval.io import read_attendance
 
 from _helpers_io import (canonical_attendance, sort_att, write_csv_rows, write_roster, write_signin,
@@ -345,7 +345,7 @@ def test_wide_sheet_member_order_does_not_matter(tmp_path_factory, seed, perm_se
 
 
 def test_non_attendance_sheets_are_skipped_with_a_warning(tmp_path):
-    from groupeval.exceptions import DataQualityWarning
+    from groupeval.base.exceptions import DataQualityWarning
     canon = canonical_attendance(seed=11, n_groups=1, statuses=ALL4)
     p = tmp_path / "a.xlsx"
     write_wide_workbook(canon, p)
@@ -376,7 +376,7 @@ def test_invalid_header_date_is_named(tmp_path):
         read_attendance(p)
 
 
-# reference implementation of DESIGN.md's wide-sheet rules, one cell at a time (independent of the reader)
+# reference implementation of docs/design.md's wide-sheet rules, one cell at a time (independent of the reader)
 _VARIANTS = {"present": ["P", "p", " P ", "1", "Y", "yes", "x", "X", "✓", "✔", "Present"],
              "absent": ["A", "a", "0", "N", "no", "Absent"], "excused": ["E", "e", "Excused"],
              "late": ["L", "late", " l"]}

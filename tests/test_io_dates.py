@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from groupeval.exceptions import ReadError
+from groupeval.base.exceptions import ReadError
 from groupeval.io import parse_dates
 from groupeval.io._dates import infer_dayfirst
 

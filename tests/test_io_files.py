@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from groupeval.exceptions import ConfigError, ReadError
+from groupeval.base.exceptions import ConfigError, ReadError
 from groupeval.io import read_table
 
 ROWS = [("007", "Zoë Café", "3,5"), ("008", "Ana", "4")]
@@ -200,7 +200,7 @@ def test_sheet_on_csv_is_a_config_error(tmp_path):
 
 
 def test_errors_are_groupeval_errors_not_pandas(tmp_path):
-    from groupeval.exceptions import GroupevalError
+    from groupeval.base.exceptions import GroupevalError
     p = tmp_path / "x.csv"
     p.write_bytes(b"")
     with pytest.raises(GroupevalError):

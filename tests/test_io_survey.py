@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from groupeval.exceptions import ConfigError, ReadError, SchemaError
+from groupeval.base.exceptions import ConfigError, ReadError, SchemaError
 from groupeval.io import read_survey
 
 from _helpers_io import (ITEMS, canonical_responses, sort_resp, write_csv_rows, write_qualtrics,

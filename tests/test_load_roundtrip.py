@@ -15,9 +15,9 @@ import pytest
 
 import _helpers_validation as hv
 from groupeval import sample
-from groupeval.exceptions import DataQualityWarning
-from groupeval.loading import load, validate
-from groupeval.schema import TABLES
+from groupeval.base.exceptions import DataQualityWarning
+from groupeval.validation.load import load, validate
+from groupeval.base.schema import TABLES
 
 
 def _sorted(df: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from groupeval._stats import cluster_ols, rubin_pool
-from groupeval.exceptions import ConfigError, ConvergenceWarning, SchemaError, SmallSampleWarning, ValidationError
-from groupeval.models import compare_groups, dose_response, icc, impute, mixed_model
+from groupeval.statistics._common import cluster_ols, rubin_pool
+from groupeval.base.exceptions import ConfigError, ConvergenceWarning, SchemaError, SmallSampleWarning, ValidationError
+from groupeval.statistics.models import compare_groups, dose_response, icc, impute, mixed_model
 
 REF = Path(__file__).parent / "reference"
 
@@ -353,7 +353,7 @@ def test_rubin_pool_agrees_with_statsmodels_MICE_combine():
 
 
 def test_rows_left_out_for_missing_covariates_are_warned_and_noted(long):
-    from groupeval.exceptions import DataQualityWarning
+    from groupeval.base.exceptions import DataQualityWarning
 
     d = long.copy()
     d.loc[d.member_id.isin(["M0001", "M0002"]), "age"] = np.nan

@@ -1,7 +1,7 @@
 """narrative.py: every number in a sentence is the library's result, rounded.
 
 The numbers are parsed back out of the sentences and compared with the
-result objects' values rounded by :func:`groupeval.formatting.round_half_up`
+result objects' values rounded by :func:`groupeval.reporting.formatting.round_half_up`
 (so a hand-typed or wrong number fails).  The bare-table retention path is
 checked against lifelines (S(t) at chosen times, median); plain-language
 wording against hand-computed fractions; funder mode against the rule "no
@@ -19,8 +19,8 @@ import pytest
 
 import groupeval
 from groupeval import narrative as N
-from groupeval.exceptions import ConfigError, SchemaError
-from groupeval.formatting import round_half_up
+from groupeval.base.exceptions import ConfigError, SchemaError
+from groupeval.reporting.formatting import round_half_up
 
 NUM = re.compile(r"(?<![\w\-−])−?(?:\d[\d,]*(?:\.\d+)?|\.\d+)")
 
@@ -61,7 +61,7 @@ def _scores(n=181, shift=-3.2, seed=3):
 
 @pytest.fixture(scope="module")
 def change_table():
-    from groupeval.outcomes import change
+    from groupeval.statistics.outcomes import change
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -70,7 +70,7 @@ def change_table():
 
 @pytest.fixture(scope="module")
 def rc_result():
-    from groupeval.outcomes import reliable_change
+    from groupeval.statistics.outcomes import reliable_change
 
     return reliable_change(_scores(), "phq9", "baseline", "week_26", reliability=0.84,
                            norms={"clinical": (14.0, 4.0), "functional": (3.0, 3.5)})
@@ -101,7 +101,7 @@ def test_apa_change_sentence_numbers_equal_change_result_rounded(change_table):
 
 
 def test_apa_change_sentence_exact_p_and_two_decimals_for_short_scales():
-    from groupeval.outcomes import change
+    from groupeval.statistics.outcomes import change
 
     rng = np.random.default_rng(5)
     n = 40
@@ -118,7 +118,7 @@ def test_apa_change_sentence_exact_p_and_two_decimals_for_short_scales():
 
 
 def test_change_sentences_one_per_group_with_group_lead_and_funder_suppression():
-    from groupeval.outcomes import change
+    from groupeval.statistics.outcomes import change
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -307,8 +307,8 @@ def test_attendance_sentence_numbers_equal_attendance_summary(sample_ds):
 def test_methods_paragraph_names_methods_instruments_rule_versions_and_references(change_table, rc_result):
     import lifelines
     import statsmodels
-    from groupeval.engagement import Dropout
-    from groupeval.instruments import get
+    from groupeval.statistics.engagement import Dropout
+    from groupeval.base.instruments import get
 
     text = N.methods_paragraph(instruments=["phq9", "who5"], retention=True, change=change_table,
                                reliable_change=rc_result, dropout=Dropout(consecutive_missed=4))
@@ -422,7 +422,7 @@ def test_dose_response_sentence_numbers_equal_summary(sample_ds):
 
 
 def _mm():
-    class MM:   # the documented shape of MixedModelResult (groupeval.models)
+    class MM:   # the documented shape of MixedModelResult (groupeval.statistics.models)
         by = "group_type"
         method = "mixedlm"
         n_members, n_groups = 219, 12
@@ -558,7 +558,7 @@ def test_change_sentence_reports_the_cluster_robust_ci_from_change():
     import warnings
 
     import groupeval as ge
-    from groupeval.formatting import fmt_number
+    from groupeval.reporting.formatting import fmt_number
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -12,8 +12,8 @@ import pytest
 
 import groupeval as ge
 from groupeval import formatting as F
-from groupeval.report import execute_notebook, export_html, notebook_path
-from groupeval.report.evaluation import Evaluation
+from groupeval.reporting.report import execute_notebook, export_html, notebook_path
+from groupeval.reporting.report.evaluation import Evaluation
 
 from _helpers_report import PEOPLE_NUMBER, SECTIONS, built_report, html_text, programme_dir
 

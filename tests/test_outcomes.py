@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from groupeval.exceptions import ConfigError, SchemaError, SmallSampleWarning, ValidationError
-from groupeval.outcomes import (CATEGORIES, CHANGE_COLUMNS, ReliableChangeResult, change, cronbach_alpha,
+from groupeval.base.exceptions import ConfigError, SchemaError, SmallSampleWarning, ValidationError
+from groupeval.statistics.outcomes import (CATEGORIES, CHANGE_COLUMNS, ReliableChangeResult, change, cronbach_alpha,
                                 reliable_change, wilcoxon_signed_rank)
-from groupeval._stats import nct_ci, wilson_ci
+from groupeval.statistics._common import nct_ci, wilson_ci
 
 REF = Path(__file__).parent / "reference"
 
@@ -333,7 +333,7 @@ def test_change_cluster_robust_columns_match_R_vcovCL_HC1(long):
 @settings(max_examples=20, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 4), st.integers(-6, 6).map(float)), min_size=1, max_size=150))
 def test_vectorised_wilcoxon_by_level_equals_per_level_scalar_version(pairs):
-    from groupeval.outcomes import _wilcoxon_levels
+    from groupeval.statistics.outcomes import _wilcoxon_levels
 
     lev = np.array([p[0] for p in pairs])
     d = np.array([p[1] for p in pairs])
@@ -345,7 +345,7 @@ def test_vectorised_wilcoxon_by_level_equals_per_level_scalar_version(pairs):
 
 
 def test_vectorised_dz_ci_equals_brentq_inversion():
-    from groupeval._stats import nct_ci_vec
+    from groupeval.statistics._common import nct_ci_vec
 
     t = np.array([-3.1, 0.0, 0.4, 2.5, 12.0, 150.0])
     df = np.array([4, 9, 30, 19, 200, 5000.0])

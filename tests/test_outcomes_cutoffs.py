@@ -21,9 +21,9 @@ import pytest
 
 import groupeval
 from groupeval import instruments
-from groupeval.exceptions import ConfigError, DataQualityWarning
-from groupeval.instruments import ClinicalCutoff, Instrument
-from groupeval.outcomes import reliable_change
+from groupeval.base.exceptions import ConfigError, DataQualityWarning
+from groupeval.base.instruments import ClinicalCutoff, Instrument
+from groupeval.statistics.outcomes import reliable_change
 
 REF = Path(__file__).parent / "reference"
 Z = 1.959963984540054

@@ -12,9 +12,9 @@ import warnings
 import pytest
 
 import groupeval as ge
-from groupeval.exceptions import SmallSampleWarning
-from groupeval.models import icc, impute, mixed_model
-from groupeval.outcomes import change, reliable_change
+from groupeval.base.exceptions import SmallSampleWarning
+from groupeval.statistics.models import icc, impute, mixed_model
+from groupeval.statistics.outcomes import change, reliable_change
 
 sample = pytest.importorskip("groupeval.sample")
 

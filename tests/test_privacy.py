@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from groupeval.exceptions import ConfigError, IdentifierError
-from groupeval.privacy import (assert_no_identifiers, find_identifiers, mask_display, pseudonymise,
+from groupeval.base.exceptions import ConfigError, IdentifierError
+from groupeval.reporting.privacy import (assert_no_identifiers, find_identifiers, mask_display, pseudonymise,
                                resolve_salt, suppress, suppression_mask)
 
 

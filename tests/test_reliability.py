@@ -1,4 +1,4 @@
-"""groupeval.reliability / item_analysis against R psych 2.2.9 and closed forms.
+"""groupeval.statistics.reliability / item_analysis against R psych 2.2.9 and closed forms.
 
 Reference values: tests/reference/reliability_psych.R wrote the dataset
 (reliability_psych_data.csv) and psych::alpha / psych::omega results on it
@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from groupeval import instruments, reliability
-from groupeval.exceptions import ConfigError, ScoringError, SmallSampleWarning
-from groupeval.reliability import cronbach_alpha, feldt_ci, item_analysis, minres_one_factor, omega_total
+from groupeval.base.exceptions import ConfigError, ScoringError, SmallSampleWarning
+from groupeval.statistics.reliability import cronbach_alpha, feldt_ci, item_analysis, minres_one_factor, omega_total
 
 REF = Path(__file__).parent / "reference"
 DATA = pd.read_csv(REF / "reliability_psych_data.csv")

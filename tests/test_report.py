@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 import groupeval as ge
-from groupeval.exceptions import ConfigError, GroupevalError
-from groupeval.privacy import assert_no_identifiers
-from groupeval.report import build_report, tables_paths
+from groupeval.base.exceptions import ConfigError, GroupevalError
+from groupeval.reporting.privacy import assert_no_identifiers
+from groupeval.reporting.report import build_report, tables_paths
 
 from _helpers_report import COUNT_NAME, PEOPLE_NUMBER, SECTIONS, built_report, html_text, programme_dir, read_tables
 
@@ -166,7 +166,7 @@ def test_program_report_sentences_quote_the_library(program_sample):
 
 # --------------------------------------------------------------------------- errors
 def test_invalid_data_raise_the_validation_error_not_a_traceback(tmp_path, capsys):
-    from groupeval.cli import main
+    from groupeval.reporting.cli import main
 
     bad = tmp_path / "bad"
     bad.mkdir()

@@ -9,14 +9,14 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from groupeval.exceptions import ConfigError, IdentifierError
-from groupeval.report import (NOTEBOOKS, ReportError, ReportTables, check_offline, format_table_html,
+from groupeval.base.exceptions import ConfigError, IdentifierError
+from groupeval.reporting.report import (NOTEBOOKS, ReportError, ReportTables, check_offline, format_table_html,
                               inject_parameters, notebook_path, tables_paths)
 
 
 def test_notebooks_are_package_data_found_by_importlib_resources():
     for name in NOTEBOOKS:
-        res = resources.files("groupeval.report") / "notebooks" / name
+        res = resources.files("groupeval.reporting.report") / "notebooks" / name
         assert res.is_file(), name
         assert notebook_path(name.removesuffix(".ipynb")).samefile(str(res))
         nb = nbformat.read(str(res), as_version=4)
@@ -113,9 +113,9 @@ def test_format_table_html_marks_hidden_cells_and_rounds_only_for_display():
 def test_quality_table_shows_file_names_only_and_never_a_member_id():
     import warnings
 
-    from groupeval.dataset import QualityReport
-    from groupeval.privacy import find_identifiers
-    from groupeval.report.evaluation import Evaluation
+    from groupeval.base.dataset import QualityReport
+    from groupeval.reporting.privacy import find_identifiers
+    from groupeval.reporting.report.evaluation import Evaluation
     from groupeval.sample import generate
 
     with warnings.catch_warnings():

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 import groupeval as ge
-from groupeval.engagement import Dropout
-from groupeval.exceptions import ConfigError, SchemaError, SmallSampleWarning
-from groupeval.retention import RetentionResult, smd_categorical, smd_continuous
+from groupeval.statistics.engagement import Dropout
+from groupeval.base.exceptions import ConfigError, SchemaError, SmallSampleWarning
+from groupeval.statistics.retention import RetentionResult, smd_categorical, smd_continuous
 
 from _helpers_retention import START, random_programme, weekly_dataset
 
@@ -93,7 +93,7 @@ def test_late_entrant_ending_at_entry_is_excluded_with_warning():
 
 
 def test_groupeval_retention_callable_after_submodule_import():
-    import groupeval.retention as mod  # noqa: F401  (sets the package attribute to the module)
+    import groupeval.statistics.retention as mod  # noqa: F401  (sets the package attribute to the module)
 
     res = quiet(ge.retention, weekly_dataset({"a": "PPA", "b": "PPPP"}))
     assert isinstance(res, RetentionResult)

@@ -1,4 +1,4 @@
-"""groupeval.retention / logrank / cox_model against R survival 3.5.3.
+"""groupeval.statistics.retention / logrank / cox_model against R survival 3.5.3.
 
 Reference values: tests/reference/retention_km.R (run on
 retention_km_input.csv, which retention_input.py wrote from the
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import groupeval as ge
-from groupeval.retention import kaplan_meier, logrank
+from groupeval.statistics.retention import kaplan_meier, logrank
 
 from _helpers_retention import random_programme
 
@@ -166,7 +166,7 @@ def test_cox_without_late_entry_matches_R_coxph_cluster(programme, ref_input):
     cph = CoxPHFitter().fit(df, "T", "E", cluster_col="g", fit_options=opts)
     np.testing.assert_allclose(cph.params_.loc[ref.index], ref["coef"], rtol=1e-6)
     # our residual-based sandwich on the same fit
-    from groupeval.retention import _efron_score_residuals
+    from groupeval.statistics.retention import _efron_score_residuals
 
     Xv = X[ref.index].to_numpy()
     U = _efron_score_residuals(Xv, cph.params_.loc[ref.index].to_numpy(), d0["time_weeks"].to_numpy(float),

@@ -1,6 +1,6 @@
 """Tests of the synthetic sample programme (groupeval.sample).
 
-Sources of truth: the schema in groupeval.schema (dtypes), the closed-form
+Sources of truth: the schema in groupeval.base.schema (dtypes), the closed-form
 graded-response expectation checked against independent numerical
 integration (scipy.integrate.quad) and a large Monte-Carlo draw made by a
 separate sampler, and the scoring rules of /work/shared/instruments.md.
@@ -15,9 +15,9 @@ import pytest
 from scipy import integrate, stats
 
 from groupeval import sample
-from groupeval.dataset import Dataset
-from groupeval.exceptions import ConfigError
-from groupeval.schema import TABLES
+from groupeval.base.dataset import Dataset
+from groupeval.base.exceptions import ConfigError
+from groupeval.base.schema import TABLES
 
 KIND_DTYPES = {"id": "string", "string": "string", "category": "string", "bool": "bool",
                "date": "datetime64[ns]"}
@@ -43,7 +43,7 @@ def test_tables_have_canonical_columns_and_dtypes(ds, table):
     for col, kind in spec.kinds.items():
         if col in df.columns:
             assert str(df[col].dtype) == KIND_DTYPES[kind], (table, col, df[col].dtype)
-            if KIND_DTYPES[kind] == "string":      # the storage groupeval.validation uses
+            if KIND_DTYPES[kind] == "string":      # the storage groupeval.validation.checks uses
                 assert df[col].dtype == pd.StringDtype("pyarrow"), (table, col)
     if spec.key:
         assert not df.duplicated(list(spec.key)).any()
@@ -489,7 +489,7 @@ def test_write_sample_writes_a_programme(tmp_path):
 def test_write_programme_then_load_round_trips_every_table(written, ds):
     """groupeval.load(folder) on the written files gives back the generated tables exactly."""
     import groupeval as ge
-    from groupeval.schema import TABLES as SPECS
+    from groupeval.base.schema import TABLES as SPECS
     loaded = ge.load(written)
     assert len(loaded.quality) == 0
     assert loaded.timepoints == ds.timepoints
@@ -517,7 +517,7 @@ def test_committed_data_sample_is_write_sample_seed_2025():
     """data/sample (used by the README) is exactly what write_sample(seed=2025) writes."""
     import groupeval as ge
     from pathlib import Path
-    from groupeval.schema import TABLES as SPECS
+    from groupeval.base.schema import TABLES as SPECS
     folder = Path(__file__).resolve().parents[1] / "data" / "sample"
     loaded = ge.load(folder)
     ds = sample.generate(seed=2025)
@@ -574,7 +574,7 @@ def test_score_icc_truth_matches_monte_carlo_of_the_item_model(name):
 
 
 def _tiny_dataset(group_id: str, member_id: str) -> Dataset:
-    s = sample.STRING_DTYPE
+    s = pd.StringDtype("pyarrow")
     d = pd.to_datetime(["2025-01-06", "2025-01-13", "2025-01-20"])
     return Dataset(
         groups=pd.DataFrame({"group_id": pd.Series([group_id], dtype=s),

@@ -18,7 +18,7 @@ from hypothesis.extra.numpy import arrays
 
 import groupeval
 from groupeval import instruments, score
-from groupeval.exceptions import ConfigError, ScoringError
+from groupeval.base.exceptions import ConfigError, ScoringError
 
 NA = np.nan
 

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 import _helpers_validation as hv
-from groupeval.exceptions import (ConfigError, DataQualityWarning, IdentifierError, ReadError, SchemaError,
+from groupeval.base.exceptions import (ConfigError, DataQualityWarning, IdentifierError, ReadError, SchemaError,
                                   ValidationError)
-from groupeval.loading import load, validate
-from groupeval.validation import STRING_DTYPE, find_identifier_columns
+from groupeval.validation.load import load, validate
+from groupeval.validation.checks import STRING_DTYPE, find_identifier_columns
 
 
 def _load(folder, **kw):

@@ -13,51 +13,63 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     # data model
-    "Dataset": "groupeval.dataset",
-    "QualityReport": "groupeval.dataset",
+    "Dataset": "groupeval.base.dataset",
+    "QualityReport": "groupeval.base.dataset",
     # errors
-    "GroupevalError": "groupeval.exceptions",
-    "SchemaError": "groupeval.exceptions",
-    "ReadError": "groupeval.exceptions",
-    "ValidationError": "groupeval.exceptions",
-    "IdentifierError": "groupeval.exceptions",
-    "ScoringError": "groupeval.exceptions",
-    "ConfigError": "groupeval.exceptions",
+    "GroupevalError": "groupeval.base.exceptions",
+    "SchemaError": "groupeval.base.exceptions",
+    "ReadError": "groupeval.base.exceptions",
+    "ValidationError": "groupeval.base.exceptions",
+    "IdentifierError": "groupeval.base.exceptions",
+    "ScoringError": "groupeval.base.exceptions",
+    "ConfigError": "groupeval.base.exceptions",
+    "DataQualityWarning": "groupeval.base.exceptions",
+    "SmallSampleWarning": "groupeval.base.exceptions",
+    "ConvergenceWarning": "groupeval.base.exceptions",
     # io + validation
     "read_attendance": "groupeval.io",
     "read_survey": "groupeval.io",
     "read_table": "groupeval.io",
-    "load": "groupeval.loading",
-    "validate": "groupeval.loading",
+    "load": "groupeval.validation.load",
+    "validate": "groupeval.validation.load",
     # scoring
-    "Instrument": "groupeval.instruments",
-    "ClinicalCutoff": "groupeval.instruments",
-    "score": "groupeval.scoring",
-    "reliability": "groupeval.reliability",
-    "item_analysis": "groupeval.reliability",
+    "Instrument": "groupeval.base.instruments",
+    "ClinicalCutoff": "groupeval.base.instruments",
+    "score": "groupeval.scoring.scores",
+    "reliability": "groupeval.statistics.reliability",
+    "item_analysis": "groupeval.statistics.reliability",
     # statistics: attendance and retention
-    "attendance_summary": "groupeval.engagement",
-    "retention": "groupeval.retention",
-    "RetentionResult": "groupeval.retention",
-    "cox_model": "groupeval.retention",
-    "cohort_table": "groupeval.retention",
-    "group_engagement": "groupeval.engagement",
-    "Dropout": "groupeval.engagement",
-    "DROPOUT_PRESETS": "groupeval.engagement",
-    "attrition": "groupeval.retention",
-    "participant_flow": "groupeval.retention",
-    "retention_sensitivity": "groupeval.retention",
+    "attendance_summary": "groupeval.statistics.engagement",
+    "retention": "groupeval.statistics.retention",
+    "RetentionResult": "groupeval.statistics.retention",
+    "cox_model": "groupeval.statistics.retention",
+    "cohort_table": "groupeval.statistics.retention",
+    "group_engagement": "groupeval.statistics.engagement",
+    "Dropout": "groupeval.statistics.engagement",
+    "DROPOUT_PRESETS": "groupeval.statistics.engagement",
+    "attrition": "groupeval.statistics.retention",
+    "participant_flow": "groupeval.statistics.retention",
+    "retention_sensitivity": "groupeval.statistics.retention",
     # statistics: outcomes
-    "change": "groupeval.outcomes",
-    "reliable_change": "groupeval.outcomes",
-    "icc": "groupeval.models",
-    "mixed_model": "groupeval.models",
-    "dose_response": "groupeval.models",
-    "compare_groups": "groupeval.models",
-    "impute": "groupeval.models",
+    "change": "groupeval.statistics.outcomes",
+    "reliable_change": "groupeval.statistics.outcomes",
+    "icc": "groupeval.statistics.models",
+    "mixed_model": "groupeval.statistics.models",
+    "dose_response": "groupeval.statistics.models",
+    "compare_groups": "groupeval.statistics.models",
+    "impute": "groupeval.statistics.models",
 }
-_SUBMODULES = {"instruments", "sample", "plotting", "report", "io", "schema", "exceptions", "narrative",
-               "formatting", "privacy"}
+# short public names for modules inside the layer folders (``ge.instruments.get("phq9")``)
+_SUBMODULES: dict[str, str] = {
+    "base": "groupeval.base", "io": "groupeval.io", "validation": "groupeval.validation",
+    "scoring": "groupeval.scoring", "statistics": "groupeval.statistics", "reporting": "groupeval.reporting",
+    "sample": "groupeval.sample",
+    "instruments": "groupeval.base.instruments", "schema": "groupeval.base.schema",
+    "exceptions": "groupeval.base.exceptions",
+    "plotting": "groupeval.reporting.plotting", "report": "groupeval.reporting.report",
+    "narrative": "groupeval.reporting.narrative", "formatting": "groupeval.reporting.formatting",
+    "privacy": "groupeval.reporting.privacy",
+}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -68,7 +80,7 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     if name in _SUBMODULES:
-        module = import_module(f"groupeval.{name}")
+        module = import_module(_SUBMODULES[name])
         globals()[name] = module
         return module
     raise AttributeError(f"module 'groupeval' has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """``python -m groupeval`` runs the command line."""
 import sys
 
-from .cli import main
+from .reporting.cli import main
 
 sys.exit(main())

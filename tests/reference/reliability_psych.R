@@ -1,4 +1,4 @@
-# Reference values for groupeval.reliability (tests/test_reliability.py).
+# Reference values for groupeval.statistics.reliability (tests/test_reliability.py).
 #
 # Writes a deterministic survey dataset and the reliability statistics R's psych
 # package computes on it.  Run from the repository root:

@@ -1,6 +1,6 @@
 """Write retention_km_input.csv: the per-member survival data of the
 deterministic test programme (tests/_helpers_retention.random_programme),
-as groupeval.retention computes it.  R (retention_km.R) then fits the same
+as groupeval.statistics.retention computes it.  R (retention_km.R) then fits the same
 data independently.  Re-run from the repo root:
 
     python tests/reference/retention_input.py && Rscript tests/reference/retention_km.R

@@ -1,4 +1,4 @@
-# Reference values for groupeval.retention / cox_model / logrank (helper D).
+# Reference values for groupeval.statistics.retention / cox_model / logrank (helper D).
 # Input: retention_km_input.csv (written by retention_input.py from the test
 # programme): member_id, group_id, group_type, entry_weeks, time_weeks, event,
 # facilitation.  Members not left-truncated have entry_weeks = 0; in R's

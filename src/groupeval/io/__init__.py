@@ -3,6 +3,8 @@
 ``read_table`` reads any CSV / XLSX / Parquet file; ``read_attendance`` and
 ``read_survey`` turn attendance sheets and survey exports into the canonical
 ``attendance`` and ``responses`` tables.  See docs/reading-data.md.
+
+May import: :mod:`groupeval.base`.
 """
 from ._dates import parse_dates
 from ._files import read_table

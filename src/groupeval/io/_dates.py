@@ -16,7 +16,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-from ..exceptions import Problem, ReadError
+from ..base.exceptions import Problem, ReadError
 
 __all__ = ["parse_dates", "infer_dayfirst"]
 

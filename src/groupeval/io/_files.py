@@ -23,8 +23,8 @@ from typing import Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..exceptions import ConfigError, Problem, ReadError
-from ..schema import SOURCE_FILE, SOURCE_ROW
+from ..base.exceptions import ConfigError, Problem, ReadError
+from ..base.schema import SOURCE_FILE, SOURCE_ROW
 
 __all__ = ["read_table", "RawSheet", "read_sheets", "norm_name", "DELIMITERS", "ENCODINGS",
            "CSV_SUFFIXES", "EXCEL_SUFFIXES", "PARQUET_SUFFIXES"]

@@ -17,8 +17,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from ..exceptions import ConfigError, DataQualityWarning, Problem, ReadError, SchemaError
-from ..schema import ATTENDANCE_STATUS, SOURCE_FILE, SOURCE_ROW
+from ..base.exceptions import ConfigError, DataQualityWarning, Problem, ReadError, SchemaError
+from ..base.schema import ATTENDANCE_STATUS, SOURCE_FILE, SOURCE_ROW
 from . import _marks as mk
 from ._dates import _DMY, _ISO, _ISO_SLASH, infer_dayfirst, parse_dates
 from ._files import RawSheet, const_str as _const_str, norm_name, read_sheets, recognise_aliases

@@ -13,8 +13,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from ..exceptions import ConfigError, Problem, ReadError, SchemaError
-from ..schema import SOURCE_FILE, SOURCE_ROW
+from ..base.exceptions import ConfigError, Problem, ReadError, SchemaError
+from ..base.schema import SOURCE_FILE, SOURCE_ROW
 from ._dates import parse_dates
 from ._files import RawSheet, norm_name, read_sheets, read_table, recognise_aliases
 from .attendance import _require_rows

@@ -5,7 +5,7 @@ was offered, which they attended, whether and when they dropped out.  The
 retention analyses in :mod:`groupeval.retention` build on
 :func:`attendance_summary`.
 
-Definitions (DESIGN.md, "Dropout and retention"; all configurable through
+Definitions (docs/design.md, "Dropout and retention"; all configurable through
 :class:`Dropout`):
 
 * A member's **scheduled sessions** are the non-cancelled sessions of their
@@ -36,8 +36,8 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .dataset import Dataset
-from .exceptions import ConfigError, DataQualityWarning, Problem, SchemaError
+from ..base.dataset import Dataset
+from ..base.exceptions import ConfigError, DataQualityWarning, Problem, SchemaError
 
 __all__ = [
     "Dropout",
@@ -48,7 +48,7 @@ __all__ = [
     "SUMMARY_COLUMNS",
 ]
 
-#: The columns DESIGN.md fixes for :func:`attendance_summary` (in this order).
+#: The columns docs/design.md fixes for :func:`attendance_summary` (in this order).
 SUMMARY_COLUMNS = ("member_id", "group_id", "sessions_offered", "sessions_attended", "attendance_rate",
                    "first_attended", "last_attended", "status", "weeks_in_group")
 _EXCUSED = ("neither", "attended", "missed")
@@ -94,7 +94,7 @@ class Dropout:
 
     Examples
     --------
-    >>> Dropout()                          # DESIGN.md default
+    >>> Dropout()                          # docs/design.md default
     >>> Dropout(consecutive_missed=2)      # stricter
     >>> Dropout(consecutive_missed=None, weeks_without_attendance=6)
     """
@@ -229,7 +229,7 @@ def _days32(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _require(df: pd.DataFrame, table: str, columns: tuple[str, ...]) -> list[Problem]:
     return [Problem(None, None, c, None, f"the {table} table has no column {c!r}",
-                    f"add a {c!r} column to {table} (see DESIGN.md, canonical tables)")
+                    f"add a {c!r} column to {table} (see docs/design.md, canonical tables)")
             for c in columns if c not in df.columns]
 
 

@@ -1,7 +1,7 @@
 """The canonical tables: names, required and optional columns, dtypes.
 
 This module is the single source of truth for the data model fixed in
-DESIGN.md.  Every layer imports it; it imports nothing from groupeval
+docs/design.md.  Every layer imports it; it imports nothing from groupeval
 except :mod:`groupeval.exceptions`.
 """
 from __future__ import annotations

@@ -111,7 +111,7 @@ class Dataset:
     Attributes
     ----------
     groups, members, sessions, attendance, responses
-        Canonical tables (see DESIGN.md and :mod:`groupeval.schema`).
+        Canonical tables (see docs/design.md and :mod:`groupeval.base.schema`).
     quality
         :class:`QualityReport` of every row excluded or repaired.
     timepoints

@@ -40,7 +40,7 @@ import pandas as pd
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 
-from .exceptions import ConfigError, GroupevalError, SchemaError
+from ..base.exceptions import ConfigError, GroupevalError, SchemaError
 from .formatting import fmt_count, fmt_number, is_suppressed, plain_label, resolve_min_cell
 
 __all__ = [
@@ -760,7 +760,7 @@ def _instrument_label(inst: Any) -> str | None:
     if hasattr(inst, "label"):
         return str(inst.label)
     try:
-        from .instruments import get
+        from ..base.instruments import get
 
         return str(get(str(inst)).label)
     except GroupevalError:  # unknown or user-defined name: show it as given

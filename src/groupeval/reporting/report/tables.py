@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..exceptions import ConfigError, IdentifierError, Problem
+from ...base.exceptions import ConfigError, IdentifierError, Problem
 from ..privacy import FLAG_SUFFIX, check_audience, mask_display, needs_suppression, suppress
 
 __all__ = ["ReportTables", "format_table_html"]

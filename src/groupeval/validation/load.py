@@ -21,9 +21,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from .dataset import Dataset
-from .exceptions import (ConfigError, DataQualityWarning, GroupevalError, Problem, ReadError, SchemaError)
-from .validation import item_columns, normalise_column_name, raise_problems, validate_tables
+from ..base.dataset import Dataset
+from ..base.exceptions import (ConfigError, DataQualityWarning, GroupevalError, Problem, ReadError, SchemaError)
+from .checks import item_columns, normalise_column_name, raise_problems, validate_tables
 
 __all__ = ["load", "validate", "read_config", "CONFIG_NAME", "FILE_STEMS"]
 
@@ -122,7 +122,7 @@ def read_config(config: Mapping[str, Any] | str | Path, *, base: Path | None = N
                          'timepoints = ["baseline", "week_12", "week_26"]')
     inst = prog.get("instruments")
     if inst is not None:
-        from . import instruments as _instruments
+        from ..base import instruments as _instruments
 
         avail = _instruments.available()
         if not isinstance(inst, list) or not all(isinstance(i, str) for i in inst):
@@ -312,7 +312,7 @@ def _split_columns(columns: Mapping[str, Any] | None) -> tuple[dict[str, dict], 
 
 def _read_all(cfg: dict[str, Any], columns: Mapping[str, Any] | None,
               problems: list) -> dict[str, list[pd.DataFrame]]:
-    from . import io as gio
+    from .. import io as gio
 
     per, flat = _split_columns(columns)
     dayfirst_prog = cfg["programme"].get("dayfirst")
@@ -460,7 +460,7 @@ def validate(groups: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
     Parameters
     ----------
     groups, members, sessions, attendance, responses
-        Canonical tables (DESIGN.md), a list of them (e.g. several attendance
+        Canonical tables (docs/design.md), a list of them (e.g. several attendance
         files), or None.  ``sessions`` is inferred from attendance when None
         (every date a group met); ``members`` from attendance when None
         (enrolled on the first session on record); ``groups`` from the group
@@ -512,7 +512,7 @@ def validate(groups: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
     in ``docs/validation.md``.  A :class:`~groupeval.exceptions.DataQualityWarning`
     is issued when rows were excluded or repaired.
     """
-    from . import instruments as _instruments
+    from ..base import instruments as _instruments
 
     problems = list(_problems)
     ranges: dict[str, tuple[float, float]] = {}

@@ -1,6 +1,6 @@
 """Validation rules: raw tables in, canonical tables plus a quality report out.
 
-This module is the *validation* layer of DESIGN.md.  It knows the canonical
+This module is the *validation* layer of docs/design.md.  It knows the canonical
 tables (:mod:`groupeval.schema`) but no instrument registry: item ranges come
 in as plain ``{prefix: (min, max)}``.  :func:`validate_tables` is pure (no
 file access); :func:`groupeval.validate` and :func:`groupeval.load` in
@@ -33,10 +33,10 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .dataset import QualityReport
-from .exceptions import (ConfigError, GroupevalError, IdentifierError, Problem, ReadError, SchemaError,
+from ..base.dataset import QualityReport
+from ..base.exceptions import (ConfigError, GroupevalError, IdentifierError, Problem, ReadError, SchemaError,
                          ValidationError)
-from .schema import (ATTENDANCE_STATUS, EXIT_REASONS, FACILITATION, FORMAT, IDENTIFIER_PATTERNS,
+from ..base.schema import (ATTENDANCE_STATUS, EXIT_REASONS, FACILITATION, FORMAT, IDENTIFIER_PATTERNS,
                      SOURCE_FILE, SOURCE_ROW, TABLE_NAMES, TABLES)
 
 __all__ = ["validate_tables", "ValidatedTables", "STRING_DTYPE", "find_identifier_columns",

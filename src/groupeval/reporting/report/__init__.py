@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..exceptions import ConfigError
+from ...base.exceptions import ConfigError
 from ..privacy import DEFAULT_MIN_CELL, check_audience
 from ._run import (NOTEBOOKS, ReportError, check_offline, execute_notebook, export_html, inject_parameters,
                    notebook_path, prewarm_export)
@@ -60,10 +60,10 @@ def load_dataset(data_path: str | Path | None = None, cache: str | Path | None =
         with open(cache, "rb") as fh:
             return pickle.load(fh)
     if data_path is None or str(data_path) == "":
-        from ..sample import generate
+        from ...sample import generate
 
         return generate()
-    from ..loading import load
+    from ...validation.load import load
 
     return load(data_path)
 
@@ -162,7 +162,7 @@ def build_report(path: str | Path, out: str | Path, *, audience: str = "program"
         out = out.with_name(out.name + ".html")
     stream = sys.stderr if progress else None
     t0 = time.perf_counter()
-    from ..loading import load
+    from ...validation.load import load
 
     folder, _ = tables_paths(out)
     params = {"data_path": str(path), "programme": programme, "period": period or "", "audience": audience,

@@ -25,10 +25,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._util import make_module_callable
-from .dataset import Dataset
+from ..base.dataset import Dataset
 from .engagement import DROPOUT_PRESETS, Dropout, as_dropout, member_summary
-from .exceptions import ConfigError, ConvergenceWarning, DataQualityWarning, Problem, SchemaError, SmallSampleWarning
+from ..base.exceptions import ConfigError, ConvergenceWarning, DataQualityWarning, Problem, SchemaError, SmallSampleWarning
 from .results import Result
 
 __all__ = [
@@ -1207,6 +1206,3 @@ def retention_sensitivity(dataset: Dataset, rules: Mapping[str, Dropout | str | 
     return out[cols]
 
 
-# `groupeval.retention` is both this module and its main function: see
-# groupeval._util.make_module_callable.
-make_module_callable(__name__, retention)

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._stats import (attach_columns, check_choice, check_frame, cluster_ols, design_info_of,
+from ._common import (attach_columns, check_choice, check_frame, cluster_ols, design_info_of,
                      paired_frame, rubin_pool)
-from .exceptions import (ConfigError, ConvergenceWarning, DataQualityWarning, Problem, SchemaError, SmallSampleWarning,
+from ..base.exceptions import (ConfigError, ConvergenceWarning, DataQualityWarning, Problem, SchemaError, SmallSampleWarning,
                          ValidationError)
 from .results import AttributeResult
 

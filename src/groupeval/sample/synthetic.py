@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from .dataset import Dataset
-from .exceptions import ConfigError
+from ..base.dataset import Dataset
+from ..base.exceptions import ConfigError
 
 __all__ = ["generate", "write_programme", "write_sample", "expected_scores", "expected_items", "ItemModel",
            "ITEM_MODELS", "SCORES", "DEFAULT_EFFECTS", "GROUP_TYPES", "TIMEPOINTS", "INSTRUMENTS"]

@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .exceptions import ConfigError, IdentifierError, Problem
-from .schema import IDENTIFIER_PATTERNS
+from ..base.exceptions import ConfigError, IdentifierError, Problem
+from ..base.schema import IDENTIFIER_PATTERNS
 
 __all__ = [
     "AUDIENCES",

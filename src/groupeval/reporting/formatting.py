@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import ConfigError
+from ..base.exceptions import ConfigError
 
 __all__ = [
     "MINUS",

@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, TextIO
 
-from ..exceptions import ConfigError, GroupevalError
+from ...base.exceptions import ConfigError, GroupevalError
 
 __all__ = ["ReportError", "NOTEBOOKS", "notebook_path", "inject_parameters", "execute_notebook",
            "export_html", "check_offline"]
@@ -37,10 +37,10 @@ def notebook_path(name: str) -> Path:
         raise ConfigError(f"unknown notebook {name!r}; the shipped notebooks are {', '.join(NOTEBOOKS)}.")
     candidates = []
     try:
-        candidates.append(Path(str(resources.files("groupeval.report") / "notebooks" / fname)))
+        candidates.append(Path(str(resources.files("groupeval.reporting.report") / "notebooks" / fname)))
     except (ModuleNotFoundError, TypeError):  # pragma: no cover
         pass
-    candidates.append(Path(__file__).resolve().parents[3] / "notebooks" / fname)
+    candidates.append(Path(__file__).resolve().parents[4] / "notebooks" / fname)
     for c in candidates:
         if c.is_file():
             return c

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from ..exceptions import GroupevalError
+from ...base.exceptions import GroupevalError
 from ..privacy import check_audience, needs_suppression
 
 __all__ = ["Evaluation", "ALL_LABEL"]
@@ -81,7 +81,7 @@ class Evaluation:
         minus "came at least once", which appear in several tables and
         sentences.  The report says so in its title block.
         """
-        from ..engagement import attendance_summary
+        from ...statistics.engagement import attendance_summary
 
         ds = self.dataset
         summ = attendance_summary(ds)
@@ -104,7 +104,7 @@ class Evaluation:
     # ------------------------------------------------------------------ inputs
     @cached_property
     def instruments(self) -> tuple[str, ...]:
-        from .. import instruments as reg
+        from ...base import instruments as reg
 
         if self._instruments is not None:
             return tuple(self._instruments)
@@ -114,7 +114,7 @@ class Evaluation:
         return tuple(n for n in names if set(reg.get(n).items) <= cols)
 
     def instrument(self, name: str):
-        from .. import instruments as reg
+        from ...base import instruments as reg
 
         return reg.get(name)
 
@@ -154,7 +154,7 @@ class Evaluation:
     @cached_property
     def scores(self) -> dict[str, pd.DataFrame]:
         """``{instrument: groupeval.score(...)}`` with ``group_id`` and ``group_type``."""
-        from ..scoring import score
+        from ...scoring.scores import score
 
         gt = self.dataset.groups[["group_id", "group_type"]]
         out = {}
@@ -169,7 +169,7 @@ class Evaluation:
     # ------------------------------------------------------------------ engagement and retention
     @cached_property
     def engagement(self) -> pd.DataFrame:
-        from ..engagement import attendance_summary
+        from ...statistics.engagement import attendance_summary
 
         e = attendance_summary(self.dataset)
         return e.merge(self.dataset.groups[["group_id", "group_type"]], on="group_id", how="left")
@@ -211,14 +211,14 @@ class Evaluation:
     @cached_property
     def retention(self):
         """Overall :func:`groupeval.retention`."""
-        from ..retention import retention
+        from ...statistics.retention import retention
 
         return retention(self.dataset)
 
     @cached_property
     def retention_by_type(self):
         """:func:`groupeval.retention` by group type."""
-        from ..retention import retention
+        from ...statistics.retention import retention
 
         return retention(self.dataset, by="group_type")
 
@@ -302,7 +302,7 @@ class Evaluation:
     @cached_property
     def flow_table(self) -> pd.DataFrame:
         """:func:`groupeval.participant_flow` (people, not enrolments), scored on the first instrument."""
-        from ..retention import participant_flow
+        from ...statistics.retention import participant_flow
 
         scores = {n: self.scores[n] for n in self.instruments} or None
         return participant_flow(self.dataset, scores)
@@ -336,7 +336,7 @@ class Evaluation:
         cache = self.__dict__.setdefault("_change_cache", {})
         if key in cache:
             return cache[key]
-        from ..outcomes import change
+        from ...statistics.outcomes import change
 
         post = post or self.post
         inst, dv, _ = self._idl(name)
@@ -374,7 +374,7 @@ class Evaluation:
         """
         cache = self.__dict__.setdefault("_rc_cache", {})
         if name not in cache:
-            from ..outcomes import reliable_change
+            from ...statistics.outcomes import reliable_change
 
             inst, dv, _ = self._idl(name)
             try:
@@ -418,7 +418,7 @@ class Evaluation:
         """:func:`groupeval.compare_groups` (ANCOVA of ``post`` on ``pre`` + group type, clustered SEs)."""
         cache = self.__dict__.setdefault("_cmp_cache", {})
         if name not in cache:
-            from ..models import compare_groups
+            from ...statistics.models import compare_groups
 
             try:
                 inst, dv, _ = self._idl(name)
@@ -471,7 +471,7 @@ class Evaluation:
         """:func:`groupeval.mixed_model` by group type (None when it cannot be fitted)."""
         cache = self.__dict__.setdefault("_mm_cache", {})
         if name not in cache:
-            from ..models import mixed_model
+            from ...statistics.models import mixed_model
 
             try:
                 inst, dv, _ = self._idl(name)
@@ -532,7 +532,7 @@ class Evaluation:
 
     def title_block(self, programme: str, period: str = "", kind: str = "Evaluation report") -> str:
         """Markdown title, subtitle and privacy note."""
-        from .. import __version__
+        from ... import __version__
         from .. import formatting as F
 
         ds = self.dataset

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import __version__
-from .exceptions import GroupevalError
+from .. import __version__
+from ..base.exceptions import GroupevalError
 
 AUDIENCES = ("program", "research", "funder", "public")
 
@@ -49,7 +49,7 @@ def _print_dataset(dataset, out=None) -> None:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .loading import load
+    from ..validation.load import load
 
     dataset = load(args.path, allow_identifiers=args.allow_identifiers)
     _print_dataset(dataset)
@@ -60,7 +60,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from .sample import write_sample
+    from ..sample import write_sample
 
     path = write_sample(args.directory, seed=args.seed)
     print(f"Sample programme (seed {args.seed}) written to {path}")

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from .exceptions import ConfigError, Problem, SchemaError, SmallSampleWarning, ValidationError
+from ..base.exceptions import ConfigError, Problem, SchemaError, SmallSampleWarning, ValidationError
 
 __all__ = [
     "check_frame",
@@ -83,7 +83,7 @@ def resolve_instrument(instrument: Any) -> Any:
         return None
     if isinstance(instrument, str):
         try:
-            from . import instruments  # scoring layer (lower): allowed
+            from ..base import instruments
         except ImportError as exc:  # pragma: no cover - registry not installed
             raise ConfigError(f"cannot look up instrument {instrument!r}: the instrument registry is "
                               f"unavailable ({exc}). Pass an Instrument object instead.") from exc

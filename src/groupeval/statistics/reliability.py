@@ -16,10 +16,9 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from ._util import make_module_callable
-from .exceptions import ConfigError, SmallSampleWarning
-from .instruments import Instrument, get
-from .scoring import item_matrix, resolve_items
+from ..base.exceptions import ConfigError, SmallSampleWarning
+from ..base.instruments import Instrument, get
+from ..scoring.scores import item_matrix, resolve_items
 
 __all__ = ["reliability", "item_analysis", "cronbach_alpha", "feldt_ci", "omega_total", "scales_of"]
 
@@ -342,6 +341,3 @@ def item_analysis(responses: pd.DataFrame, instrument: str | Instrument, *,
     return _frame(item_rows, by_cols, ["scale", "item", "n", "mean", "sd", "r_drop", "alpha_if_deleted"], inst)
 
 
-# `groupeval.reliability` is both this module and its main function: see
-# groupeval._util.make_module_callable.
-make_module_callable(__name__, reliability)

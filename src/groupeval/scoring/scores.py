@@ -14,9 +14,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .exceptions import ConfigError, Problem, ScoringError
-from .instruments import Instrument, MissingRule, get
-from .schema import SOURCE_FILE, SOURCE_ROW
+from ..base.exceptions import ConfigError, Problem, ScoringError
+from ..base.instruments import Instrument, MissingRule, get
+from ..base.schema import SOURCE_FILE, SOURCE_ROW
 
 __all__ = ["score", "item_matrix", "resolve_items", "resolve_missing_rule"]
 

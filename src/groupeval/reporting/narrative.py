@@ -55,7 +55,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .exceptions import ConfigError, GroupevalError, SchemaError
+from ..base.exceptions import ConfigError, GroupevalError, SchemaError
 from .formatting import (
     capitalize_first,
     fmt_ci,
@@ -159,7 +159,7 @@ def _instrument(instrument: Any) -> Any:
     if instrument is None or not isinstance(instrument, str):
         return instrument
     try:
-        from .instruments import get
+        from ..base.instruments import get
 
         return get(instrument)
     except GroupevalError:  # a user-defined, unregistered name: keep it as a label
@@ -273,7 +273,7 @@ def change_sentence(change: Any, *, instrument: Any = None, group: str | None = 
     label = _label(instrument)
     d = _default_digits(instrument) if digits is None else digits
     if group is None:
-        from .outcomes import CHANGE_COLUMNS
+        from ..statistics.outcomes import CHANGE_COLUMNS
 
         by = [c for c in row.index if c not in CHANGE_COLUMNS and not str(c).startswith(("n_", "ci_", "p_"))
               and not isinstance(row[c], (int, float, np.number, bool, np.bool_))]
@@ -1026,7 +1026,7 @@ def in_text_citation(reference: str) -> str:
 
 def software_versions() -> dict[str, str]:
     """Versions of groupeval, Python and the libraries the statistics use."""
-    from . import __version__
+    from .. import __version__
 
     out = {"groupeval": __version__, "Python": ".".join(map(str, sys.version_info[:3]))}
     for pkg in ("pandas", "numpy", "scipy", "statsmodels", "lifelines"):
@@ -1038,7 +1038,7 @@ def software_versions() -> dict[str, str]:
 
 
 def _dropout_text(dropout: Any) -> str:
-    from .engagement import as_dropout
+    from ..statistics.engagement import as_dropout
 
     rule = as_dropout(dropout)
     parts = []

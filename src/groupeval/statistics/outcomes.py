@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._stats import (attach_columns, check_choice, check_frame, hedges_j, instrument_name, nct_ci_vec,
+from ._common import (attach_columns, check_choice, check_frame, hedges_j, instrument_name, nct_ci_vec,
                      paired_frame, resolve_instrument, tidy_norms, wilson_ci)
-from .exceptions import ConfigError, DataQualityWarning, SchemaError, SmallSampleWarning, ValidationError
+from ..base.exceptions import ConfigError, DataQualityWarning, SchemaError, SmallSampleWarning, ValidationError
 from .results import Result
 
 __all__ = ["change", "reliable_change", "ReliableChangeResult", "CATEGORIES", "CHANGE_COLUMNS",

@@ -34,7 +34,7 @@ class Result:
         """Draw the result on ``ax`` (a new figure if None) and return the Axes."""
         if self._plotter is None:
             raise NotImplementedError(f"{type(self).__name__} has no plot")
-        from . import plotting  # lazy: plotting is the reporting layer
+        from ..reporting import plotting
 
         return getattr(plotting, self._plotter)(self, ax=ax, **kwargs)
 

@@ -1,0 +1,9 @@
+"""Validation: canonical tables -> a checked, frozen Dataset and its QualityReport.
+
+Owns every data rule (required columns, types, vocabularies, references between
+tables, duplicates, dates, enrolment windows), the row accounting (read −
+excluded + inferred = kept) and :func:`~.load.load` / :func:`~.load.validate`,
+which read a folder or a TOML config with :mod:`groupeval.io` and validate it.
+
+May import: :mod:`groupeval.base`, :mod:`groupeval.io`.
+"""
