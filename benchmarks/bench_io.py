@@ -68,8 +68,8 @@ def main() -> None:
         print(f"{n_members:,} members, {n_rows:,} roster rows "
               f"({p_roster.stat().st_size / 1e6:.1f} MB roster CSV, {p_wide.stat().st_size / 1e6:.1f} MB wide CSV)")
         for label, path in (("roster", p_roster), ("wide", p_wide)):
-            t_pa, _ = best_of(lambda: pacsv.read_csv(path))
-            t_ge, df = best_of(lambda: read_attendance(path))
+            t_pa, _ = best_of(lambda path=path: pacsv.read_csv(path))
+            t_ge, df = best_of(lambda path=path: read_attendance(path))
             print(f"{label:6s}: pyarrow.csv.read_csv {t_pa:6.3f} s | read_attendance {t_ge:6.3f} s "
                   f"| ratio {t_ge / t_pa:4.2f}x | rows out {len(df):,}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -115,7 +115,8 @@ def main() -> None:
         if not args.no_r:
             r = run_r(d)
             if r:
-                line += f"; lme4 {r[0]:.2f} s; ratio python/R = {dt / r[0]:.1f}x; |diff week_26| = {abs(py_est - r[1]):.2e}"
+                line += (f"; lme4 {r[0]:.2f} s; ratio python/R = {dt / r[0]:.1f}x; "
+                         f"|diff week_26| = {abs(py_est - r[1]):.2e}")
         print(line)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nmax RSS of the process: {rss:.0f} MiB")

@@ -11,10 +11,10 @@ computed once beforehand and not timed here (see the other benchmarks).
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import tempfile
 import time
-import resource
 import warnings
 from pathlib import Path
 

@@ -83,7 +83,8 @@ def make(n_members: int, seed: int = 1, ids: str = "category") -> dict[str, pd.D
                              "cancelled": canc})
     members = pd.DataFrame({"member_id": mid_labels.astype(object), "group_id": idcol(gid_labels, mg),
                             "enrolled_on": enr.astype("datetime64[ns]"), "exited_on": exited.astype("datetime64[ns]"),
-                            "exit_reason": pd.Categorical(reason, categories=["completed", "dropped", "moved", "other"])})
+                            "exit_reason": pd.Categorical(reason, categories=["completed", "dropped", "moved",
+                                                                              "other"])})
     attendance = pd.DataFrame({"member_id": idcol(mid_labels, am), "group_id": idcol(gid_labels, mg[am]),
                                "session_date": sdate[s_idx].astype("datetime64[ns]"), "attended": present,
                                "status": pd.Categorical(status, categories=["present", "absent", "excused", "late"])})

@@ -47,7 +47,7 @@ def main() -> None:
     for name in ("whoqol_bref", "phq9", "swemwbs"):
         df = make_responses(name, args.rows)
         groupeval.score(df.head(100), name)  # warm-up (registry load)
-        t = best_of(lambda: groupeval.score(df, name), args.repeat)
+        t = best_of(lambda df=df, name=name: groupeval.score(df, name), args.repeat)
         tracemalloc.start()
         out = groupeval.score(df, name)
         _, peak = tracemalloc.get_traced_memory()

@@ -93,9 +93,9 @@ def write_roster(df: pd.DataFrame, path: Path, *, encoding="utf-8", delimiter=",
         header.append("attended")
         marks = ["TRUE" if a else "FALSE" for a in df["attended"]]
     else:
-        p, a, e, l = MARK_STYLES[mark]
+        p, a, e, late = MARK_STYLES[mark]
         header.append("Mark")
-        marks = [{"present": p, "absent": a, "excused": e, "late": l}[s] for s in df["status"]]
+        marks = [{"present": p, "absent": a, "excused": e, "late": late}[s] for s in df["status"]]
     rows = [[m, g, _fmt_date(d, date_style), k] for m, g, d, k in
             zip(df["member_id"], df["group_id"], df["session_date"], marks)]
     if extra is not None:
@@ -126,12 +126,12 @@ def write_signin(df: pd.DataFrame, path: Path, *, delimiter=","):
 
 
 def _wide_cells(df: pd.DataFrame, style: str):
-    p, a, e, l = MARK_STYLES[style]
+    p, a, e, late = MARK_STYLES[style]
     dates = sorted(df["session_date"].unique())
     members = sorted(df["member_id"].unique())
     cell = {}
     for m, d, s in zip(df["member_id"], df["session_date"], df["status"]):
-        v = {"present": p, "absent": a, "excused": e, "late": l}[s]
+        v = {"present": p, "absent": a, "excused": e, "late": late}[s]
         cell[(m, pd.Timestamp(d))] = v  # None for presence-only absences = blank
     return members, [pd.Timestamp(d) for d in dates], cell
 
@@ -249,8 +249,8 @@ def write_qualtrics(df: pd.DataFrame, path: Path, *, item_names=None):
     text = ["Start Date", "End Date", "Response Type", "IP Address", "Progress", "Duration (in seconds)",
             "Finished", "Recorded Date", "Response ID", "Recipient Last Name", "Recipient First Name",
             "Recipient Email", "External Data Reference", "Location Latitude", "Location Longitude",
-            "Distribution Channel", "User Language"] + [f"Question {n}\nOver the last 2 weeks, how often?" for n in names] \
-        + ["member_id", "timepoint"]
+            "Distribution Channel", "User Language"]
+    text += [f"Question {n}\nOver the last 2 weeks, how often?" for n in names] + ["member_id", "timepoint"]
     imp = [json.dumps({"ImportId": h}) for h in header]
     rows = []
     for k, rec in enumerate(df.to_dict("records")):

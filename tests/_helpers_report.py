@@ -34,7 +34,7 @@ def small_groups_dataset(seed: int = 7):
     return generate(seed, n_groups=8, members_per_group=(4, 9))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def programme_dir(kind: str) -> Path:
     """Folder of programme files: ``"sample"`` (seed 2025) or ``"small"`` (tiny groups)."""
     from groupeval.sample import generate, write_programme
@@ -45,7 +45,7 @@ def programme_dir(kind: str) -> Path:
     return d
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def built_report(kind: str, audience: str, min_cell: int = 11) -> Path:
     """Build (once per session) the report of ``programme_dir(kind)`` for ``audience``."""
     from groupeval.reporting.report import build_report

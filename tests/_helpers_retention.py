@@ -11,7 +11,7 @@ member's group, starting at the group's first session:
 """
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -125,7 +125,8 @@ def random_programme(seed: int = 7, n_groups: int = 8, per_group: int = 30, week
             u = rng.random()
             exit_date, reason = pd.NaT, None
             if leave < weeks and u < 0.3:
-                exit_date, reason = sg["session_date"].iloc[leave - 1] + pd.Timedelta(days=3), ["dropped", "moved"][int(u < 0.1)]
+                exit_date, reason = sg["session_date"].iloc[leave - 1] + pd.Timedelta(days=3), ["dropped",
+                                                                                                "moved"][int(u < 0.1)]
             elif leave >= weeks and u < 0.2 and w0 + 10 < weeks:
                 exit_date, reason = sg["session_date"].iloc[w0 + 10] + pd.Timedelta(days=1), "completed"
             for w in range(w0, weeks):

@@ -17,7 +17,8 @@ def test_error_lists_every_problem_with_file_row_column_value_and_fix():
     err = ValidationError("The data cannot be used", problems)
     text = str(err)
     assert "3 problem(s)" in text
-    assert "attendance.csv, row 7, column 'session_date': date does not exist (value: '31/02/2025'). Fix: correct the date." in text
+    assert ("attendance.csv, row 7, column 'session_date': date does not exist (value: '31/02/2025'). "
+            "Fix: correct the date.") in text
     assert "members.csv, row 3" in text and "members.csv, column 'enrolled_on'" in text
     assert isinstance(err, GroupevalError) and isinstance(err, ValueError)
     frame = err.to_frame()
@@ -38,7 +39,8 @@ def test_quality_report_concat_and_counts():
         {"file": "a.csv", "row": 5, "column": "x", "value": 1, "reason": "duplicate row", "action": "excluded"},
     ])
     b = QualityReport.from_records([
-        {"file": "b.csv", "row": 3, "column": "member_id", "value": " m01", "reason": "id spelling", "action": "repaired"},
+        {"file": "b.csv", "row": 3, "column": "member_id", "value": " m01", "reason": "id spelling",
+         "action": "repaired"},
     ])
     both = a + b
     assert len(both) == 3 and both.n_excluded == 2

@@ -13,13 +13,13 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st, HealthCheck
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import groupeval as ge
-from groupeval.statistics.engagement import DROPOUT_PRESETS, Dropout, as_dropout
-from groupeval.base.exceptions import ConfigError, DataQualityWarning, SchemaError
-
 from _helpers_retention import START, weekly_dataset
+from groupeval.base.exceptions import ConfigError, DataQualityWarning, SchemaError
+from groupeval.statistics.engagement import DROPOUT_PRESETS, Dropout, as_dropout
 
 FIXED = ["member_id", "group_id", "sessions_offered", "sessions_attended", "attendance_rate", "first_attended",
          "last_attended", "status", "weeks_in_group"]
@@ -350,7 +350,8 @@ marks_st = st.text(alphabet="PAE-", min_size=0, max_size=12)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(members=st.lists(st.tuples(marks_st, st.integers(0, 6), st.sampled_from([None, "completed", "moved"]),
                                   st.integers(0, 12)), min_size=1, max_size=8),
-       rule=st.sampled_from(list(DROPOUT_PRESETS.values()) + [Dropout(weeks_without_attendance=2.5, excused="attended")]))
+       rule=st.sampled_from(list(DROPOUT_PRESETS.values()) + [Dropout(weeks_without_attendance=2.5,
+                                                                      excused="attended")]))
 def test_vectorised_rule_matches_plain_loop(members, rule):
     n_weeks = 14
     marks, enrolled, exits = {}, {}, {}

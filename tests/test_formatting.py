@@ -144,7 +144,8 @@ def test_resolve_min_cell_by_audience():
     assert resolve_min_cell("research") is None
     assert resolve_min_cell("program", 5) == 5
     assert resolve_min_cell(None, 20) == 20
-    with pytest.raises(ConfigError, match="`audience` must be one of 'program', 'research', 'funder', 'public', got 'board'"):
+    with pytest.raises(ConfigError,
+                       match="`audience` must be one of 'program', 'research', 'funder', 'public', got 'board'"):
         resolve_min_cell("board")
     with pytest.raises(ConfigError, match="`min_cell` must be a whole number >= 1, got 0"):
         resolve_min_cell("funder", 0)

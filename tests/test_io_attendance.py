@@ -13,11 +13,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _helpers_io import (
+    canonical_attendance,
+    sort_att,
+    write_csv_rows,
+    write_roster,
+    write_signin,
+    write_wide_csv,
+    write_wide_workbook,
+)
 from groupeval.base.exceptions import ConfigError, ReadError, SchemaError
 from groupeval.io import read_attendance
-
-from _helpers_io import (canonical_attendance, sort_att, write_csv_rows, write_roster, write_signin,
-                         write_wide_csv, write_wide_workbook)
 
 ALL4 = ("present", "absent", "excused", "late")
 
@@ -130,7 +136,8 @@ def test_signin_group_argument(tmp_path):
 
 # ------------------------------------------------------------------ wide sheets
 
-@pytest.mark.parametrize("style,statuses", [("10", ("present", "absent")), ("PAEL", ALL4), ("YN", ("present", "absent")),
+@pytest.mark.parametrize("style,statuses", [("10", ("present", "absent")), ("PAEL", ALL4), ("YN", ("present",
+                                                                                                   "absent")),
                                             ("words", ALL4)])
 def test_wide_csv_explicit_absences_blank_is_not_scheduled(tmp_path, style, statuses):
     canon = canonical_attendance(seed=6, statuses=statuses)

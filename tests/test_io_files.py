@@ -178,7 +178,8 @@ def test_duplicated_column_names_listed_with_letters(tmp_path):
 
 def test_ragged_rows_all_listed(tmp_path):
     p = _write(tmp_path / "r.csv", "a,b,c\n1,2,3\n1,2\n1,2,3\n1,2,3,4\n")
-    with pytest.raises(ReadError, match=r"(?s)wrong length \(2 problem\(s\)\)[\s\S]*row 3.*2 fields[\s\S]*row 5.*4 fields"):
+    with pytest.raises(ReadError,
+                       match=r"(?s)wrong length \(2 problem\(s\)\)[\s\S]*row 3.*2 fields[\s\S]*row 5.*4 fields"):
         read_table(p)
 
 

@@ -10,11 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _helpers_io import ITEMS, canonical_responses, sort_resp, write_csv_rows, write_qualtrics, write_redcap
 from groupeval.base.exceptions import ConfigError, ReadError, SchemaError
 from groupeval.io import read_survey
-
-from _helpers_io import (ITEMS, canonical_responses, sort_resp, write_csv_rows, write_qualtrics,
-                         write_redcap)
 
 
 def _same(got, canon):
@@ -80,7 +78,8 @@ def test_timepoint_argument_and_sheets_as_timepoints(tmp_path):
 def test_non_numeric_items_all_listed(tmp_path):
     p = tmp_path / "s.csv"
     write_csv_rows(p, ["member_id", "timepoint", "phq9_1", "phq9_2"],
-                   [["M1", "baseline", "Several days", "1"], ["M2", "baseline", "0", "two"], ["M3", "baseline", " ", "3"]])
+                   [["M1", "baseline", "Several days", "1"], ["M2", "baseline", "0", "two"], ["M3", "baseline", " ",
+                                                                                              "3"]])
     with pytest.raises(ReadError, match=r"(?s)\(2 problem\(s\)\).*row 2, column 'phq9_1': item response is not a "
                                         r"number \(value: 'Several days'\).*numeric values.*row 3, column 'phq9_2'"):
         read_survey(p)

@@ -16,8 +16,8 @@ import pytest
 import _helpers_validation as hv
 from groupeval import sample
 from groupeval.base.exceptions import DataQualityWarning
-from groupeval.validation.load import load, validate
 from groupeval.base.schema import TABLES
+from groupeval.validation.load import load, validate
 
 
 def _sorted(df: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -307,8 +307,9 @@ def test_attendance_sentence_numbers_equal_attendance_summary(sample_ds):
 def test_methods_paragraph_names_methods_instruments_rule_versions_and_references(change_table, rc_result):
     import lifelines
     import statsmodels
-    from groupeval.statistics.engagement import Dropout
+
     from groupeval.base.instruments import get
+    from groupeval.statistics.engagement import Dropout
 
     text = N.methods_paragraph(instruments=["phq9", "who5"], retention=True, change=change_table,
                                reliable_change=rc_result, dropout=Dropout(consecutive_missed=4))
@@ -320,7 +321,7 @@ def test_methods_paragraph_names_methods_instruments_rule_versions_and_reference
     assert f"pandas {pd.__version__}" in para
     assert f"statsmodels {statsmodels.__version__}" in para
     assert f"lifelines {lifelines.__version__}" in para
-    assert f"reliability {('%.2f' % r(rc_result.reliability, 2)).lstrip('0')}" in para
+    assert f"reliability {f'{r(rc_result.reliability, 2):.2f}'.lstrip('0')}" in para
     assert f"at least {r(rc_result.min_reliable_change, 2):.2f} points" in para
     ref_lines = refs.splitlines()
     assert get("phq9").citation in ref_lines and get("who5").citation in ref_lines

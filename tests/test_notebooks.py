@@ -11,11 +11,10 @@ import warnings
 import pytest
 
 import groupeval as ge
+from _helpers_report import PEOPLE_NUMBER, SECTIONS, built_report, html_text, programme_dir
 from groupeval import formatting as F
 from groupeval.reporting.report import execute_notebook, export_html, notebook_path
 from groupeval.reporting.report.evaluation import Evaluation
-
-from _helpers_report import PEOPLE_NUMBER, SECTIONS, built_report, html_text, programme_dir
 
 pytestmark = pytest.mark.slow
 

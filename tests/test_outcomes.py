@@ -14,9 +14,16 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from groupeval.base.exceptions import ConfigError, SchemaError, SmallSampleWarning, ValidationError
-from groupeval.statistics.outcomes import (CATEGORIES, CHANGE_COLUMNS, ReliableChangeResult, change, cronbach_alpha,
-                                reliable_change, wilcoxon_signed_rank)
 from groupeval.statistics._common import nct_ci, wilson_ci
+from groupeval.statistics.outcomes import (
+    CATEGORIES,
+    CHANGE_COLUMNS,
+    ReliableChangeResult,
+    change,
+    cronbach_alpha,
+    reliable_change,
+    wilcoxon_signed_rank,
+)
 
 REF = Path(__file__).parent / "reference"
 

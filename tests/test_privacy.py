@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import itertools
 
 import numpy as np
 import pandas as pd
@@ -12,8 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from groupeval.base.exceptions import ConfigError, IdentifierError
-from groupeval.reporting.privacy import (assert_no_identifiers, find_identifiers, mask_display, pseudonymise,
-                               resolve_salt, suppress, suppression_mask)
+from groupeval.reporting.privacy import (
+    assert_no_identifiers,
+    find_identifiers,
+    mask_display,
+    pseudonymise,
+    resolve_salt,
+    suppress,
+    suppression_mask,
+)
 
 
 def _recoverable(mask: pd.DataFrame, values: pd.DataFrame, total_col=None, total_row=None) -> list[str]:
@@ -120,7 +126,8 @@ def test_program_and_research_audiences_are_not_suppressed():
 
 def test_bad_arguments_raise_config_errors_naming_the_fix():
     t = pd.DataFrame({"n": [1, 2]})
-    with pytest.raises(ConfigError, match=r"audience must be one of 'program', 'research', 'funder', 'public', got 'board'"):
+    with pytest.raises(ConfigError,
+                       match=r"audience must be one of 'program', 'research', 'funder', 'public', got 'board'"):
         suppress(t, count_columns="n", audience="board")
     with pytest.raises(ConfigError, match=r"count_columns \['x'\] are not columns"):
         suppress(t, count_columns="x")

@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from groupeval.base.exceptions import DataQualityWarning
-from groupeval.validation.load import validate
 from groupeval.base.schema import SOURCE_FILE, SOURCE_ROW, TABLES
+from groupeval.validation.load import validate
 
 TODAY = "2026-01-01"
 START = pd.Timestamp("2025-01-06")

@@ -30,7 +30,7 @@ def _instrument(name: str, variant: str):
     return dataclasses.replace(inst, reverse=()) if variant == "no_reverse" else inst
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ours(name: str, variant: str, item_level: bool = False) -> pd.DataFrame:
     fn = item_analysis if item_level else reliability
     inst = _instrument(name, variant)

@@ -15,11 +15,10 @@ import pandas as pd
 import pytest
 
 import groupeval as ge
+from _helpers_report import COUNT_NAME, PEOPLE_NUMBER, SECTIONS, built_report, html_text, programme_dir, read_tables
 from groupeval.base.exceptions import ConfigError, GroupevalError
 from groupeval.reporting.privacy import assert_no_identifiers
 from groupeval.reporting.report import build_report, tables_paths
-
-from _helpers_report import COUNT_NAME, PEOPLE_NUMBER, SECTIONS, built_report, html_text, programme_dir, read_tables
 
 pytestmark = pytest.mark.slow
 

@@ -4,14 +4,21 @@ from __future__ import annotations
 from importlib import resources
 
 import nbformat
-import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
 
 from groupeval.base.exceptions import ConfigError, IdentifierError
-from groupeval.reporting.report import (NOTEBOOKS, ReportError, ReportTables, check_offline, format_table_html,
-                              inject_parameters, notebook_path, tables_paths)
+from groupeval.reporting.report import (
+    NOTEBOOKS,
+    ReportError,
+    ReportTables,
+    check_offline,
+    format_table_html,
+    inject_parameters,
+    notebook_path,
+    tables_paths,
+)
 
 
 def test_notebooks_are_package_data_found_by_importlib_resources():

@@ -14,11 +14,10 @@ import pandas as pd
 import pytest
 
 import groupeval as ge
-from groupeval.statistics.engagement import Dropout
+from _helpers_retention import random_programme, weekly_dataset
 from groupeval.base.exceptions import ConfigError, SchemaError, SmallSampleWarning
+from groupeval.statistics.engagement import Dropout
 from groupeval.statistics.retention import RetentionResult, smd_categorical, smd_continuous
-
-from _helpers_retention import START, random_programme, weekly_dataset
 
 
 def quiet(fn, *a, **k):

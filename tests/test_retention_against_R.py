@@ -15,9 +15,8 @@ import pandas as pd
 import pytest
 
 import groupeval as ge
-from groupeval.statistics.retention import kaplan_meier, logrank
-
 from _helpers_retention import random_programme
+from groupeval.statistics.retention import kaplan_meier, logrank
 
 REF = Path(__file__).resolve().parent / "reference"
 TOL = dict(rtol=1e-6, atol=1e-9)
@@ -171,7 +170,8 @@ def test_cox_without_late_entry_matches_R_coxph_cluster(programme, ref_input):
     Xv = X[ref.index].to_numpy()
     U = _efron_score_residuals(Xv, cph.params_.loc[ref.index].to_numpy(), d0["time_weeks"].to_numpy(float),
                                d0["event"].to_numpy(bool), np.full(len(d0), -np.inf))
-    V0 = CoxPHFitter().fit(df.drop(columns="g"), "T", "E", fit_options=opts).variance_matrix_.loc[ref.index, ref.index].to_numpy()
+    V0 = CoxPHFitter().fit(df.drop(columns="g"), "T", "E", fit_options=opts).variance_matrix_.loc[ref.index,
+                                                                                                  ref.index].to_numpy()
     D = pd.DataFrame(U @ V0).groupby(d0["group_id"].to_numpy()).sum().to_numpy()
     np.testing.assert_allclose(np.sqrt(np.diag(D.T @ D)), ref["se"], rtol=1e-6)
 

@@ -185,6 +185,7 @@ def test_package_retention_estimate_is_near_the_true_dropout_share(big):
     """Kaplan-Meier with the package's default dropout rule on 30 000 members: 26-week dropout
     within 2 points of truth (the rule cannot see stops in the last 2 weeks of follow-up)."""
     import warnings
+
     import groupeval as ge
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -206,6 +207,7 @@ def test_dropout_truth_by_facilitation_is_the_weibull_mixture_by_hand(big):
 
 def test_cox_model_recovers_the_true_facilitation_hazard_ratio(big):
     import warnings
+
     import groupeval as ge
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -420,6 +422,7 @@ def test_members_csv_has_raw_headers_and_no_identifiers(written, ds):
 
 def test_attendance_workbook_has_one_wide_sheet_per_group_with_excel_dates(written, ds):
     import datetime as dt
+
     import openpyxl
     wb = openpyxl.load_workbook(written / "attendance.xlsx", read_only=True)
     assert wb.sheetnames == list(ds.groups["group_id"])
@@ -515,8 +518,9 @@ def test_roster_wide_csv_programme_loads_too(tmp_path, ds):
 
 def test_committed_data_sample_is_write_sample_seed_2025():
     """data/sample (used by the README) is exactly what write_sample(seed=2025) writes."""
-    import groupeval as ge
     from pathlib import Path
+
+    import groupeval as ge
     from groupeval.base.schema import TABLES as SPECS
     folder = Path(__file__).resolve().parents[1] / "data" / "sample"
     loaded = ge.load(folder)
@@ -618,7 +622,8 @@ def test_workbook_bytes_are_reproducible(tmp_path, ds):
     assert a.read_bytes() == b.read_bytes()
 
 
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -16,7 +16,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-import groupeval
 from groupeval import instruments, score
 from groupeval.base.exceptions import ConfigError, ScoringError
 

@@ -12,10 +12,16 @@ import pandas as pd
 import pytest
 
 import _helpers_validation as hv
-from groupeval.base.exceptions import (ConfigError, DataQualityWarning, IdentifierError, ReadError, SchemaError,
-                                  ValidationError)
-from groupeval.validation.load import load, validate
+from groupeval.base.exceptions import (
+    ConfigError,
+    DataQualityWarning,
+    IdentifierError,
+    ReadError,
+    SchemaError,
+    ValidationError,
+)
 from groupeval.validation.checks import STRING_DTYPE, find_identifier_columns
+from groupeval.validation.load import load, validate
 
 
 def _load(folder, **kw):

@@ -12,9 +12,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from _helpers_retention import random_programme  # noqa: E402
-
 import groupeval as ge  # noqa: E402
+from _helpers_retention import random_programme  # noqa: E402
 
 warnings.simplefilter("ignore")
 ds = random_programme()

@@ -7,10 +7,10 @@ normalised to the day; see :mod:`groupeval.schema`.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .schema import TABLE_NAMES
@@ -58,18 +58,18 @@ class QualityReport:
 
     # construction -------------------------------------------------------
     @classmethod
-    def from_records(cls, records: Iterable[Mapping[str, Any]]) -> "QualityReport":
+    def from_records(cls, records: Iterable[Mapping[str, Any]]) -> QualityReport:
         return cls(pd.DataFrame(list(records), columns=list(QUALITY_COLUMNS)))
 
     @classmethod
-    def concat(cls, reports: Iterable["QualityReport | pd.DataFrame"]) -> "QualityReport":
+    def concat(cls, reports: Iterable[QualityReport | pd.DataFrame]) -> QualityReport:
         frames = [r.entries if isinstance(r, QualityReport) else r for r in reports]
         frames = [f for f in frames if f is not None and len(f)]
         if not frames:
             return cls()
         return cls(pd.concat([_coerce_quality(f) for f in frames], ignore_index=True))
 
-    def __add__(self, other: "QualityReport") -> "QualityReport":
+    def __add__(self, other: QualityReport) -> QualityReport:
         return QualityReport.concat([self, other])
 
     # access ---------------------------------------------------------------
@@ -141,7 +141,7 @@ class Dataset:
         rows = [(name, len(t)) for name, t in self.tables().items()]
         return pd.DataFrame(rows, columns=["table", "rows"])
 
-    def replace(self, **changes: Any) -> "Dataset":
+    def replace(self, **changes: Any) -> Dataset:
         """A new Dataset with some fields replaced (the original is unchanged)."""
         return replace(self, **changes)
 

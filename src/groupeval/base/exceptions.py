@@ -7,8 +7,8 @@ report *every* problem found, not only the first.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 __all__ = [
     "Problem",

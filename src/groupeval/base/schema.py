@@ -85,8 +85,10 @@ MEMBER_STATUS = ("active", "completed", "dropped")
 #: Names of places or things ("group_name", "site_name", "programme_name")
 #: are not identifiers of a person and are not flagged.
 IDENTIFIER_PATTERNS = {
-    "name": r"^(?!(group|site|programme|program|session|instrument|event|form|file|sheet|venue|org|organisation|organization)_)"
-            r"((\w+_)?(full|first|last|given|family|sur|middle|member|participant|client|patient|facilitator|contact|person)_?name(s)?|name(s)?)(_\d+)?$",
+    "name": r"^(?!(group|site|programme|program|session|instrument|event|form|file|sheet|venue|org|"
+            r"organisation|organization)_)"
+            r"((\w+_)?(full|first|last|given|family|sur|middle|member|participant|client|patient|facilitator|"
+            r"contact|person)_?name(s)?|name(s)?)(_\d+)?$",
     "email": r"(^|_)e_?mail(_address)?($|_)",
     "phone": r"(^|_)(phone|telephone|tel|mobile|cell|cellphone|cell_phone)(_?(no|number|num))?($|_)",
     "address": r"(^|_)(address|street|postcode|post_code|zip|zipcode|zip_code)($|_)",

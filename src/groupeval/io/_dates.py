@@ -90,7 +90,8 @@ def _parse_unique(values: np.ndarray, dayfirst: bool) -> np.ndarray:
     slash = s.str.extract(_ISO_SLASH)
     ok = slash[0].notna().to_numpy() & ~iso
     if ok.any():
-        parsed = pd.to_datetime(pd.DataFrame({"year": slash.loc[ok, 0].astype(int), "month": slash.loc[ok, 1].astype(int),
+        parsed = pd.to_datetime(pd.DataFrame({"year": slash.loc[ok, 0].astype(int), "month": slash.loc[ok,
+                                                                                                       1].astype(int),
                                               "day": slash.loc[ok, 2].astype(int)}), errors="coerce")
         out[tidx[ok]] = parsed.to_numpy(dtype="datetime64[ns]")
     dmy = s.str.extract(_DMY)

@@ -15,10 +15,10 @@ import codecs
 import csv
 import io
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -448,9 +448,9 @@ def _parse_csv(data, head: bytes, delim: str | None, label: str, columns, recogn
         except (pa.ArrowInvalid, pa.ArrowTypeError) as e:  # pragma: no cover - pyarrow message varies
             if direct:
                 raise _NotPlain from None
+            fix = "check that every row has the same number of fields and quotes are closed"
             raise ReadError(f"{label} cannot be parsed as CSV",
-                            [Problem(label, None, None, None, str(e).splitlines()[0],
-                                     "check that every row has the same number of fields and quotes are closed")]) from None
+                            [Problem(label, None, None, None, str(e).splitlines()[0], fix)]) from None
     if direct and (bad_rows or any(pa.types.is_binary(t) or pa.types.is_large_binary(t)
                                    for t in table.schema.types)):
         raise _NotPlain  # invalid UTF-8 (pyarrow reads such a column as binary) or ragged rows
@@ -526,8 +526,9 @@ def _arrow_to_pandas(table, extra: Mapping | None = None) -> pd.DataFrame:
 
 
 def _read_excel(path: Path, sheet, columns, recognise, text_names) -> list[RawSheet]:
-    import openpyxl
     from zipfile import BadZipFile
+
+    import openpyxl
 
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)

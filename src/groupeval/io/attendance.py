@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,8 @@ from ..base.exceptions import ConfigError, DataQualityWarning, Problem, ReadErro
 from ..base.schema import ATTENDANCE_STATUS, SOURCE_FILE, SOURCE_ROW
 from . import _marks as mk
 from ._dates import _DMY, _ISO, _ISO_SLASH, infer_dayfirst, parse_dates
-from ._files import RawSheet, const_str as _const_str, norm_name, read_sheets, recognise_aliases
+from ._files import RawSheet, read_sheets, recognise_aliases
+from ._files import const_str as _const_str
 
 __all__ = ["read_attendance", "SOURCE_COLUMN", "BLANK_CELL", "FORMATS"]
 
@@ -162,7 +163,8 @@ def _roster(raw: RawSheet, shape: str, group, blank: str | None, dayfirst, probl
             conflict = known & (pres1 != pres2)
             problems.extend(Problem(raw.label, int(r), "attended", f"status={s!r}, attended={a!r}",
                                     "status and attended disagree", "correct one of the two columns")
-                            for r, s, a in zip(f[SOURCE_ROW].to_numpy()[conflict], f["status"].to_numpy(object)[conflict],
+                            for r, s, a in zip(f[SOURCE_ROW].to_numpy()[conflict],
+                                               f["status"].to_numpy(object)[conflict],
                                                f["attended"].to_numpy(object)[conflict]))
             codes = np.where(codes == mk.BLANK, c2, codes)
         unk = codes == mk.UNKNOWN

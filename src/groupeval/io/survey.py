@@ -8,7 +8,7 @@ export with three header rows).
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -92,7 +92,8 @@ def _read_dictionary(dictionary, label: str) -> pd.DataFrame:
     if not need <= set(d.columns):
         raise SchemaError(
             "the REDCap data dictionary lacks required columns",
-            [Problem(str(getattr(dictionary, "name", dictionary)) if not isinstance(dictionary, pd.DataFrame) else "dictionary",
+            [Problem(str(getattr(dictionary, "name", dictionary)) if not isinstance(dictionary,
+                                                                                    pd.DataFrame) else "dictionary",
                      1, c, None, "column missing",
                      "export the dictionary from REDCap (Project Setup > Data Dictionary > Download)")
              for c in ("Variable / Field Name", "Field Type") if norm_name(c) not in d.columns])
@@ -101,7 +102,8 @@ def _read_dictionary(dictionary, label: str) -> pd.DataFrame:
                         "type": d["field_type"].astype(str).str.strip().str.lower(),
                         "form": d["form_name"].astype(str) if "form_name" in d.columns else "",
                         "choices": d[choices] if choices else None,
-                        "validation": d[next((c for c in d.columns if c.startswith("text_validation_type")), "field_type")]
+                        "validation": d[next((c for c in d.columns if c.startswith("text_validation_type")),
+                                             "field_type")]
                         .astype(str).str.lower()})
     return out
 
@@ -148,7 +150,8 @@ def _redcap(raw: RawSheet, dictionary, events, timepoint, problems) -> tuple[pd.
             raise SchemaError(f"{raw.label} has no redcap_event_name or timepoint column",
                               [Problem(raw.label, raw.header_row, "timepoint", None,
                                        "a classic (non-longitudinal) REDCap export does not say the timepoint",
-                                       "pass timepoint='baseline' (one file per timepoint) or add a 'timepoint' field")])
+                                       "pass timepoint='baseline' (one file per timepoint) or add a "
+                                       "'timepoint' field")])
     # item fields
     if dic is not None:
         is_item = dic["type"].isin(_ITEM_TYPES) | ((dic["type"] == "text")

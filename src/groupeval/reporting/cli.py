@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from .. import __version__
 from ..base.exceptions import GroupevalError

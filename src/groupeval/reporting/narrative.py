@@ -49,8 +49,9 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -987,9 +988,11 @@ def icc_sentence(icc: pd.DataFrame, *, instrument: Any = None, timepoint: str | 
     label = _label(instrument)
     clip = lambda v: max(-1.0, min(1.0, float(v)))  # noqa: E731  (ICC(1) estimates can fall below 0)
     return (f"{when} intraclass correlation of {label} scores within groups was ICC(1) = "
-            f"{fmt_unit(clip(row['icc']), 2)}, {fmt_ci(clip(row['ci_low']), clip(row['ci_high']), 2, leading_zero=False)} "
+            f"{fmt_unit(clip(row['icc']), 2)}, "
+            f"{fmt_ci(clip(row['ci_low']), clip(row['ci_high']), 2, leading_zero=False)} "
             f"({fmt_count(int(row['n_groups']))} groups, {fmt_count(int(row['n']))} members), a design effect of "
-            f"{fmt_number(row['design_effect'], 2)} for the mean group size of {fmt_number(row['mean_group_size'], 1)}.")
+            f"{fmt_number(row['design_effect'], 2)} for the mean group size of "
+            f"{fmt_number(row['mean_group_size'], 1)}.")
 
 
 # ---------------------------------------------------------------------------
@@ -1190,7 +1193,7 @@ def methods_paragraph(*, instruments: Sequence[Any] = (), retention: Any = None,
                  "(CR1), for members with both scores (as treated) and for completers"
                  + (" and, after multiple imputation, for all enrolled members (intention to treat)"
                     if getattr(dose_response, "summary", None) is not None
-                    and "itt" in set(getattr(dose_response, "summary")["analysis"]) else "") + ".")
+                    and "itt" in set(dose_response.summary["analysis"]) else "") + ".")
     if imputation is not None:
         pooled = getattr(imputation, "pooled", None)
         m = pooled.get("m") if isinstance(pooled, dict) else None

@@ -30,7 +30,8 @@ defining meaningful change in psychotherapy research. J Consult Clin Psychol
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import matplotlib
 import matplotlib.pyplot as plt

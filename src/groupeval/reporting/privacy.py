@@ -25,7 +25,7 @@ import hmac
 import os
 import re
 import secrets
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 

@@ -10,10 +10,28 @@ May import: :mod:`groupeval.base` up to :mod:`groupeval.statistics`; only
 """
 from __future__ import annotations
 
-from .synthetic import (ATTENDANCE_LAYOUTS, DOSE_SLOPE, GROUP_TYPES, INSTRUMENT_EFFECT_SCALE, INSTRUMENTS,
-                        ITEM_MODELS, MAIN_SCORE, MEMBER_HEADERS, PROGRAMME, REDCAP_EVENTS, REDCAP_FORMS, SCORES,
-                        SURVEY_LAYOUTS, TIMEPOINTS, ItemModel, expected_items, expected_scores, generate,
-                        write_programme, write_sample)
+from .synthetic import (
+                        ATTENDANCE_LAYOUTS,
+                        DOSE_SLOPE,
+                        GROUP_TYPES,
+                        INSTRUMENT_EFFECT_SCALE,
+                        INSTRUMENTS,
+                        ITEM_MODELS,
+                        MAIN_SCORE,
+                        MEMBER_HEADERS,
+                        PROGRAMME,
+                        REDCAP_EVENTS,
+                        REDCAP_FORMS,
+                        SCORES,
+                        SURVEY_LAYOUTS,
+                        TIMEPOINTS,
+                        ItemModel,
+                        expected_items,
+                        expected_scores,
+                        generate,
+                        write_programme,
+                        write_sample,
+)
 
 __all__ = ["ATTENDANCE_LAYOUTS", "DOSE_SLOPE", "GROUP_TYPES", "INSTRUMENT_EFFECT_SCALE", "INSTRUMENTS", "ITEM_MODELS",
            "MAIN_SCORE", "MEMBER_HEADERS", "PROGRAMME", "REDCAP_EVENTS", "REDCAP_FORMS", "SCORES", "SURVEY_LAYOUTS",

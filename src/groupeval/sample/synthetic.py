@@ -17,9 +17,10 @@ docstring of :func:`generate`.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -1277,7 +1278,7 @@ invented**: {groups} groups, {members} members, {attendance} attendance marks,
 |---|---|
 | `groupeval.toml` | configuration naming every file, its format and the column renames |
 | `groups.csv` | one row per group (type, facilitation, format, site, start date) |
-| `members.csv` | one row per member: `Participant ID`, `Group`, `Enrolled`, `Exited`, `Exit reason`, `Age band`, `Gender` |
+| `members.csv` | one row per member: id, group, enrolment and exit dates, exit reason, age band, gender |
 | `sessions.csv` | every scheduled weekly session, `cancelled` true/false |
 {att_row}
 {srv_rows}{truth_row}

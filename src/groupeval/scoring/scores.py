@@ -9,7 +9,8 @@ severity bands and item flags.  It is vectorised over the item matrix
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -19,8 +19,9 @@ Nothing here rounds.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -338,7 +339,7 @@ def nct_ci_vec(t: Any, df: Any, ci: float = 0.95, *, tol: float = 1e-11) -> tupl
             r0 = tt - stats.norm.ppf(q) * s
             w = 0.25 * s + 0.1
             lo, hi = r0 - w, r0 + w
-            f = lambda x, tt=tt, dd=dd: stats.nct.cdf(tt, dd, x) - q  # noqa: E731  (decreasing in x)
+            f = lambda x, tt=tt, dd=dd, q=q: stats.nct.cdf(tt, dd, x) - q  # noqa: E731  (decreasing in x)
             flo, fhi = f(lo), f(hi)
             for _ in range(200):  # widen until bracketed: f(lo) > 0 > f(hi)
                 bad_lo, bad_hi = flo <= 0, fhi >= 0

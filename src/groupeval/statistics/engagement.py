@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import warnings
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -147,7 +148,7 @@ class Dropout:
                "missed": "excused absences counted as missed"}[self.excused]
         return "Dropped if the member " + ", or ".join(parts) + f"; cancelled sessions never counted; {exc}."
 
-    def replace(self, **changes: Any) -> "Dropout":
+    def replace(self, **changes: Any) -> Dropout:
         """A copy with some fields changed."""
         return replace(self, **changes)
 
@@ -341,7 +342,8 @@ def _compute(dataset: Dataset, dropout: Dropout) -> _Engagement:
     if len(ses):
         s_g = _indexer(groups, ses["group_id"]).astype(np.int64)
         s_d = _days(ses["session_date"].to_numpy())
-        s_c = ses["cancelled"].fillna(False).to_numpy(dtype=bool) if "cancelled" in ses.columns else np.zeros(len(ses), bool)
+        s_c = (ses["cancelled"].fillna(False).to_numpy(dtype=bool) if "cancelled" in ses.columns
+               else np.zeros(len(ses), bool))
     else:
         s_g = np.zeros(0, np.int64)
         s_d = np.zeros(0, np.int64)

@@ -20,16 +20,23 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._common import (attach_columns, check_choice, check_frame, cluster_ols, design_info_of,
-                     paired_frame, rubin_pool)
-from ..base.exceptions import (ConfigError, ConvergenceWarning, DataQualityWarning, Problem, SchemaError, SmallSampleWarning,
-                         ValidationError)
+from ..base.exceptions import (
+    ConfigError,
+    ConvergenceWarning,
+    DataQualityWarning,
+    Problem,
+    SchemaError,
+    SmallSampleWarning,
+    ValidationError,
+)
+from ._common import attach_columns, check_choice, check_frame, cluster_ols, design_info_of, paired_frame, rubin_pool
 from .results import AttributeResult
 
 __all__ = ["icc", "mixed_model", "MixedModelResult", "dose_response", "DoseResponseResult", "compare_groups",
@@ -482,8 +489,8 @@ def mixed_model(scores: pd.DataFrame, *, dv: str = "score", time: str = "timepoi
         if not tiny and any("boundary" in n for n in msgs):
             tiny = [vc.loc[vc["component"] != "residual"].sort_values("variance")["component"].iloc[0]]
         if tiny:
-            msg = (f"boundary (singular) fit: the {' and '.join(tiny)} variance is estimated at (or near) 0; the fixed effects "
-                   f"are still valid, but the model cannot separate that level.")
+            msg = (f"boundary (singular) fit: the {' and '.join(tiny)} variance is estimated at (or near) 0; "
+                   f"the fixed effects are still valid, but the model cannot separate that level.")
             notes.append(msg)
             warnings.warn(f"mixed_model: {msg}", ConvergenceWarning, stacklevel=2)
         if any("did not converge" in n or "failed" in n for n in notes):

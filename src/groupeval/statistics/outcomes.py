@@ -18,15 +18,26 @@ column and used only to name categories.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._common import (attach_columns, check_choice, check_frame, hedges_j, instrument_name, nct_ci_vec,
-                     paired_frame, resolve_instrument, tidy_norms, wilson_ci)
 from ..base.exceptions import ConfigError, DataQualityWarning, SchemaError, SmallSampleWarning, ValidationError
+from ._common import (
+    attach_columns,
+    check_choice,
+    check_frame,
+    hedges_j,
+    instrument_name,
+    nct_ci_vec,
+    paired_frame,
+    resolve_instrument,
+    tidy_norms,
+    wilson_ci,
+)
 from .results import Result
 
 __all__ = ["change", "reliable_change", "ReliableChangeResult", "CATEGORIES", "CHANGE_COLUMNS",

@@ -19,15 +19,23 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ..base.dataset import Dataset
+from ..base.exceptions import (
+    ConfigError,
+    ConvergenceWarning,
+    DataQualityWarning,
+    Problem,
+    SchemaError,
+    SmallSampleWarning,
+)
 from .engagement import DROPOUT_PRESETS, Dropout, as_dropout, member_summary
-from ..base.exceptions import ConfigError, ConvergenceWarning, DataQualityWarning, Problem, SchemaError, SmallSampleWarning
 from .results import Result
 
 __all__ = [
@@ -151,7 +159,7 @@ def _findq(x: np.ndarray, y: np.ndarray, p: float, tol: float = _TOL) -> float:
     x2, y2 = x[keep], y[keep]
     idx_all = np.arange(len(y2))
     ok2 = ~np.isnan(y2)
-    xs, ys, ids = x2[ok2], y2[ok2], idx_all[ok2]
+    ys, ids = y2[ok2], idx_all[ok2]
 
     def approx(yy: np.ndarray) -> float:
         # approx(yy, ids, p, method="constant", f=1): smallest knot with yy >= p
@@ -369,7 +377,8 @@ class RetentionResult(Result):
         ``>= t`` (members with ``entry < t' <= time``; 0 after the last), as
         R's ``summary(fit, times = t)``;
         ``retention`` is the step function's value at ``t`` (1 before the first
-        row; CI 1 there and NaN on later rows where S = 1, as R's ``summary(fit, times=)``); ``events``/``censored`` are cumulative up to ``t``.
+        row; CI 1 there and NaN on later rows where S = 1, as R's ``summary(fit, times=)``);
+        ``events``/``censored`` are cumulative up to ``t``.
         """
         times = np.asarray(list(times), dtype=float)
         frames = []
@@ -379,7 +388,6 @@ class RetentionResult(Result):
             tab = self.curve(level)
             row = {"time": times}
             tt = m["time_weeks"].to_numpy(float)
-            ee = m["entry_weeks"].to_numpy(float)
             ev = m["event"].to_numpy(bool)
             for c in columns:
                 if c == "at_risk":  # as R's summary(fit, times=): at risk at the next curve time >= t

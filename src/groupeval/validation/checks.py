@@ -27,17 +27,34 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..base.dataset import QualityReport
-from ..base.exceptions import (ConfigError, GroupevalError, IdentifierError, Problem, ReadError, SchemaError,
-                         ValidationError)
-from ..base.schema import (ATTENDANCE_STATUS, EXIT_REASONS, FACILITATION, FORMAT, IDENTIFIER_PATTERNS,
-                     SOURCE_FILE, SOURCE_ROW, TABLE_NAMES, TABLES)
+from ..base.exceptions import (
+    ConfigError,
+    GroupevalError,
+    IdentifierError,
+    Problem,
+    ReadError,
+    SchemaError,
+    ValidationError,
+)
+from ..base.schema import (
+    ATTENDANCE_STATUS,
+    EXIT_REASONS,
+    FACILITATION,
+    FORMAT,
+    IDENTIFIER_PATTERNS,
+    SOURCE_FILE,
+    SOURCE_ROW,
+    TABLE_NAMES,
+    TABLES,
+)
 
 __all__ = ["validate_tables", "ValidatedTables", "STRING_DTYPE", "find_identifier_columns",
            "normalise_column_name", "raise_problems", "item_columns", "SIGNIN_ATTR", "BLANK_ATTR"]
@@ -1256,7 +1273,8 @@ def validate_tables(tables: Mapping[str, Any], *, timepoints: Sequence[str] | No
     if r.usable:
         tp = pd.factorize(r.df["timepoint"])[0]
         keys["responses"] = _key((np.maximum(r.df["_member_id"].to_numpy(), 0), nm), (np.maximum(tp, 0),
-                                                                                          max(tp.max() + 1, 1) if len(tp) else 1))
+                                                                                          max(tp.max() + 1,
+                                                                                              1) if len(tp) else 1))
         _duplicates(r, log, keys["responses"])
 
     # 5. references between tables

@@ -16,13 +16,14 @@ import io as _stdio
 import re
 import tomllib
 import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
 from ..base.dataset import Dataset
-from ..base.exceptions import (ConfigError, DataQualityWarning, GroupevalError, Problem, ReadError, SchemaError)
+from ..base.exceptions import ConfigError, DataQualityWarning, GroupevalError, Problem, ReadError, SchemaError
 from .checks import item_columns, normalise_column_name, raise_problems, validate_tables
 
 __all__ = ["load", "validate", "read_config", "CONFIG_NAME", "FILE_STEMS"]

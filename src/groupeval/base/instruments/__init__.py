@@ -23,13 +23,17 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigError, Problem
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "Instrument",
@@ -352,7 +356,7 @@ class Instrument:
     def default_missing_rule(self) -> MissingRule:
         return self.missing_rules[self.missing_rule]
 
-    def variant(self, name: str) -> "Instrument":
+    def variant(self, name: str) -> Instrument:
         """The instrument with the named variant's overrides applied (e.g. K10 ``"us"``)."""
         if name == self.variant_name:
             return self
@@ -375,7 +379,7 @@ class Instrument:
                 f"score {self.score_min:g}-{self.score_max:g}, higher_is_better={self.higher_is_better})")
 
 
-def _normalise_shorthands(inst: "Instrument") -> None:
+def _normalise_shorthands(inst: Instrument) -> None:
     """Accept the few-lines forms: ``subscale_specs={"a": (1, 2)}``,
     ``missing_rules={"r": {"max_missing": 1}}`` and ``missing_rule=1``."""
     s = object.__setattr__
@@ -512,7 +516,8 @@ def _validate_instrument(inst: Instrument) -> None:
         if s.transform_of is not None:
             if s.transform_of not in base_names:
                 bad(key + ".transform_of", s.transform_of,
-                    "transform_of must name another subscale that has its own items", f"subscales with items: {base_names}")
+                    "transform_of must name another subscale that has its own items",
+                    f"subscales with items: {base_names}")
         else:
             if not s.items:
                 bad(key + ".items", s.items, "a subscale needs at least one item")
@@ -526,14 +531,16 @@ def _validate_instrument(inst: Instrument) -> None:
             bad(key, rule, "must be a MissingRule")
             continue
         if not isinstance(rule.max_missing, int) or rule.max_missing < 0 or rule.max_missing >= max(n, 1):
-            bad(key + ".max_missing", rule.max_missing, f"max_missing must be a whole number from 0 to n_items-1={n - 1}")
+            bad(key + ".max_missing", rule.max_missing,
+                f"max_missing must be a whole number from 0 to n_items-1={n - 1}")
         for sname, m in dict(rule.subscale_max_missing).items():
             if sname not in base_names:
                 bad(key + ".subscales", sname, "names no subscale with its own items (a transform_of "
                     "subscale follows its source)", f"subscales with items: {base_names}")
             elif not isinstance(m, int) or isinstance(m, bool) or not 0 <= m < base_len[sname]:
                 bad(key + f".subscales.{sname}", m,
-                    f"must be a whole number from 0 to {base_len[sname] - 1} (the subscale has {base_len[sname]} items)")
+                    f"must be a whole number from 0 to {base_len[sname] - 1} "
+                    f"(the subscale has {base_len[sname]} items)")
         if rule.min_answered_total is not None and not (isinstance(rule.min_answered_total, int)
                                                         and 0 <= rule.min_answered_total <= n):
             bad(key + ".min_answered_total", rule.min_answered_total, f"must be a whole number from 0 to {n}")
@@ -755,7 +762,8 @@ def from_dict(data: Mapping[str, Any], *, source: str = "definition") -> Instrum
         translated: dict[str, Any] = {}
         for k, val in dict(vdef).items():
             if k in plain:
-                translated[k] = dict(val) if k in ("conventions", "clinical_cutoff") and isinstance(val, Mapping) else val
+                translated[k] = dict(val) if k in ("conventions", "clinical_cutoff") and isinstance(val,
+                                                                                                    Mapping) else val
             elif k == "bands" and isinstance(val, Mapping):
                 translated["bands"] = tuple((b["lower"], b["label"]) for b in val.get("levels", []))
                 translated["bands_closed"] = val.get("closed", "left")
@@ -897,7 +905,7 @@ def unregister(name: str) -> None:
     del _REGISTRY[name]
 
 
-def table() -> "pd.DataFrame":
+def table() -> pd.DataFrame:
     """One row per registered instrument: what it measures and how it is scored.
 
     Columns: ``name``, ``label``, ``n_items``, ``item_min``, ``item_max``,

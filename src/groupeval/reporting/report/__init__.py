@@ -31,8 +31,16 @@ from typing import Any, TextIO
 
 from ...base.exceptions import ConfigError
 from ..privacy import DEFAULT_MIN_CELL, check_audience
-from ._run import (NOTEBOOKS, ReportError, check_offline, execute_notebook, export_html, inject_parameters,
-                   notebook_path, prewarm_export)
+from ._run import (
+    NOTEBOOKS,
+    ReportError,
+    check_offline,
+    execute_notebook,
+    export_html,
+    inject_parameters,
+    notebook_path,
+    prewarm_export,
+)
 from .tables import ReportTables, format_table_html
 
 __all__ = ["build_report", "run_notebook", "load_dataset", "ReportTables", "ReportError", "notebook_path",

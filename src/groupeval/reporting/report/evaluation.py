@@ -11,8 +11,9 @@ public audiences.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -363,7 +364,8 @@ class Evaluation:
     CHANGE_LABELS = {"group_type": "Group type", "n": "n (both surveys)", "mean_pre": "Mean before",
                      "mean_post": "Mean after", "mean_change": "Mean change", "ci_low": "95% CI low",
                      "ci_high": "95% CI high", "ci_low_cluster": "95% CI low (groups)",
-                     "ci_high_cluster": "95% CI high (groups)", "p_value": "p", "d_z": "d_z", "d_z_ci_low": "d_z CI low",
+                     "ci_high_cluster": "95% CI high (groups)", "p_value": "p", "d_z": "d_z",
+                     "d_z_ci_low": "d_z CI low",
                      "d_z_ci_high": "d_z CI high"}
 
     def reliable(self, name: str):

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ...base.exceptions import ConfigError, IdentifierError, Problem
-from ..privacy import FLAG_SUFFIX, check_audience, mask_display, needs_suppression, suppress
+from ..privacy import FLAG_SUFFIX, check_audience, needs_suppression, suppress
 
 __all__ = ["ReportTables", "format_table_html"]
 
