@@ -7,7 +7,8 @@
 # ICC(1): one-way ANOVA (aov) with n0 and the F-based interval; for the balanced
 # data set also lme4 REML (equal to the ANOVA estimator there when positive).
 # SD: chi-square interval; r: cor.test (Fisher z); attrition: prop.test(correct = FALSE)
-# (Wilson); mean group size: t.test over groups; CV: sd/mean (point estimate only).
+# (Wilson); mean group size: t.test over groups; CV of analysed and of baseline group sizes:
+# sd/mean (point estimates only).
 suppressPackageStartupMessages(library(lme4))
 set.seed(20240615)
 
@@ -68,7 +69,10 @@ reference <- function(long) {
   sizes <- as.numeric(table(w$group_id[hp]))
   ci_m <- if (sd(sizes) > 0) t.test(sizes)$conf.int else rep(mean(sizes), 2)  # equal sizes: no spread
   put("mean_group_size", mean(sizes), ci_m[1], ci_m[2], length(sizes))
-  put("cv_group_size", sd(sizes) / mean(sizes), NA, NA, length(sizes))
+  gl <- factor(w$group_id, levels = names(table(w$group_id[hp])))  # groups with a baseline member
+  an <- as.numeric(table(gl[both]))                                   # analysed per group (0 kept)
+  put("cv_group_size", sd(an) / mean(an), NA, NA, length(sizes))
+  put("cv_group_size_baseline", sd(sizes) / mean(sizes), NA, NA, length(sizes))
   if (length(unique(sizes)) == 1 && all(both)) {
     w$change <- ch
     for (v in c("week_26", "change")) {

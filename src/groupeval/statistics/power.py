@@ -937,11 +937,17 @@ def power_inputs(scores: pd.DataFrame, *, pre: str, post: str, dv: str = "score"
             Share of members with a baseline score but none at follow-up,
             Wilson CI.
         ``mean_group_size``
-            Members with a baseline score per group, t CI over groups
-            (``n`` = groups).
+            Members with a baseline score per group (the enrolled size,
+            ``members_per_group``), t CI over groups (``n`` = groups).
         ``cv_group_size``
-            SD (divisor :math:`k-1`) / mean of those group sizes, BCa
+            SD (divisor :math:`k-1`) / mean of the numbers *analysed* per
+            group (baseline and follow-up; a group that lost everyone
+            counts as 0), the ``cv_group_size`` of :func:`power`; BCa
             bootstrap CI over groups (``scipy.stats.bootstrap``, fixed seed).
+            Random attrition alone makes analysed sizes vary:
+            :math:`cv_a^2 \approx cv^2 + a/(\bar m(1-a))`.
+        ``cv_group_size_baseline``
+            The same for the baseline sizes.
 
     Notes
     -----
@@ -1080,18 +1086,26 @@ def power_inputs(scores: pd.DataFrame, *, pre: str, post: str, dv: str = "score"
     else:
         add("attrition", np.nan, np.nan, np.nan, 0, "share with baseline but no follow-up, Wilson CI",
             "no member has a baseline score")
-    sizes = np.bincount(gcodes[has_pre], minlength=len(guniq)).astype(float)
-    sizes = sizes[sizes > 0]
+    sizes_all = np.bincount(gcodes[has_pre], minlength=len(guniq)).astype(float)
+    in_design = sizes_all > 0  # groups with at least one member at baseline
+    sizes = sizes_all[in_design]
+    analysed = np.bincount(gcodes[paired], minlength=len(guniq)).astype(float)[in_design]
     k = sizes.size
+    boot = f"BCa bootstrap over groups (seed {seed}, {n_boot} resamples)"
     if k >= 2:
         mean = float(sizes.mean())
         sdv = float(sizes.std(ddof=1))
         half = stats.t.ppf(0.5 + ci / 2, k - 1) * sdv / math.sqrt(k)
         add("mean_group_size", mean, mean - half, mean + half, k, "members with baseline per group, t CI over groups")
-        lo, hi, note = _cv_boot(sizes, ci, seed, n_boot)
-        add("cv_group_size", sdv / mean, lo, hi, k,
-            f"SD (ddof=1) / mean of group sizes, BCa bootstrap over groups (seed {seed}, {n_boot} resamples)", note)
+        for q, sz, what in (("cv_group_size", analysed, "members analysed (baseline and follow-up) per group"),
+                            ("cv_group_size_baseline", sizes, "members with baseline per group")):
+            if sz.mean() == 0:
+                add(q, np.nan, np.nan, np.nan, k, f"SD (ddof=1) / mean of {what}", "no group has a member analysed")
+                continue
+            lo, hi, note = _cv_boot(sz, ci, seed, n_boot)
+            add(q, float(sz.std(ddof=1) / sz.mean()), lo, hi, k, f"SD (ddof=1) / mean of {what}; {boot}", note)
     else:
-        for q in ("mean_group_size", "cv_group_size"):
-            add(q, float(sizes.mean()) if k else np.nan, np.nan, np.nan, k, "group sizes", "needs at least 2 groups")
+        for q in ("mean_group_size", "cv_group_size", "cv_group_size_baseline"):
+            add(q, float(sizes.mean()) if (k and q == "mean_group_size") else np.nan, np.nan, np.nan, k,
+                "group sizes", "needs at least 2 groups")
     return pd.DataFrame(rows_out, columns=list(INPUT_COLUMNS))
