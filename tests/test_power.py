@@ -295,7 +295,7 @@ def test_power_sentence_for_a_detectable_effect() -> None:
         f"a mean change of d_z = {d_z:.2f} at α = .05 (two-sided).")
     two = power("cluster_randomised", effect=None, n_groups=12, members_per_group=15, icc=0.05, power=0.8)
     assert power_sentence(two).endswith(f"to detect d = {two['d'].iloc[0]:.2f} at α = .05 (two-sided).")
-    assert power_sentence(two).startswith("With 12 groups of 15 members in each arm, an ICC of 0.05,")
+    assert power_sentence(two).startswith("With 12 groups of 15 members in each arm and an ICC of 0.05, the study has")
 
 
 def test_power_sentence_for_a_sample_size() -> None:
