@@ -350,6 +350,13 @@ def test_bad_design_and_outcome_arguments() -> None:
         power("two_arm", effect=0.3, n_groups=1, members_per_group=50, pre_post_r=0.5)
     with pytest.raises(ConfigError, match="at least 2"):
         power("two_arm", effect=0.3, n_groups=1, members_per_group=50, icc=0.05)
+    with pytest.raises(ConfigError, match="degrees of freedom"):
+        power("cluster_randomised", effect=0.3, n_groups=1, members_per_group=None, icc=0.05, power=0.8)
+    with pytest.raises(ConfigError, match="degrees of freedom"):
+        power("two_arm", effect=0.3, n_groups=1, members_per_group=1)
+    # the normal approximation has no df to lose
+    assert power("cluster_randomised", effect=0.3, n_groups=1, members_per_group=10, icc=0.05,
+                 test="normal")["power"].notna().all()
 
 
 # ---------------------------------------------------------------------------

@@ -475,7 +475,18 @@ def power(design: str, *, outcome: str = "continuous", effect: Any = None, n_gro
     if design == "two_arm" and (g["icc"] > 0).any() and solve != "n_groups" and (g["n_groups"] < 2).any():
         raise ConfigError("with icc > 0 the two_arm design nests the intervention arm in `n_groups` groups, so "
                           "n_groups must be at least 2 (for independent members use icc=0).")
-    if design == "single_arm" and solve != "n_groups" and (g["n_groups"] <= 1).any():
+    if test == "t" and solve != "n_groups":
+        ma = g["members_per_group"] * (1 - g["attrition"])
+        if design == "cluster_randomised":
+            few = g["n_groups"] * (1 + g["allocation_ratio"]) <= 2
+        elif design == "two_arm" and solve != "members_per_group":
+            few = g["n_groups"] * ma * (1 + g["allocation_ratio"]) <= 2
+        else:
+            few = np.zeros(n_rows, dtype=bool)
+        if few.any():
+            raise ConfigError(f"the {design} t test has no degrees of freedom with these sizes (df = n1 + n2 - 2 "
+                              "over groups or members); add groups or members, or use test='normal'.")
+    if design == "single_arm" and test == "t" and solve != "n_groups" and (g["n_groups"] <= 1).any():
         raise ConfigError("the single_arm design needs n_groups > 1 (the t test on group means has n_groups - 1 df); "
                           "for members analysed one by one use members_per_group=1 and n_groups = number of members.")
 
@@ -527,7 +538,7 @@ def power(design: str, *, outcome: str = "continuous", effect: Any = None, n_gro
         pass
     elif solve == "effect":
         for i in range(n_rows):  # one root per scenario
-            exact[i], notes[i] = _solve_effect(pw, i, g, outcome, scale, p_ref is not None, alternative)
+            exact[i], notes[i] = _solve_effect(pw, i, g, outcome, p_ref is not None, alternative)
     else:
         for i in range(n_rows):  # one root per scenario
             exact[i], notes[i] = _solve_size(pw, i, g, design, solve, test)
@@ -606,25 +617,26 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def _solve_effect(pw: Any, i: int, g: dict[str, NDArray[np.float64]], outcome: str, scale: str,
-                  has_ref: bool, alternative: str) -> tuple[float, str]:
-    """Detectable effect (standardised, or p1 when a reference proportion is given)."""
+def _solve_effect(pw: Any, i: int, g: dict[str, NDArray[np.float64]], outcome: str, has_ref: bool,
+                  alternative: str) -> tuple[float, str]:
+    """Detectable effect: standardised (d_z, d, h), or p1 when a reference proportion is given.
+
+    Power is monotone in the effect on each side of 0, so the root is
+    bracketed by no effect (power = sig_level) and the largest effect
+    possible: p1 -> 1 (or 0), h = pi, d = 50.
+    """
     target = float(g["power"][i])
     sign = -1.0 if alternative == "less" else 1.0
     if outcome == "proportion" and has_ref:
-        p0 = float(g["p_ref"][i])
-        lo, hi = (p0, 1.0) if sign > 0 else (p0, 0.0)
-        # p1 strictly inside (0, 1) for the arcsine and variance formulas
-        edge = hi - sign * 1e-12
-
-        def f(x: float) -> float:
-            return pw(i, es_or_p1=np.array([x])) - target
+        lo = float(g["p_ref"][i])
+        edge = (1.0 - 1e-12) if sign > 0 else 1e-12  # p1 strictly inside (0, 1)
     else:
         lo = 0.0
         edge = sign * (math.pi if outcome == "proportion" else _ES_MAX)
 
-        def f(x: float) -> float:
-            return pw(i, es_or_p1=np.array([x])) - target
+    def f(x: float) -> float:
+        return float(pw(i, es_or_p1=np.array([x]))) - target
+
     f_edge = f(edge)
     if not np.isfinite(f_edge):
         return np.nan, "power could not be computed at the largest effect"
