@@ -400,6 +400,9 @@ def power(design: str, *, outcome: str = "continuous", effect: Any = None, n_gro
     randomised controlled trials with a fixed number of clusters. *BMC Med Res Methodol* 11:102.
     Rutterford C, Copas A, Eldridge S (2015). Methods for sample size determination in cluster randomized
     trials. *Int J Epidemiol* 44:1051-1067.
+    Roberts C, Roberts SA (2005). Design and analysis of clinical trials with clustering effects due to
+    treatment. *Clin Trials* 2:152-162 (the partially nested two-arm design).
+    Satterthwaite FE (1946). *Biometrics Bull* 2:110-114.
 
     In R: ``pwr::pwr.t.test(n, d, sig.level, power, type = "paired")``, ``pwr::pwr.t2n.test``,
     ``pwr::pwr.2p.test(h = ES.h(p1, p0), ...)``, ``pwr::pwr.p.test``, ``power.prop.test(strict = TRUE)``;
@@ -1008,7 +1011,7 @@ def power_inputs(scores: pd.DataFrame, *, pre: str, post: str, dv: str = "score"
     if pre == post:
         raise ConfigError(f"`pre` and `post` are the same timepoint ({pre!r}); choose two different timepoints.")
     need = [c for c in (subject, time, dv) if c not in scores.columns]
-    roster = getattr(members, "members", members) if members is not None else None
+    roster = members if (members is None or isinstance(members, pd.DataFrame)) else getattr(members, "members", None)
     if group not in scores.columns:
         if roster is None:
             need.append(group)
@@ -1052,7 +1055,7 @@ def power_inputs(scores: pd.DataFrame, *, pre: str, post: str, dv: str = "score"
     # each member's group: from the scores (baseline row first) or from the roster
     if group in scores.columns:
         gval = sub[group].astype("string").to_numpy(dtype=object)
-        order = np.lexsort((role, codes))  # baseline row first within member
+        order = np.lexsort((role, pd.isna(gval), codes))  # within member: a row with a group, baseline first
         gmem = np.full(n_u, None, dtype=object)
         first = np.ones(order.size, dtype=bool)
         first[1:] = codes[order][1:] != codes[order][:-1]
