@@ -25,9 +25,10 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
+from groupeval import icc, mixed_model
 from groupeval.base.exceptions import SmallSampleWarning
-from groupeval.statistics.models import icc, mixed_model
-from groupeval.statistics.outcomes import change, reliable_change
+from groupeval.statistics.change import change
+from groupeval.statistics.reliable_change import reliable_change
 
 
 def simulate(n_members: int, timepoints=("baseline", "week_12", "week_26"), group_size=15, seed=0) -> pd.DataFrame:

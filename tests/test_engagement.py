@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import groupeval as ge
 from _helpers_retention import START, weekly_dataset
 from groupeval.base.exceptions import ConfigError, DataQualityWarning, SchemaError
-from groupeval.statistics.engagement import DROPOUT_PRESETS, Dropout, as_dropout
+from groupeval.statistics.dropout import DROPOUT_PRESETS, Dropout, as_dropout
 
 FIXED = ["member_id", "group_id", "sessions_offered", "sessions_attended", "attendance_rate", "first_attended",
          "last_attended", "status", "weeks_in_group"]

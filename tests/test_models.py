@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from groupeval import compare_groups, dose_response, icc, impute, mixed_model
 from groupeval.base.exceptions import ConfigError, ConvergenceWarning, SchemaError, SmallSampleWarning, ValidationError
 from groupeval.statistics._common import cluster_ols, rubin_pool
-from groupeval.statistics.models import compare_groups, dose_response, icc, impute, mixed_model
 
 REF = Path(__file__).parent / "reference"
 

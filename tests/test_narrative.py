@@ -61,7 +61,7 @@ def _scores(n=181, shift=-3.2, seed=3):
 
 @pytest.fixture(scope="module")
 def change_table():
-    from groupeval.statistics.outcomes import change
+    from groupeval.statistics.change import change
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -70,7 +70,7 @@ def change_table():
 
 @pytest.fixture(scope="module")
 def rc_result():
-    from groupeval.statistics.outcomes import reliable_change
+    from groupeval.statistics.reliable_change import reliable_change
 
     return reliable_change(_scores(), "phq9", "baseline", "week_26", reliability=0.84,
                            norms={"clinical": (14.0, 4.0), "functional": (3.0, 3.5)})
@@ -101,7 +101,7 @@ def test_apa_change_sentence_numbers_equal_change_result_rounded(change_table):
 
 
 def test_apa_change_sentence_exact_p_and_two_decimals_for_short_scales():
-    from groupeval.statistics.outcomes import change
+    from groupeval.statistics.change import change
 
     rng = np.random.default_rng(5)
     n = 40
@@ -118,7 +118,7 @@ def test_apa_change_sentence_exact_p_and_two_decimals_for_short_scales():
 
 
 def test_change_sentences_one_per_group_with_group_lead_and_funder_suppression():
-    from groupeval.statistics.outcomes import change
+    from groupeval.statistics.change import change
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -309,7 +309,7 @@ def test_methods_paragraph_names_methods_instruments_rule_versions_and_reference
     import statsmodels
 
     from groupeval.base.instruments import get
-    from groupeval.statistics.engagement import Dropout
+    from groupeval.statistics.dropout import Dropout
 
     text = N.methods_paragraph(instruments=["phq9", "who5"], retention=True, change=change_table,
                                reliable_change=rc_result, dropout=Dropout(consecutive_missed=4))
@@ -423,7 +423,7 @@ def test_dose_response_sentence_numbers_equal_summary(sample_ds):
 
 
 def _mm():
-    class MM:   # the documented shape of MixedModelResult (groupeval.statistics.models)
+    class MM:   # the documented shape of MixedModelResult (groupeval.statistics.mixed)
         by = "group_type"
         method = "mixedlm"
         n_members, n_groups = 219, 12

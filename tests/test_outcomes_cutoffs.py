@@ -23,7 +23,7 @@ import groupeval
 from groupeval import instruments
 from groupeval.base.exceptions import ConfigError, DataQualityWarning
 from groupeval.base.instruments import ClinicalCutoff, Instrument
-from groupeval.statistics.outcomes import reliable_change
+from groupeval.statistics.reliable_change import reliable_change
 
 REF = Path(__file__).parent / "reference"
 Z = 1.959963984540054

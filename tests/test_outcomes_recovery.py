@@ -12,9 +12,10 @@ import warnings
 import pytest
 
 import groupeval as ge
+from groupeval import icc, impute, mixed_model
 from groupeval.base.exceptions import SmallSampleWarning
-from groupeval.statistics.models import icc, impute, mixed_model
-from groupeval.statistics.outcomes import change, reliable_change
+from groupeval.statistics.change import change
+from groupeval.statistics.reliable_change import reliable_change
 
 sample = pytest.importorskip("groupeval.sample")
 

@@ -260,7 +260,7 @@ def test_means_over_time_one_line_per_group_type_with_the_cis(tmp_path):
 # ---------------------------------------------------------------------------
 @pytest.fixture
 def rc_result():
-    from groupeval.statistics.outcomes import reliable_change
+    from groupeval.statistics.reliable_change import reliable_change
 
     rng = np.random.default_rng(3)
     n = 120
@@ -341,7 +341,7 @@ def test_reliable_change_legend_masks_small_categories_for_funders(rc_result):
 # forest
 # ---------------------------------------------------------------------------
 def test_forest_points_and_cis_equal_the_change_table(tmp_path):
-    from groupeval.statistics.outcomes import change
+    from groupeval.statistics.change import change
 
     rng = np.random.default_rng(11)
     n = 90

@@ -15,7 +15,9 @@ import pytest
 from scipy import stats
 
 from groupeval.base.exceptions import ConfigError, SchemaError, SmallSampleWarning, ValidationError
-from groupeval.statistics.power import INPUT_COLUMNS, POWER_COLUMNS, design_effect, power, power_inputs, power_sentence
+from groupeval.reporting.power_text import power_sentence
+from groupeval.statistics.power import POWER_COLUMNS, design_effect, power
+from groupeval.statistics.power_inputs import INPUT_COLUMNS, power_inputs
 
 REF = Path(__file__).parent / "reference"
 PWR = pd.read_csv(REF / "power_pwr.csv")
@@ -387,7 +389,7 @@ def test_power_inputs_against_r(dataset: str) -> None:
 
 
 def test_power_inputs_icc_is_groupeval_icc() -> None:
-    from groupeval.statistics.models import icc as ge_icc
+    from groupeval import icc as ge_icc
 
     scores = SCORES[SCORES.dataset == "unequal"]
     with warnings.catch_warnings():

@@ -16,8 +16,9 @@ import pytest
 import groupeval as ge
 from _helpers_retention import random_programme, weekly_dataset
 from groupeval.base.exceptions import ConfigError, SchemaError, SmallSampleWarning
-from groupeval.statistics.engagement import Dropout
-from groupeval.statistics.retention import RetentionResult, smd_categorical, smd_continuous
+from groupeval.statistics.dropout import Dropout
+from groupeval.statistics.flow import smd_categorical, smd_continuous
+from groupeval.statistics.retention import RetentionResult
 
 
 def quiet(fn, *a, **k):

@@ -274,7 +274,7 @@ def change_sentence(change: Any, *, instrument: Any = None, group: str | None = 
     label = _label(instrument)
     d = _default_digits(instrument) if digits is None else digits
     if group is None:
-        from ..statistics.outcomes import CHANGE_COLUMNS
+        from ..statistics.change import CHANGE_COLUMNS
 
         by = [c for c in row.index if c not in CHANGE_COLUMNS and not str(c).startswith(("n_", "ci_", "p_"))
               and not isinstance(row[c], (int, float, np.number, bool, np.bool_))]
@@ -1041,7 +1041,7 @@ def software_versions() -> dict[str, str]:
 
 
 def _dropout_text(dropout: Any) -> str:
-    from ..statistics.engagement import as_dropout
+    from ..statistics.dropout import as_dropout
 
     rule = as_dropout(dropout)
     parts = []

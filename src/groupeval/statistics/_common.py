@@ -30,20 +30,9 @@ from scipy import optimize, stats
 from ..base.exceptions import ConfigError, Problem, SchemaError, SmallSampleWarning, ValidationError
 
 __all__ = [
-    "check_frame",
-    "check_choice",
-    "resolve_instrument",
-    "instrument_name",
-    "paired_frame",
-    "attach_columns",
-    "wilson_ci",
-    "nct_ci",
-    "nct_ci_vec",
-    "hedges_j",
-    "rubin_pool",
-    "ClusterOLS",
-    "cluster_ols",
-    "design_info_of",
+    "check_frame", "check_choice", "resolve_instrument", "instrument_name", "paired_frame", "attach_columns",
+    "wilson_ci", "nct_ci", "nct_ci_vec", "hedges_j", "rubin_pool", "ClusterOLS", "cluster_ols", "design_info_of",
+    "check_ci", "time_levels", "formula_term"
 ]
 
 
@@ -548,3 +537,28 @@ def tidy_norms(norms: Mapping[str, Any] | None) -> dict[str, tuple[float, float]
         if bad:
             raise ConfigError(f"unknown norms key(s) {bad}; use 'clinical' and/or 'functional'.")
     return out
+
+
+def check_ci(ci: float) -> None:
+    if not (0 < ci < 1):
+        raise ConfigError(f"`ci` must be between 0 and 1 (e.g. 0.95); got {ci!r}.")
+
+
+def time_levels(values: pd.Series, time_values: Sequence[str] | None, data: Any) -> list[str]:
+    present = list(pd.unique(values.dropna().astype(str)))
+    if time_values is None and data is not None and getattr(data, "timepoints", None):
+        time_values = [t for t in data.timepoints if t in present]
+    if time_values is None:
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            return [str(c) for c in values.cat.categories if c in present]
+        return present
+    unknown = [t for t in present if t not in time_values]
+    if unknown:
+        raise ConfigError("timepoints in the scores are missing from `time_values`",
+                          [Problem(None, None, None, t, "timepoint not listed in `time_values`",
+                                   "add it to `time_values` (in order) or drop those rows") for t in unknown])
+    return [str(t) for t in time_values if t in present]
+
+
+def formula_term(name: str) -> str:
+    return f'Q("{name}")'

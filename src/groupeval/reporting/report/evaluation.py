@@ -303,7 +303,7 @@ class Evaluation:
     @cached_property
     def flow_table(self) -> pd.DataFrame:
         """:func:`groupeval.participant_flow` (people, not enrolments), scored on the first instrument."""
-        from ...statistics.retention import participant_flow
+        from ...statistics.flow import participant_flow
 
         scores = {n: self.scores[n] for n in self.instruments} or None
         return participant_flow(self.dataset, scores)
@@ -337,7 +337,7 @@ class Evaluation:
         cache = self.__dict__.setdefault("_change_cache", {})
         if key in cache:
             return cache[key]
-        from ...statistics.outcomes import change
+        from ...statistics.change import change
 
         post = post or self.post
         inst, dv, _ = self._idl(name)
@@ -376,7 +376,7 @@ class Evaluation:
         """
         cache = self.__dict__.setdefault("_rc_cache", {})
         if name not in cache:
-            from ...statistics.outcomes import reliable_change
+            from ...statistics.reliable_change import reliable_change
 
             inst, dv, _ = self._idl(name)
             try:
@@ -420,7 +420,7 @@ class Evaluation:
         """:func:`groupeval.compare_groups` (ANCOVA of ``post`` on ``pre`` + group type, clustered SEs)."""
         cache = self.__dict__.setdefault("_cmp_cache", {})
         if name not in cache:
-            from ...statistics.models import compare_groups
+            from ...statistics.compare import compare_groups
 
             try:
                 inst, dv, _ = self._idl(name)
@@ -473,7 +473,7 @@ class Evaluation:
         """:func:`groupeval.mixed_model` by group type (None when it cannot be fitted)."""
         cache = self.__dict__.setdefault("_mm_cache", {})
         if name not in cache:
-            from ...statistics.models import mixed_model
+            from ...statistics.mixed import mixed_model
 
             try:
                 inst, dv, _ = self._idl(name)
