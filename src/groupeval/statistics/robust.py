@@ -157,6 +157,15 @@ def _sym(m: np.ndarray) -> np.ndarray:
     return 0.5 * (m + np.swapaxes(m, -1, -2))
 
 
+def _tr(m: np.ndarray) -> np.ndarray:
+    return np.swapaxes(m, -1, -2)
+
+
+def _recompose(vec: np.ndarray, vals: np.ndarray) -> np.ndarray:
+    """Stack of V diag(vals) V' from a batched eigendecomposition."""
+    return (vec * vals[:, None, :]) @ _tr(vec)
+
+
 def _cluster_terms(xt: np.ndarray, e: np.ndarray, w: np.ndarray | None, codes: np.ndarray, n_clusters: int,
                    kind: str, scale: float) -> tuple[np.ndarray, _Blocks]:
     """Adjusted cluster scores (G, p) and the per-cluster blocks for the df computations.
@@ -172,9 +181,9 @@ def _cluster_terms(xt: np.ndarray, e: np.ndarray, w: np.ndarray | None, codes: n
             lam, vec = np.linalg.eigh(gam)
             f = _adjust(1.0 - lam, kind, scale)
             # X~_g' A_g e_g = f(I - Gamma_g) X~_g'e_g
-            score = np.einsum("gij,gj,gkj,gk->gi", vec, f, vec, z, optimize=True)
-            k_blk = np.einsum("gij,gj,gkj->gik", vec, f * lam, vec, optimize=True)
-            a_blk = np.einsum("gij,gj,gkj->gik", vec, f * f * lam, vec, optimize=True)
+            score = (vec @ (f * (_tr(vec) @ z[:, :, None])[:, :, 0])[:, :, None])[:, :, 0]
+            k_blk = _recompose(vec, f * lam)
+            a_blk = _recompose(vec, f * f * lam)
         else:
             score = scale * z
             k_blk = scale * gam
@@ -201,17 +210,17 @@ def _cluster_terms(xt: np.ndarray, e: np.ndarray, w: np.ndarray | None, codes: n
     root = np.where(pos, np.sqrt(np.clip(lam, 0.0, None)), 0.0)
     root_inv = np.zeros_like(lam)
     root_inv[pos] = 1.0 / root[pos]
-    s = np.einsum("gij,gj,gkj->gik", vec, root, vec, optimize=True)
-    s_inv = np.einsum("gij,gj,gkj->gik", vec, root_inv, vec, optimize=True)
-    t_mat = _sym(np.einsum("gij,jk,gkl->gil", s, n_mat, s, optimize=True))
+    s = _recompose(vec, root)
+    s_inv = _recompose(vec, root_inv)
+    t_mat = _sym(s @ n_mat @ s)
     mu, uvec = np.linalg.eigh(t_mat)
     f = _adjust(1.0 - mu, kind, scale)
-    phi = np.einsum("gij,gj,gkj->gik", uvec, f - 1.0, uvec, optimize=True)
-    corr = np.einsum("gij,gjk,gkl,gl->gi", s, phi, s_inv, z, optimize=True)
+    phi = _recompose(uvec, f - 1.0)
+    corr = (s @ (phi @ (s_inv @ z[:, :, None])))[:, :, 0]
     score = (z + corr)[:, p:]
-    su = np.einsum("gij,gjk->gik", s, uvec)
-    f1 = np.einsum("gij,gj,gkj->gik", su, f, su, optimize=True)
-    f2 = np.einsum("gij,gj,gkj->gik", su, f * f, su, optimize=True)
+    su = s @ uvec
+    f1 = _recompose(su, f)
+    f2 = _recompose(su, f * f)
     return score, _Blocks(a=_sym(f2[:, p:, p:]), k=f1[:, :, p:], n_mat=n_mat, r_w=r_w)
 
 
@@ -231,16 +240,17 @@ def _satterthwaite_df(blocks: _Blocks, ct: np.ndarray) -> tuple[np.ndarray, np.n
     Returns (df, ratio) where ``ratio`` is :math:`\sum_g P_{gg}` over the
     model-based working variance (1 for OLS CR2 without singular clusters).
     """
-    a = np.einsum("gij,ir,jr->gr", blocks.a, ct, ct, optimize=True)
-    k = np.einsum("gmi,ir->gmr", blocks.k, ct, optimize=True)
-    nk = np.einsum("mn,gnr->gmr", blocks.n_mat, k, optimize=True)
-    knk = np.einsum("gmr,gmr->gr", k, nk)
+    a = ((blocks.a @ ct) * ct).sum(axis=1)  # (G, r)
+    k = blocks.k @ ct  # (G, m, r)
+    nk = blocks.n_mat @ k
+    knk = (k * nk).sum(axis=1)
     e_total = (a - knk).sum(axis=0)
-    sig = np.einsum("gmr,gnr->rmn", k, k, optimize=True)
-    ns = np.einsum("mn,rnk->rmk", blocks.n_mat, sig, optimize=True)
-    cross = np.einsum("rmk,rkm->r", ns, ns)
+    kr = np.moveaxis(k, 2, 0)  # (r, G, m)
+    sig = _tr(kr) @ kr  # (r, m, m): sum_g k_g k_g'
+    ns = blocks.n_mat @ sig
+    cross = (ns * _tr(ns)).sum(axis=(1, 2))
     var_total = (a * a).sum(axis=0) - 2.0 * (a * knk).sum(axis=0) + cross
-    base = np.einsum("ir,ij,jr->r", ct, blocks.r_w, ct)
+    base = ((blocks.r_w @ ct) * ct).sum(axis=0)
     ratio = e_total / base
     with np.errstate(divide="ignore", invalid="ignore"):
         df = e_total ** 2 / var_total
@@ -275,10 +285,10 @@ def _htz_nu(blocks: _Blocks, ct: np.ndarray) -> tuple[float, float]:
     smallest over the directions of the constraints).
     """
     q = ct.shape[1]
-    a = np.einsum("gij,is,jt->gst", blocks.a, ct, ct, optimize=True)
-    k = np.einsum("gmi,is->gms", blocks.k, ct, optimize=True)
+    a = ct.T @ blocks.a @ ct  # (G, q, q)
+    k = blocks.k @ ct  # (G, m, q)
     nmat = blocks.n_mat
-    omega = _sym((a - np.einsum("gms,mn,gnt->gst", k, nmat, k, optimize=True)).sum(axis=0))
+    omega = _sym((a - _tr(k) @ nmat @ k).sum(axis=0))
     base = _sym(ct.T @ blocks.r_w @ ct)
     # smallest generalised eigenvalue of omega relative to the model-based variance
     try:
@@ -286,19 +296,20 @@ def _htz_nu(blocks: _Blocks, ct: np.ndarray) -> tuple[float, float]:
     except np.linalg.LinAlgError:  # pragma: no cover - base is positive definite for full-rank constraints
         ratio = float("nan")
     d = _inv_sqrt_psd(omega)
-    a = np.einsum("su,guv,vt->gst", d, a, d, optimize=True)
-    k = np.einsum("gms,st->gmt", k, d, optimize=True)
-    nk = np.einsum("mn,gns->gms", nmat, k, optimize=True)
-    knk = np.einsum("gms,gmt->gst", k, nk, optimize=True)  # K_g'NK_g
-    tr_a = np.einsum("gss->g", a)
-    tr_knk = np.einsum("gss->g", knk)
-    sig = np.einsum("gis,gjt->isjt", k, k, optimize=True)
+    a = d @ a @ d
+    k = k @ d
+    knk = _tr(k) @ nmat @ k  # K_g'NK_g
+    tr_a = np.trace(a, axis1=1, axis2=2)
+    tr_knk = np.trace(knk, axis1=1, axis2=2)
+    g, m, _ = k.shape
+    kf = k.reshape(g, m * q)
+    sig = (kf.T @ kf).reshape(m, q, m, q)  # sig[i,s,j,t] = sum_g K_g[i,s] K_g[j,t]
+    # nsn[j,s,l,t] = sum_{i,k} N_ij N_kl sig[i,s,k,t]
+    nsn = np.einsum("kl,jskt->jslt", nmat, np.tensordot(nmat, sig, axes=([0], [0])))
     # sum_{g,h} (tr B_gh)^2
-    t1 = (tr_a ** 2).sum() - 2.0 * (tr_a * tr_knk).sum() + np.einsum(
-        "ij,kl,iskt,jslt->", nmat, nmat, sig, sig, optimize=True)
+    t1 = (tr_a ** 2).sum() - 2.0 * (tr_a * tr_knk).sum() + (nsn * sig).sum()
     # sum_{g,h} tr(B_gh B_gh)
-    t2 = np.einsum("gst,gts->", a, a) - 2.0 * np.einsum("gst,gts->", a, knk) + np.einsum(
-        "ij,kl,iskt,jtls->", nmat, nmat, sig, sig, optimize=True)
+    t2 = (a * _tr(a)).sum() - 2.0 * (a * _tr(knk)).sum() + (nsn * sig.transpose(0, 3, 2, 1)).sum()
     total = float(t1 + t2)
     eta = q * (q + 1) / total if total > 0 else float("nan")
     return eta, ratio
@@ -736,7 +747,7 @@ def _fit(x: np.ndarray, y: np.ndarray, codes: np.ndarray, n_clusters: int, w: np
         raise ValidationError(f"the design is collinear (rank {rank} < {p} terms); {dropped} can be written from "
                               f"the other terms. Drop them, or drop unused factor levels.")
     inv_piv = np.argsort(piv)
-    rinv = linalg.solve_triangular(rmat, np.eye(p))[inv_piv, :]  # X_w = Q R[:, inv_piv]; this is its inverse
+    rinv = np.linalg.inv(rmat)[inv_piv, :]  # X_w = Q R[:, inv_piv]; this is its inverse
     theta = qmat.T @ yw
     beta = rinv @ theta
     xt = qmat if sw is None else qmat / sw[:, None]  # X~ = X R^{-1}, X~'WX~ = I
