@@ -19,9 +19,9 @@ from groupeval.statistics.robust import cluster_robust, cluster_robust_formula
 REF = Path(__file__).resolve().parent / "reference"
 RTOL = 1e-6
 DATASETS = ["mean6", "mean9", "mean7eq", "ancova9", "ancova12", "ancova8", "ancova6", "single", "single_nopre",
-            "dose_w", "dose_wcl"]
+            "dose_w", "dose_wcl", "big_clusters", "big_clusters_w"]
 TYPES = {"CR2": "CR2", "CR1": "CR1", "CR0": "CR0"}
-WEIGHTED = {"dose_w", "dose_wcl"}
+WEIGHTED = {"dose_w", "dose_wcl", "big_clusters_w"}
 # contrasts whose cluster-robust variance is not identified (estimated from one group's rows alone):
 # clubSandwich prints an SE of ~1e-9 and an arbitrary df there; groupeval returns NaN with a note
 NOT_IDENTIFIED = {("single_nopre", "meanD")}

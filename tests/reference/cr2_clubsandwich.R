@@ -124,6 +124,19 @@ datasets$dose_wcl <- list(data = d, formula = y ~ exposure, weights = "w",
                           contrasts = list(exposure = c(0, 1), at12 = c(1, 12)),
                           constraints = list(both = rbind(c(1, 0), c(0, 1))))
 
+# (e) large clusters (hundreds of members): the p x p algebra against clubSandwich's n_g x n_g matrices
+d <- ancova(8, c("A", "B", "C", "D", "A", "B", "C", "D"), c(310, 150, 420, 600, 205, 380, 175, 260), 206)
+datasets$big_clusters <- list(data = d, formula = y ~ pre + type, weights = NULL,
+                              contrasts = anc_contrasts(d), constraints = anc_constraints)
+set.seed(303)
+d <- sim_groups(6, c(240, 410, 130, 520, 300, 180))
+d$exposure <- rbinom(nrow(d), 26, runif(nrow(d), 0.2, 0.9))
+d$w <- runif(nrow(d), 0.3, 4)
+d$y <- 0.04 * d$exposure + d$u + rnorm(nrow(d), 0, 1 / sqrt(d$w))
+datasets$big_clusters_w <- list(data = d, formula = y ~ exposure, weights = "w",
+                                contrasts = list(exposure = c(0, 1), at13 = c(1, 13)),
+                                constraints = list(both = rbind(c(1, 0), c(0, 1)), exposure = rbind(c(0, 1))))
+
 # (d) the shipped sample: BRS baseline -> week_26 by group type (as groupeval.compare_groups fits it)
 d <- read.csv(file.path(here, "cr2_sample_input.csv"), stringsAsFactors = FALSE)
 names(d)[names(d) == "post"] <- "y"

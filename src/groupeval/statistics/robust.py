@@ -137,6 +137,20 @@ def _pair_sums(codes: np.ndarray, n_clusters: int, left: np.ndarray, right: np.n
     return out
 
 
+def _weighted_gram(codes: np.ndarray, n_clusters: int, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """(G, 2p, 2p) per-cluster Y_g'Y_g for Y = [x, w x]: blocks x'x, x'Wx, x'W^2x."""
+    p = x.shape[1]
+    out = np.empty((n_clusters, 2 * p, 2 * p))
+    w2 = w * w
+    for j in range(p):
+        for k in range(j, p):
+            prod = x[:, j] * x[:, k]
+            for (a, b), wt in (((0, 0), None), ((0, p), w), ((p, p), w2)):
+                s = np.bincount(codes, weights=prod if wt is None else prod * wt, minlength=n_clusters)
+                out[:, a + j, b + k] = out[:, a + k, b + j] = out[:, b + j, a + k] = out[:, b + k, a + j] = s
+    return out
+
+
 def _col_sums(codes: np.ndarray, n_clusters: int, x: np.ndarray, e: np.ndarray) -> np.ndarray:
     """(G, p) per-cluster sums of x_i e_i."""
     return np.stack([np.bincount(codes, weights=x[:, j] * e, minlength=n_clusters) for j in range(x.shape[1])],
@@ -191,12 +205,10 @@ def _cluster_terms(xt: np.ndarray, e: np.ndarray, w: np.ndarray | None, codes: n
         return score, _Blocks(a=_sym(a_blk), k=_sym(k_blk), n_mat=np.eye(p), r_w=np.eye(p))
     # WLS, working model independence with unit variance (clubSandwich's lm method with weights):
     # I - H_gg - H_gg' + X~_g R~ X~_g' = I - Y_g N Y_g',  Y_g = [X~_g, W_g X~_g],  R~ = X~'W^2 X~
-    wx = xt * w[:, None]
-    y_mat = np.hstack([xt, wx])
-    gam = _pair_sums(codes, n_clusters, y_mat, y_mat, True)  # (G, 2p, 2p)
+    gam = _weighted_gram(codes, n_clusters, xt, w)  # (G, 2p, 2p): Y_g'Y_g
     r_w = _sym(gam[:, p:, p:].sum(axis=0))
     n_mat = np.block([[-r_w, np.eye(p)], [np.eye(p), np.zeros((p, p))]])
-    z = _col_sums(codes, n_clusters, y_mat, e)  # (G, 2p): [X~_g'e_g, X~_g'W_g e_g]
+    z = np.hstack([_col_sums(codes, n_clusters, xt, e), _col_sums(codes, n_clusters, xt, e * w)])  # Y_g'e_g
     if kind != "CR2":
         score = scale * z[:, p:]
         k_blk = scale * gam[:, :, p:]
