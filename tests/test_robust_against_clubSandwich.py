@@ -329,3 +329,12 @@ def test_bad_arguments_raise_groupeval_errors():
         fit.coef_test(ci=95)
     with pytest.raises(ConfigError, match="test must be"):
         fit.wald_test(np.eye(X.shape[1])[2:], test="HTA")
+
+
+def test_constant_response_is_an_exact_fit_but_tiny_noise_is_not():
+    g = np.repeat(np.arange(5), 4)
+    const = cluster_robust(np.ones((20, 1)), np.full(20, 7.3), g)
+    assert const.exact_fit and np.isnan(const.coef_test()["t"].iloc[0])
+    rng = np.random.default_rng(3)
+    noisy = cluster_robust(np.ones((20, 1)), 1e3 + 1e-6 * rng.normal(size=20), g)
+    assert not noisy.exact_fit and np.isfinite(noisy.coef_test()["p_value"].iloc[0])

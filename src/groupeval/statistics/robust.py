@@ -74,7 +74,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -84,7 +84,6 @@ from groupeval.exceptions import ConfigError, ValidationError
 
 __all__ = ["ClusterRobustFit", "cluster_robust", "cluster_robust_formula", "VCOV_TYPES", "WALD_TESTS"]
 
-VcovType = Literal["CR0", "CR1", "CR2"]
 VCOV_TYPES: tuple[str, ...] = ("CR0", "CR1", "CR2")
 WALD_TESTS: tuple[str, ...] = ("HTZ", "chi-sq", "naive-F")
 DF_METHODS: tuple[str, ...] = ("satterthwaite", "G-1")
@@ -94,7 +93,7 @@ _TOL_SINGULAR = 1e-10
 # a contrast whose working-model variance drops below this fraction of its model-based variance is
 # treated as identified by a single cluster (no cluster-robust variance)
 _TOL_IDENTIFIED = 1e-8
-# residuals below this fraction of the response's size are an exact fit
+# residuals below this fraction of the response's spread (+ a tenth of it times its size) are an exact fit
 _TOL_EXACT = 1e-12
 # relative rank tolerance of the pivoted QR of the (weighted) design
 _TOL_RANK = 1e-10
@@ -364,15 +363,15 @@ class ClusterRobustFit:
     """
 
     params: pd.Series
-    vcov: pd.DataFrame
+    vcov: pd.DataFrame = field(repr=False)
     type: str
     n: int
     n_clusters: int
     names: tuple[str, ...]
     df_resid: int
     weighted: bool
-    design_info: Any = None
-    rows: pd.Index | None = None
+    design_info: Any = field(default=None, repr=False)
+    rows: pd.Index | None = field(default=None, repr=False)
     exact_fit: bool = False
     _rinv: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False, compare=False)
     _blocks: _Blocks | None = field(default=None, repr=False, compare=False)
@@ -389,7 +388,7 @@ class ClusterRobustFit:
     def _contrast_matrix(self, L: Any, what: str = "L") -> tuple[np.ndarray, list[str]]:
         p = len(self.names)
         if isinstance(L, pd.Series):
-            L = L.to_frame().T
+            L = pd.DataFrame([L.to_dict()], index=None if L.name is None else [L.name])
         if isinstance(L, dict):
             L = pd.DataFrame([L])
         if isinstance(L, pd.DataFrame):
@@ -764,9 +763,13 @@ def _fit(x: np.ndarray, y: np.ndarray, codes: np.ndarray, n_clusters: int, w: np
     beta = rinv @ theta
     xt = qmat if sw is None else qmat / sw[:, None]  # X~ = X R^{-1}, X~'WX~ = I
     e = y - x @ beta
-    size = np.sqrt(np.mean(y ** 2)) if w is None else np.sqrt(np.mean(w * y ** 2))
-    resid_size = np.sqrt(np.mean(e ** 2)) if w is None else np.sqrt(np.mean(w * e ** 2))
-    exact = bool(resid_size <= _TOL_EXACT * max(size, np.finfo(float).tiny))
+    wt = np.ones(n) if w is None else w
+    y_bar = float(np.sum(wt * y) / np.sum(wt))
+    spread = float(np.sqrt(np.mean(wt * (y - y_bar) ** 2)))
+    size = float(np.sqrt(np.mean(wt * y ** 2)))
+    resid_size = float(np.sqrt(np.mean(wt * e ** 2)))
+    # all residuals zero up to rounding: relative to the response's spread, or to its size when it is constant
+    exact = bool(resid_size <= _TOL_EXACT * spread + 0.1 * _TOL_EXACT * size)
     if exact:
         e = np.zeros_like(e)
     scale = 1.0
