@@ -227,7 +227,7 @@ _KM_COLS = ["time", "at_risk", "events", "censored", "retention", "std_err_green
 
 
 def km_clustered(time: Any, event: Any, entry: Any = None, cluster: Any = None, *, ci: float = 0.95,
-                 variance: KMVariance = "robust", reference: CIReference = "normal",
+                 variance: KMVariance | None = None, reference: CIReference = "normal",
                  start_time: float | None = None) -> ClusteredKaplanMeier:
     """Kaplan-Meier retention with group-clustered standard errors, late entry allowed.
 
@@ -242,14 +242,15 @@ def km_clustered(time: Any, event: Any, entry: Any = None, cluster: Any = None, 
         observed from enrolment.  At risk at ``t`` when ``entry < t <= time``
         (entry <= 0: from time 0, so events at time 0 count).
     cluster
-        Group id per member.  ``None``: every member is its own cluster (the
-        robust error then equals Greenwood's).
+        Group id per member.  ``None``: every member is its own cluster
+        (without late entry the robust error then equals Greenwood's).
     ci
         Confidence level of the log-log interval.
     variance
-        Error behind ``ci_low`` / ``ci_high``: ``"robust"`` (default;
-        clustered infinitesimal jackknife), ``"greenwood"`` or ``"jackknife"``
-        (delete-one-group).
+        Error behind ``ci_low`` / ``ci_high``: ``"robust"`` (clustered
+        infinitesimal jackknife; the default when ``cluster`` is given),
+        ``"greenwood"`` (the default without ``cluster``, as R) or
+        ``"jackknife"`` (delete-one-group).
     reference
         ``"normal"`` (default; R's z quantile) or ``"t"``: t quantile on
         :math:`G - 1` df, and the robust variance scaled by :math:`G/(G-1)`
@@ -300,6 +301,8 @@ def km_clustered(time: Any, event: Any, entry: Any = None, cluster: Any = None, 
     ``cluster`` it gives Greenwood (``fit$std.err``).
     """
     q_ci = _check_ci(ci)
+    if variance is None:
+        variance = "greenwood" if cluster is None else "robust"
     if variance not in ("robust", "greenwood", "jackknife"):
         raise ConfigError(f"`variance` must be 'robust', 'greenwood' or 'jackknife', got {variance!r}.")
     if reference not in ("normal", "t"):
@@ -383,8 +386,9 @@ def km_clustered(time: Any, event: Any, entry: Any = None, cluster: Any = None, 
                     if len(first_ok) else "a later start_time")
             note = note or (f"the curve reached 0 at t = {zero_at:g} with {int(n[k0])} at risk; later entrants "
                             "cannot lift it")
+            n_later = int((start > grid[k0]).sum())
             warnings.warn(f"km_clustered: the number at risk fell to the number of dropouts at t = {zero_at:g} "
-                          f"({int(n[k0])} at risk), so the curve is 0 from there although {int((start > grid[k0]).sum())} "
+                          f"({int(n[k0])} at risk), so the curve is 0 from there although {n_later} "
                           f"member(s) enter later; estimate the curve conditional on reaching a later time, "
                           f"e.g. {hint}.", SmallSampleWarning, stacklevel=2)
     table = pd.DataFrame({"time": grid, "at_risk": n.astype(np.int64), "events": d.astype(np.int64),
@@ -687,8 +691,9 @@ def cox_fit(X: Any, time: Any, event: Any, entry: Any = None, *, ties: Ties = "e
     cur = _cox_pieces(Xa, start, stop, ev, beta, ties)
     ll0 = cur.loglik
     converged = False
-    it = 0
-    for it in range(1, max_iter + 1):  # Newton iterations, not members
+    iterations = 0
+    for _ in range(max_iter):  # Newton iterations, not members
+        iterations += 1
         try:
             step = np.linalg.solve(cur.information, cur.score)
         except np.linalg.LinAlgError:
@@ -709,7 +714,7 @@ def cox_fit(X: Any, time: Any, event: Any, entry: Any = None, *, ties: Ties = "e
     if not converged or np.max(np.abs(beta)) > 20:
         warnings.warn("cox_fit: the partial likelihood did not converge cleanly (a level with no or only "
                       "dropouts?); coefficients may be infinite.", ConvergenceWarning, stacklevel=2)
-    return CoxFit(beta, cur.information, cur.loglik, ll0, it, converged, ties)
+    return CoxFit(beta, cur.information, cur.loglik, ll0, iterations, converged, ties)
 
 
 @dataclass(frozen=True)
