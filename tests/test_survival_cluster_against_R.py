@@ -289,6 +289,8 @@ def test_bad_input_raises_groupeval_errors(data):
         km_clustered([1.0, 2.0], [2, 0])
     with pytest.raises(ConfigError, match="ci"):
         km_clustered([1.0, 2.0], [1, 0], ci=95)
+    with pytest.raises(ConfigError, match="need `cluster`"):
+        km_clustered([1.0, 2.0], [1, 0], variance="robust")
     with pytest.raises(ConfigError, match="2 levels"):
         clustered_logrank(data["time_weeks"], data["event"], np.zeros(len(data)), data["group_id"])
     with pytest.raises(ValidationError, match="missing group id"):

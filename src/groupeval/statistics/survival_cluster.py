@@ -193,7 +193,7 @@ class ClusteredKaplanMeier:
         scaled by :math:`G/(G-1)` when ``reference == "t"`` and it is robust),
         ``ci_low``, ``ci_high`` (log-log, from ``std_err``).
     n_clusters : int
-        Number of clusters (groups) among the members in the curve.
+        Number of clusters (groups) among the members in the curve (0 without ``cluster``).
     variance : str
         ``"robust"``, ``"greenwood"`` or ``"jackknife"``: the error behind the CI.
     reference : str
@@ -222,6 +222,35 @@ class ClusteredKaplanMeier:
     note: str
 
 
+def _km_cluster_errors(code: np.ndarray, G: int, a: np.ndarray, b: np.ndarray, row: np.ndarray, ev: np.ndarray,
+                       n: np.ndarray, d: np.ndarray, free: np.ndarray, surv: np.ndarray, alive: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster-robust (IJ) and grouped-jackknife standard errors of log S (G x K work arrays)."""
+    K = len(n)
+    # cluster-robust influence on log S, G x K
+    n_g = _count_at_risk_by(code, G, a, b, K)
+    d_g = np.bincount(code * K + row, weights=ev.astype(float), minlength=G * K).reshape(G, K)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = np.where((d > 0) & (free > 0), (d_g - n_g * (d / n)) / np.where(free > 0, free, 1.0), 0.0)
+    infl = -np.cumsum(step, axis=1)
+    var_rob = np.einsum("gk,gk->k", infl, infl)
+    # grouped jackknife (delete one cluster), on the survival scale
+    n_minus = n[None, :] - n_g
+    d_minus = d[None, :] - d_g
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f_minus = np.where(n_minus > 0, 1.0 - d_minus / np.where(n_minus > 0, n_minus, 1.0), 1.0)
+    s_minus = np.cumprod(f_minus, axis=1)
+    if G > 1:
+        dev = s_minus - s_minus.mean(axis=0, keepdims=True)
+        var_jk_s = (G - 1) / G * np.einsum("gk,gk->k", dev, dev)
+    else:
+        var_jk_s = np.full(K, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se_jk = np.where(alive, np.sqrt(var_jk_s) / np.where(alive, surv, 1.0), np.nan)
+    se_rob = np.where(alive, np.sqrt(var_rob), np.nan)
+    return se_rob, se_jk
+
+
 _KM_COLS = ["time", "at_risk", "events", "censored", "retention", "std_err_greenwood", "std_err_robust",
             "std_err_jackknife", "std_err", "ci_low", "ci_high"]
 
@@ -242,8 +271,10 @@ def km_clustered(time: Any, event: Any, entry: Any = None, cluster: Any = None, 
         observed from enrolment.  At risk at ``t`` when ``entry < t <= time``
         (entry <= 0: from time 0, so events at time 0 count).
     cluster
-        Group id per member.  ``None``: every member is its own cluster
-        (without late entry the robust error then equals Greenwood's).
+        Group id per member.  ``None``: no clustering; only Greenwood errors
+        (``std_err_robust`` / ``std_err_jackknife`` NaN, ``n_clusters`` 0).
+        ``np.arange(n)`` gives the member-level infinitesimal jackknife
+        (equal to Greenwood without late entry).
     ci
         Confidence level of the log-log interval.
     variance
@@ -307,6 +338,10 @@ def km_clustered(time: Any, event: Any, entry: Any = None, cluster: Any = None, 
         raise ConfigError(f"`variance` must be 'robust', 'greenwood' or 'jackknife', got {variance!r}.")
     if reference not in ("normal", "t"):
         raise ConfigError(f"`reference` must be 'normal' or 't', got {reference!r}.")
+    clustered = cluster is not None
+    if not clustered and (variance != "greenwood" or reference == "t"):
+        raise ConfigError(f"variance={variance!r} / reference={reference!r} need `cluster` (a group id per member); "
+                          "pass cluster=np.arange(n) for the member-level infinitesimal jackknife.")
     stop, ev, start = _prep(time, event, entry)
     code, _ = _clusters(cluster, len(stop))
     t0 = -np.inf if start_time is None else float(start_time)
@@ -319,7 +354,7 @@ def km_clustered(time: Any, event: Any, entry: Any = None, cluster: Any = None, 
         empty = pd.DataFrame({c: pd.Series(dtype=np.int64 if c in ("at_risk", "events", "censored") else float)
                               for c in _KM_COLS})
         return ClusteredKaplanMeier(empty, 0, variance, reference, np.nan, q_ci, t0, np.nan, "no members")
-    G = int(code.max()) + 1
+    G = int(code.max()) + 1 if clustered else 0
     grid = np.unique(stop)
     K = len(grid)
     a, b = _interval_index(grid, start, stop)
@@ -335,28 +370,11 @@ def km_clustered(time: Any, event: Any, entry: Any = None, cluster: Any = None, 
     with np.errstate(divide="ignore", invalid="ignore"):
         gw_inc = np.where(d > 0, d / (n * np.where(free > 0, free, 1.0)), 0.0)
     var_gw = np.cumsum(gw_inc)
-    # cluster-robust influence on log S, G x K
-    n_g = _count_at_risk_by(code, G, a, b, K)
-    d_g = np.bincount(code * K + row, weights=ev.astype(float), minlength=G * K).reshape(G, K)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        step = np.where((d > 0) & (free > 0), (d_g - n_g * (d / n)) / np.where(free > 0, free, 1.0), 0.0)
-    infl = -np.cumsum(step, axis=1)
-    var_rob = np.einsum("gk,gk->k", infl, infl)
-    # grouped jackknife (delete one cluster), on the survival scale
-    n_minus = n[None, :] - n_g
-    d_minus = d[None, :] - d_g
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f_minus = np.where(n_minus > 0, 1.0 - d_minus / np.where(n_minus > 0, n_minus, 1.0), 1.0)
-    s_minus = np.cumprod(f_minus, axis=1)
-    if G > 1:
-        dev = s_minus - s_minus.mean(axis=0, keepdims=True)
-        var_jk_s = (G - 1) / G * np.einsum("gk,gk->k", dev, dev)
+    if clustered:
+        se_rob, se_jk = _km_cluster_errors(code, G, a, b, row, ev, n, d, free, surv, alive)
     else:
-        var_jk_s = np.full(K, np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        se_jk = np.where(alive, np.sqrt(var_jk_s) / np.where(alive, surv, 1.0), np.nan)
+        se_rob = se_jk = np.full(K, np.nan)
     se_gw = np.where(alive, np.sqrt(var_gw), np.nan)
-    se_rob = np.where(alive, np.sqrt(var_rob), np.nan)
     note = ""
     if reference == "t":
         if G < 2:
@@ -371,7 +389,7 @@ def km_clustered(time: Any, event: Any, entry: Any = None, cluster: Any = None, 
         q = float(stats.norm.ppf(0.5 + q_ci / 2))
     chosen = {"robust": se_rob * (np.sqrt(G / (G - 1)) if (reference == "t" and G > 1) else 1.0),
               "greenwood": se_gw, "jackknife": se_jk}[variance]
-    if variance != "greenwood" and G < 2:
+    if clustered and variance != "greenwood" and G < 2:
         note = note or "one cluster only: no between-cluster variance"
         chosen = np.full(K, np.nan)
     lo, hi = _loglog_ci(surv, chosen, q) if np.isfinite(q) else (np.full(K, np.nan), np.full(K, np.nan))
