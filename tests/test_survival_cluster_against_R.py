@@ -310,3 +310,31 @@ def test_undefined_results_are_nan_with_reason():
     assert np.isfinite(tab.loc["logrank", "p_value"])
     km = km_clustered(t, e, None, ["g1"] * 6)
     assert km.table["std_err_robust"].notna().any() and km.table["ci_low"].isna().all() and km.note
+
+
+def test_signflip_p_value_equals_brute_force_enumeration(data):
+    # the reference distribution, enumerated independently with itertools over the 2^G sign vectors
+    import itertools
+
+    d = data[data["group_id"].isin(sorted(data["group_id"].unique())[:8])]
+    res = clustered_logrank(d["time_weeks"], d["event"], d["band"], d["group_id"], d["entry_weeks"])
+    U = res.cluster_scores.to_numpy()
+    Vinv = np.linalg.inv(U.T @ U)
+    T = res.table.set_index("test").loc["robust_score", "statistic"]
+    Tb = [float((np.array(e) @ U) @ Vinv @ (np.array(e) @ U)) for e in itertools.product([-1, 1], repeat=len(U))]
+    row = res.table.set_index("test").loc["robust_score_signflip"]
+    np.testing.assert_allclose(row["p_value"], np.mean(np.array(Tb) >= T - 1e-9), rtol=1e-12)
+    assert row["statistic"] == T and row["reference"] == "sign-flip"
+
+
+def test_signflip_with_many_clusters_is_seeded_monte_carlo():
+    rng = np.random.default_rng(3)
+    n = 400
+    g = rng.integers(0, 20, n)
+    t = rng.integers(0, 30, n).astype(float)
+    e = rng.random(n) < 0.6
+    arm = (g % 2).astype(str)
+    a = clustered_logrank(t, e, arm, g, n_flips=999, seed=1).table.set_index("test").loc["robust_score_signflip"]
+    b = clustered_logrank(t, e, arm, g, n_flips=999, seed=1).table.set_index("test").loc["robust_score_signflip"]
+    assert a["p_value"] == b["p_value"] and "999 random sign flips" in a["reason"]
+    assert 1 / 1000 <= a["p_value"] <= 1
