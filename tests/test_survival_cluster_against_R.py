@@ -303,7 +303,8 @@ def test_undefined_results_are_nan_with_reason():
     # one cluster: no between-cluster spread, the small-sample tests are undefined
     t = np.array([1.0, 2.0, 3.0, 4.0, 2.0, 5.0])
     e = np.array([1, 1, 0, 1, 1, 0])
-    res = clustered_logrank(t, e, ["a"] * 3 + ["b"] * 3, ["g1"] * 6)
+    with pytest.warns(SmallSampleWarning, match="fewer than 6"):
+        res = clustered_logrank(t, e, ["a"] * 3 + ["b"] * 3, ["g1"] * 6)
     tab = res.table.set_index("test")
     for test in ("robust_score_cr1_f", "robust_score_t2"):
         assert np.isnan(tab.loc[test, "p_value"]) and tab.loc[test, "reason"], test

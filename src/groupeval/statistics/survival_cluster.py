@@ -51,6 +51,7 @@ from groupeval.exceptions import ConfigError, ConvergenceWarning, Problem, Small
 __all__ = [
     "MIN_CLUSTERS_LARGE_SAMPLE",
     "MIN_AT_RISK_MEDIAN",
+    "MIN_CLUSTERS_TEST",
     "ClusteredKaplanMeier",
     "km_clustered",
     "median_reportable",
@@ -74,6 +75,9 @@ CoxVarianceMethod = Literal["lin_wei", "cr1", "mancl_derouen"]
 #: tests are anti-conservative in benchmarks/mc_retention_inference.py; the
 #: small-sample F / t versions are the default there.
 MIN_CLUSTERS_LARGE_SAMPLE = 30
+#: With fewer groups than this no cluster-aware test of a group-level factor can
+#: reach p < 0.05 (robust score T <= G; sign flips give p >= 2 / 2**G).
+MIN_CLUSTERS_TEST = 6
 #: A median (or any quantile) of retention is reported only when at least this
 #: many members are at risk where the curve crosses it.
 MIN_AT_RISK_MEDIAN = 10
@@ -1101,5 +1105,9 @@ def clustered_logrank(time: Any, event: Any, arm: Any, cluster: Any, entry: Any 
         rows.append(("robust_score_signflip", np.nan, q, np.nan, "sign-flip", np.nan, why_r or "one cluster only"))
     table = pd.DataFrame(rows, columns=["test", "statistic", "df", "df_denom", "reference", "p_value", "reason"])
     table["df"] = table["df"].astype(float)
+    if G < MIN_CLUSTERS_TEST:
+        warnings.warn(f"clustered_logrank: only {G} groups; with fewer than {MIN_CLUSTERS_TEST} no cluster-aware "
+                      "test can reach p < 0.05 (the robust score statistic is at most the number of groups); "
+                      "report the curves and their intervals instead of a test.", SmallSampleWarning, stacklevel=2)
     cs = pd.DataFrame(Ug, index=pd.Index(clabels, name="cluster"), columns=[str(lv) for lv in levels[1:]])
     return ClusteredLogrank(table, tuple(levels), O_E, V_h, V_rob, cs, G, ties)
