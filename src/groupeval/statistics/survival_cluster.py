@@ -630,8 +630,8 @@ def cox_information_contributions(X: Any, time: Any, event: Any, entry: Any = No
     is the cluster's "leverage" in the Mancl-DeRouen correction
     (:func:`cox_cluster_variance`).
 
-    In R: no single call; ``coxph.detail(fit)`` gives the per-time means and
-    hazard from which ``tests/reference/survival_cluster.R`` builds it (Breslow).
+    In R: no single call; ``tests/reference/survival_cluster.R`` builds it
+    (Breslow ties) by a loop over the event times of a ``coxph`` fit.
     """
     _check_ties(ties)
     stop, ev, start = _prep(time, event, entry)
@@ -808,13 +808,12 @@ def cox_cluster_variance(X: Any, time: Any, event: Any, entry: Any, cluster: Any
       Graubard 2001, who bound the leverage at 0.75 and estimate df; not
       implemented).
 
-    A loop over clusters is used only for the :math:`p\\times p` solves of the
-    Mancl-DeRouen step (no closed form for a batch of small inverses is
-    needed: ``numpy.linalg.solve`` is batched over clusters).
+    No loop over clusters: the :math:`p\\times p` solves of the
+    Mancl-DeRouen step are batched in one ``numpy.linalg.solve`` call.
 
     In R: ``coxph(Surv(entry, time, event) ~ x, cluster = group)$var`` is
-    ``lin_wei``; the others are computed from ``residuals(fit, "score")``,
-    ``fit$naive.var`` and ``coxph.detail(fit)`` in
+    ``lin_wei``; ``mancl_derouen`` is computed from ``residuals(fit, "score")``,
+    ``fit$naive.var`` and a loop over event times in
     ``tests/reference/survival_cluster.R``.
     """
     _check_ties(ties)
