@@ -17,7 +17,13 @@ a member is at risk at ``t`` when ``entry < t <= time``):
 * :func:`cox_fit`, :func:`cox_score_residuals`, :func:`cox_cluster_variance`,
   :func:`cox_cluster_wald` -- the Cox partial-likelihood pieces (Breslow or
   Efron ties) and clustered variances: Lin-Wei (R ``coxph(cluster =)``),
-  CR1 (G/(G-1) with t(G-1)) and the Mancl-DeRouen bias-corrected sandwich.
+  CR1 (G/(G-1) with t(G-1)) and the Mancl-DeRouen bias-corrected sandwich
+  (defined in :mod:`.cox_cluster`, re-exported here).
+
+Shared input checks, risk-set counting and the thresholds
+(``MIN_CLUSTERS_TEST``, ``MIN_CLUSTERS_LARGE_SAMPLE``, ``MIN_AT_RISK_MEDIAN``,
+``MIN_GROUPS_PER_LEVEL``) live in :mod:`._survival_core`; docs/retention.md
+says which method is used when, and why.
 
 Everything is vectorised: per-member and per-cluster quantities come from
 cumulative sums over the event-time grid and ``bincount`` segment sums; the
@@ -40,23 +46,55 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..base.exceptions import ConfigError, ConvergenceWarning, Problem, SmallSampleWarning, ValidationError
+from ..base.exceptions import ConfigError, SmallSampleWarning, ValidationError
+from ._survival_core import (
+    MIN_AT_RISK_MEDIAN,
+    MIN_CLUSTERS_LARGE_SAMPLE,
+    MIN_CLUSTERS_TEST,
+    MIN_GROUPS_PER_LEVEL,
+    CIReference,
+    KMVariance,
+    Ties,
+    _bincount_cols,
+    _check_ci,
+    _check_ties,
+    _clusters,
+    _count_at_risk,
+    _count_at_risk_by,
+    _cox_pieces,
+    _interval_index,
+    _loglog_ci,
+    _prep,
+)
+from .cox_cluster import (
+    CoxClusterVariance,
+    CoxFit,
+    cox_cluster_variance,
+    cox_cluster_wald,
+    cox_fit,
+    cox_information_contributions,
+    cox_score_residuals,
+)
 
 __all__ = [
     "MIN_CLUSTERS_LARGE_SAMPLE",
     "MIN_AT_RISK_MEDIAN",
     "MIN_CLUSTERS_TEST",
+    "MIN_GROUPS_PER_LEVEL",
+    "CIReference",
+    "KMVariance",
     "ClusteredKaplanMeier",
     "km_clustered",
     "median_reportable",
     "ClusteredLogrank",
     "clustered_logrank",
+    # Cox pieces live in .cox_cluster; re-exported here for existing callers
     "CoxFit",
     "cox_fit",
     "cox_score_residuals",
@@ -65,118 +103,6 @@ __all__ = [
     "cox_cluster_variance",
     "cox_cluster_wald",
 ]
-
-Ties = Literal["breslow", "efron"]
-KMVariance = Literal["robust", "greenwood", "jackknife"]
-CIReference = Literal["normal", "t"]
-CoxVarianceMethod = Literal["lin_wei", "cr1", "mancl_derouen"]
-
-#: Below this many groups the large-sample (chi-square / normal) cluster-robust
-#: tests are anti-conservative in benchmarks/mc_retention_inference.py; the
-#: small-sample F / t versions are the default there.
-MIN_CLUSTERS_LARGE_SAMPLE = 30
-#: With fewer groups than this no cluster-aware test of a group-level factor can
-#: reach p < 0.05 (robust score T <= G; sign flips give p >= 2 / 2**G).
-MIN_CLUSTERS_TEST = 6
-#: A median (or any quantile) of retention is reported only when at least this
-#: many members are at risk where the curve crosses it.
-MIN_AT_RISK_MEDIAN = 10
-
-
-# ---------------------------------------------------------------------------
-# input checks
-# ---------------------------------------------------------------------------
-def _as_float(x: Any, name: str) -> np.ndarray:
-    try:
-        return np.asarray(x, dtype=float).ravel()
-    except (TypeError, ValueError):
-        raise ValidationError(f"`{name}` must be numeric (weeks); convert it before calling.") from None
-
-
-def _prep(time: Any, event: Any, entry: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Validated (stop, event, start) with start = -inf for members at risk from time 0."""
-    stop = _as_float(time, "time")
-    n = len(stop)
-    ev_raw = np.asarray(event).ravel()
-    problems: list[Problem] = []
-    if len(ev_raw) != n:
-        problems.append(Problem(None, None, "event", len(ev_raw), f"has {len(ev_raw)} values but `time` has {n}",
-                                "pass one event flag per member"))
-    ent = np.zeros(n) if entry is None else _as_float(entry, "entry")
-    if len(ent) != n:
-        problems.append(Problem(None, None, "entry", len(ent), f"has {len(ent)} values but `time` has {n}",
-                                "pass one entry time per member (0 when not left-truncated)"))
-    if problems:
-        raise ValidationError("Survival inputs of different lengths", problems)
-    if ev_raw.dtype == bool:
-        ev = ev_raw
-    else:
-        evf = _as_float(ev_raw, "event")
-        bad = ~np.isin(evf, (0.0, 1.0))
-        if bad.any():
-            raise ValidationError(f"`event` must be 0/1 or True/False; {int(bad.sum())} value(s) are not "
-                                  f"(first: {evf[bad][0]!r}).")
-        ev = evf == 1.0
-    if not np.isfinite(stop).all():
-        raise ValidationError(f"`time` has {int((~np.isfinite(stop)).sum())} missing or infinite value(s); "
-                              "drop those members first.")
-    if np.isnan(ent).any():
-        raise ValidationError("`entry` has missing values; use 0 for members observed from enrolment.")
-    late = ent > 0
-    bad = late & ~(stop > ent)
-    if bad.any():
-        raise ValidationError(f"{int(bad.sum())} late-entry member(s) have time <= entry: they add no time at "
-                              "risk; leave them out (groupeval.retention counts them as `ends_at_entry`).")
-    start = np.where(late, ent, -np.inf)
-    return stop, ev, start
-
-
-def _clusters(cluster: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Integer cluster codes 0..G-1 (sorted labels) and the labels."""
-    if cluster is None:
-        return np.arange(n), np.arange(n)
-    s = pd.Series(np.asarray(cluster, dtype=object).ravel())
-    if len(s) != n:
-        raise ValidationError(f"`cluster` has {len(s)} values but `time` has {n}; pass one group id per member.")
-    if s.isna().any():
-        raise ValidationError(f"`cluster` has {int(s.isna().sum())} missing group id(s); drop those members or "
-                              "give them their group.")
-    codes, labels = pd.factorize(s.astype(str), sort=True)
-    return codes.astype(np.int64), np.asarray(labels)
-
-
-def _check_ci(ci: float) -> float:
-    if not (0 < float(ci) < 1):
-        raise ConfigError(f"`ci` must be a confidence level between 0 and 1 (e.g. 0.95), got {ci!r}.")
-    return float(ci)
-
-
-def _interval_index(grid: np.ndarray, start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Member i is at risk at grid[a_i:b_i] (grid points t with start < t <= stop)."""
-    return np.searchsorted(grid, start, "right"), np.searchsorted(grid, stop, "right")
-
-
-def _count_at_risk(a: np.ndarray, b: np.ndarray, K: int, weights: np.ndarray | None = None) -> np.ndarray:
-    """sum_i w_i 1{a_i <= k < b_i} for k = 0..K-1 (difference array + cumsum)."""
-    diff = np.bincount(a, weights=weights, minlength=K + 1) - np.bincount(b, weights=weights, minlength=K + 1)
-    return np.cumsum(diff[:K])
-
-
-def _count_at_risk_by(code: np.ndarray, G: int, a: np.ndarray, b: np.ndarray, K: int) -> np.ndarray:
-    """G x K matrix of members of each cluster at risk at each grid point."""
-    diff = (np.bincount(code * (K + 1) + a, minlength=G * (K + 1))
-            - np.bincount(code * (K + 1) + b, minlength=G * (K + 1))).reshape(G, K + 1)
-    return np.cumsum(diff[:, :K], axis=1).astype(float)
-
-
-def _loglog_ci(surv: np.ndarray, se_log: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
-    """R's log-log interval (survfit_confint): S^exp(-+ q se / log S); NaN where S is 0 or 1."""
-    ok = (surv > 0) & (surv < 1) & np.isfinite(se_log)
-    s = np.where(ok, surv, 0.5)
-    shift = q * np.where(ok, se_log, 0.0) / np.log(s)
-    lo = np.exp(-np.exp(np.log(-np.log(s)) - shift))
-    hi = np.exp(-np.exp(np.log(-np.log(s)) + shift))
-    return np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)
 
 
 # ---------------------------------------------------------------------------
@@ -253,6 +179,26 @@ def _km_cluster_errors(code: np.ndarray, G: int, a: np.ndarray, b: np.ndarray, r
         se_jk = np.where(alive, np.sqrt(var_jk_s) / np.where(alive, surv, 1.0), np.nan)
     se_rob = np.where(alive, np.sqrt(var_rob), np.nan)
     return se_rob, se_jk
+
+
+def _emptied_risk_set(grid: np.ndarray, n: np.ndarray, start: np.ndarray, alive: np.ndarray) -> tuple[float, str]:
+    """Where the curve hit 0 while members still enter later (``(nan, "")`` if it did not); warns."""
+    if alive.all():
+        return np.nan, ""
+    k0 = int(np.argmin(alive))
+    n_later = int((start > grid[k0]).sum())
+    if not n_later:
+        return np.nan, ""
+    zero_at = float(grid[k0])
+    first_ok = grid[np.flatnonzero(n >= MIN_AT_RISK_MEDIAN)]
+    hint = (f"start_time={first_ok[0]:g} (the first time with {MIN_AT_RISK_MEDIAN} at risk)"
+            if len(first_ok) else "a later start_time")
+    warnings.warn(f"km_clustered: the number at risk fell to the number of dropouts at t = {zero_at:g} "
+                  f"({int(n[k0])} at risk), so the curve is 0 from there although {n_later} "
+                  f"member(s) enter later; estimate the curve conditional on reaching a later time, "
+                  f"e.g. {hint}.", SmallSampleWarning, stacklevel=3)
+    return zero_at, (f"the curve reached 0 at t = {zero_at:g} with {int(n[k0])} at risk; later entrants "
+                     "cannot lift it")
 
 
 _KM_COLS = ["time", "at_risk", "events", "censored", "retention", "std_err_greenwood", "std_err_robust",
@@ -397,22 +343,8 @@ def km_clustered(time: Any, event: Any, entry: Any = None, cluster: Any = None, 
         note = note or "one cluster only: no between-cluster variance"
         chosen = np.full(K, np.nan)
     lo, hi = _loglog_ci(surv, chosen, q) if np.isfinite(q) else (np.full(K, np.nan), np.full(K, np.nan))
-    zero_at = np.nan
-    if not alive.all():
-        k0 = int(np.argmin(alive))
-        entering_later = bool((start > grid[k0]).any())
-        if entering_later:
-            zero_at = float(grid[k0])
-            first_ok = grid[np.flatnonzero(n >= MIN_AT_RISK_MEDIAN)]
-            hint = (f"start_time={first_ok[0]:g} (the first time with {MIN_AT_RISK_MEDIAN} at risk)"
-                    if len(first_ok) else "a later start_time")
-            note = note or (f"the curve reached 0 at t = {zero_at:g} with {int(n[k0])} at risk; later entrants "
-                            "cannot lift it")
-            n_later = int((start > grid[k0]).sum())
-            warnings.warn(f"km_clustered: the number at risk fell to the number of dropouts at t = {zero_at:g} "
-                          f"({int(n[k0])} at risk), so the curve is 0 from there although {n_later} "
-                          f"member(s) enter later; estimate the curve conditional on reaching a later time, "
-                          f"e.g. {hint}.", SmallSampleWarning, stacklevel=2)
+    zero_at, zero_note = _emptied_risk_set(grid, n, start, alive)
+    note = note or zero_note
     table = pd.DataFrame({"time": grid, "at_risk": n.astype(np.int64), "events": d.astype(np.int64),
                           "censored": c.astype(np.int64), "retention": surv, "std_err_greenwood": se_gw,
                           "std_err_robust": se_rob, "std_err_jackknife": se_jk, "std_err": chosen,
@@ -460,458 +392,6 @@ def median_reportable(table: pd.DataFrame, min_at_risk: int = MIN_AT_RISK_MEDIAN
 
 
 # ---------------------------------------------------------------------------
-# Cox partial-likelihood pieces (counting process, Breslow / Efron ties)
-# ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _CoxPieces:
-    loglik: float
-    score: np.ndarray         # p
-    information: np.ndarray   # p x p
-    residuals: np.ndarray | None        # n x p score residuals
-    info_contrib: np.ndarray | None     # n x p x p
-    n_event_times: int
-
-
-def _bincount_cols(idx: np.ndarray, vals: np.ndarray, size: int) -> np.ndarray:
-    """Segment sums of the columns of ``vals`` (n x m) by ``idx`` -> size x m (loop over columns only)."""
-    vals2 = vals.reshape(len(vals), -1)
-    out = np.empty((size, vals2.shape[1]))
-    for j in range(vals2.shape[1]):  # a few design columns
-        out[:, j] = np.bincount(idx, weights=vals2[:, j], minlength=size)
-    return out.reshape((size,) + vals.shape[1:])
-
-
-def _risk_sums(a: np.ndarray, b: np.ndarray, vals: np.ndarray, K: int) -> np.ndarray:
-    """sum over the risk set at each event time of ``vals`` (n x ...)."""
-    s = _bincount_cols(a, vals, K + 1) - _bincount_cols(b, vals, K + 1)
-    return np.cumsum(s, axis=0)[:K]
-
-
-def _cox_pieces(X: np.ndarray, start: np.ndarray, stop: np.ndarray, event: np.ndarray, beta: np.ndarray,
-                ties: str, *, residuals: bool = False, contributions: bool = False) -> _CoxPieces:
-    """Log partial likelihood, score, information (and per-member pieces) at ``beta``."""
-    n, p = X.shape
-    Xc = X - X.mean(axis=0) if n else X      # invariant quantities; centring keeps exp() tame
-    eta = Xc @ beta
-    w = np.exp(eta)
-    ut, inv = np.unique(stop[event], return_inverse=True)
-    K = len(ut)
-    if K == 0:
-        z = np.zeros((n, p))
-        return _CoxPieces(0.0, np.zeros(p), np.zeros((p, p)), z if residuals else None,
-                          np.zeros((n, p, p)) if contributions else None, 0)
-    a, b = _interval_index(ut, start, stop)
-    wx = w[:, None] * Xc
-    wxx = w[:, None, None] * Xc[:, :, None] * Xc[:, None, :]
-    S0 = _risk_sums(a, b, w, K)
-    S1 = _risk_sums(a, b, wx, K)
-    S2 = _risk_sums(a, b, wxx, K)
-    ev_idx = np.flatnonzero(event)
-    d = np.bincount(inv, minlength=K).astype(float)
-    D0 = np.bincount(inv, weights=w[ev_idx], minlength=K)
-    D1 = _bincount_cols(inv, wx[ev_idx], K)
-    D2 = _bincount_cols(inv, wxx[ev_idx], K)
-    # one sub-step per death (Efron); Breslow: the whole risk set at every sub-step
-    di = d.astype(np.int64)
-    k_of = np.repeat(np.arange(K), di)
-    first = np.repeat(np.r_[0, np.cumsum(di)[:-1]], di)
-    r = np.arange(len(k_of)) - first
-    frac = r / d[k_of] if ties == "efron" else np.zeros(len(k_of))
-    s0 = S0[k_of] - frac * D0[k_of]
-    s1 = S1[k_of] - frac[:, None] * D1[k_of]
-    s2 = S2[k_of] - frac[:, None, None] * D2[k_of]
-    xbar = s1 / s0[:, None]
-    loglik = float(eta[ev_idx].sum() - np.log(s0).sum())
-    score = Xc[ev_idx].sum(axis=0) - xbar.sum(axis=0)
-    info = (s2 / s0[:, None, None]).sum(axis=0) - np.einsum("rj,rl->jl", xbar, xbar)
-    res = None
-    contrib = None
-    if residuals or contributions:
-        inv_s0 = 1.0 / s0
-        keep = 1.0 - frac
-        L = np.bincount(k_of, weights=inv_s0, minlength=K)
-        Ld = np.bincount(k_of, weights=keep * inv_s0, minlength=K)
-        M = _bincount_cols(k_of, xbar * inv_s0[:, None], K)
-        Md = _bincount_cols(k_of, xbar * (keep * inv_s0)[:, None], K)
-        CL = np.r_[0.0, np.cumsum(L)]
-        CM = np.vstack([np.zeros((1, p)), np.cumsum(M, axis=0)])
-        lam = CL[b] - CL[a]
-        lamx = CM[b] - CM[a]
-        kk = inv                                # event-time index of each death (order of ev_idx)
-        wi = w[ev_idx]
-        xi = Xc[ev_idx]
-        if residuals:
-            Xb = _bincount_cols(k_of, xbar, K) / d[:, None]
-            res = -w[:, None] * (Xc * lam[:, None] - lamx)
-            res[ev_idx] += xi - Xb[kk]
-            res[ev_idx] += wi[:, None] * (xi * (L[kk] - Ld[kk])[:, None] - (M[kk] - Md[kk]))
-        if contributions:
-            xx = np.einsum("rj,rl->rjl", xbar, xbar)
-            Q = _bincount_cols(k_of, xx * inv_s0[:, None, None], K)
-            Qd = _bincount_cols(k_of, xx * (keep * inv_s0)[:, None, None], K)
-            CQ = np.concatenate([np.zeros((1, p, p)), np.cumsum(Q, axis=0)])
-            lamxx = CQ[b] - CQ[a]
-            outer_x = Xc[:, :, None] * Xc[:, None, :]
-            cross = Xc[:, :, None] * lamx[:, None, :]
-            contrib = w[:, None, None] * (outer_x * lam[:, None, None] - cross - np.swapaxes(cross, 1, 2) + lamxx)
-            dL = (L - Ld)[kk]
-            dM = (M - Md)[kk]
-            dQ = (Q - Qd)[kk]
-            cr = xi[:, :, None] * dM[:, None, :]
-            contrib[ev_idx] -= wi[:, None, None] * (outer_x[ev_idx] * dL[:, None, None] - cr
-                                                    - np.swapaxes(cr, 1, 2) + dQ)
-    return _CoxPieces(loglik, score, info, res, contrib, K)
-
-
-def _design(X: Any, n: int) -> np.ndarray:
-    Xa = _as_float(X, "X").reshape(n, -1) if np.ndim(X) <= 1 else np.asarray(X, dtype=float)
-    if Xa.shape[0] != n:
-        raise ValidationError(f"`X` has {Xa.shape[0]} rows but `time` has {n}; pass one row per member.")
-    if not np.isfinite(Xa).all():
-        raise ValidationError("`X` has missing or infinite values; use complete cases.")
-    return Xa
-
-
-def _check_ties(ties: str) -> None:
-    if ties not in ("breslow", "efron"):
-        raise ConfigError(f"`ties` must be 'efron' or 'breslow', got {ties!r}.")
-
-
-def cox_score_residuals(X: Any, time: Any, event: Any, entry: Any = None, beta: Any = None, *,
-                        ties: Ties = "efron") -> np.ndarray:
-    """Score residuals of a Cox model (counting process; Breslow or Efron ties).
-
-    Parameters
-    ----------
-    X
-        Design matrix (members x terms), without an intercept.
-    time, event, entry
-        As :func:`km_clustered`.
-    beta
-        Coefficients at which to evaluate (default zeros: the log-rank scores).
-    ties
-        ``"efron"`` (default, R's default) or ``"breslow"``.
-
-    Returns
-    -------
-    numpy.ndarray
-        members x terms; the column sums are the score vector :math:`U(\\beta)`.
-
-    Notes
-    -----
-    Breslow: :math:`U_i = \\int (x_i - \\bar x(t))\\,dM_i(t)`, with
-    :math:`dM_i = dN_i - Y_i w_i d\\hat\\Lambda_0`, :math:`w_i = e^{x_i\\beta}`,
-    :math:`\\bar x = S_1/S_0` over the risk set :math:`entry < t \\le time`
-    (Therneau & Grambsch 2000, sec. 4.6).  Efron: each of :math:`d` tied
-    deaths is split into sub-steps :math:`r = 0..d-1` in which the tied
-    deaths carry weight :math:`1 - r/d` (Therneau & Grambsch 2000, sec. 3.3).
-
-    In R: ``residuals(coxph(Surv(entry, time, event) ~ X, init = beta, iter.max = 0, ties = ties),
-    type = "score")``.
-    """
-    _check_ties(ties)
-    stop, ev, start = _prep(time, event, entry)
-    Xa = _design(X, len(stop))
-    bet = np.zeros(Xa.shape[1]) if beta is None else _as_float(beta, "beta")
-    res = _cox_pieces(Xa, start, stop, ev, bet, ties, residuals=True).residuals
-    assert res is not None
-    return res
-
-
-def cox_information_contributions(X: Any, time: Any, event: Any, entry: Any = None, beta: Any = None, *,
-                                  ties: Ties = "efron") -> np.ndarray:
-    """Each member's share of the Cox information matrix (members x terms x terms).
-
-    Notes
-    -----
-    :math:`J_i = \\int Y_i(t) w_i (x_i - \\bar x(t))^{\\otimes 2} d\\hat\\Lambda_0(t)`
-    (Efron: per sub-step, tied deaths weighted :math:`1 - r/d`), so that
-    :math:`\\sum_i J_i = \\mathcal I(\\beta)` exactly.  Summed over a cluster it
-    is the cluster's "leverage" in the Mancl-DeRouen correction
-    (:func:`cox_cluster_variance`).
-
-    In R: no single call; ``tests/reference/survival_cluster.R`` builds it
-    (Breslow ties) by a loop over the event times of a ``coxph`` fit.
-    """
-    _check_ties(ties)
-    stop, ev, start = _prep(time, event, entry)
-    Xa = _design(X, len(stop))
-    bet = np.zeros(Xa.shape[1]) if beta is None else _as_float(beta, "beta")
-    out = _cox_pieces(Xa, start, stop, ev, bet, ties, contributions=True).info_contrib
-    assert out is not None
-    return out
-
-
-@dataclass(frozen=True)
-class CoxFit:
-    """A Cox partial-likelihood fit (Newton-Raphson with step halving).
-
-    Attributes
-    ----------
-    coef : numpy.ndarray
-        :math:`\\hat\\beta`.
-    information : numpy.ndarray
-        :math:`\\mathcal I(\\hat\\beta)`; its inverse is the model-based variance.
-    loglik : float
-        Log partial likelihood at :math:`\\hat\\beta`.
-    loglik_null : float
-        At :math:`\\beta = 0`.
-    iterations : int
-        Newton steps taken.
-    converged : bool
-        Whether the relative change in the log likelihood fell below 1e-10.
-    ties : str
-        ``"efron"`` or ``"breslow"``.
-    """
-
-    coef: np.ndarray
-    information: np.ndarray
-    loglik: float
-    loglik_null: float
-    iterations: int
-    converged: bool
-    ties: str
-
-
-def cox_fit(X: Any, time: Any, event: Any, entry: Any = None, *, ties: Ties = "efron",
-            max_iter: int = 30, tol: float = 1e-10) -> CoxFit:
-    """Fit a Cox proportional-hazards model with late entry (no lifelines needed).
-
-    Parameters
-    ----------
-    X
-        Design matrix (members x terms), no intercept.
-    time, event, entry
-        As :func:`km_clustered`.
-    ties
-        ``"efron"`` (default) or ``"breslow"``.
-    max_iter, tol
-        Newton iterations and convergence tolerance on the log likelihood
-        (as R's ``coxph.control(iter.max, eps)``).
-
-    Returns
-    -------
-    CoxFit
-
-    Notes
-    -----
-    Maximises the log partial likelihood (Cox 1972; Efron 1977) by
-    Newton-Raphson from 0 with step halving, as R's ``coxph``.  Used by the
-    Monte Carlo benchmark and available to :func:`cox_cluster_variance`;
-    monotone likelihoods (a level without dropouts) raise a
-    :class:`~groupeval.exceptions.ConvergenceWarning`.
-
-    In R: ``coxph(Surv(entry, time, event) ~ X, ties = ties)``.
-    """
-    _check_ties(ties)
-    stop, ev, start = _prep(time, event, entry)
-    Xa = _design(X, len(stop))
-    p = Xa.shape[1]
-    if not ev.any():
-        raise ValidationError("cox_fit: no events; there is nothing to model.")
-    beta = np.zeros(p)
-    cur = _cox_pieces(Xa, start, stop, ev, beta, ties)
-    ll0 = cur.loglik
-    converged = False
-    iterations = 0
-    for _ in range(max_iter):  # Newton iterations, not members
-        iterations += 1
-        try:
-            step = np.linalg.solve(cur.information, cur.score)
-        except np.linalg.LinAlgError:
-            step = np.linalg.pinv(cur.information) @ cur.score
-        new_beta = beta + step
-        new = _cox_pieces(Xa, start, stop, ev, new_beta, ties)
-        halvings = 0
-        while (not np.isfinite(new.loglik) or new.loglik < cur.loglik - 1e-12) and halvings < 30:
-            step = step / 2
-            new_beta = beta + step
-            new = _cox_pieces(Xa, start, stop, ev, new_beta, ties)
-            halvings += 1
-        done = abs(new.loglik - cur.loglik) <= tol * max(abs(cur.loglik), 1.0)
-        beta, cur = new_beta, new
-        if done:
-            converged = True
-            break
-    if not converged or np.max(np.abs(beta)) > 20:
-        warnings.warn("cox_fit: the partial likelihood did not converge cleanly (a level with no or only "
-                      "dropouts?); coefficients may be infinite.", ConvergenceWarning, stacklevel=2)
-    return CoxFit(beta, cur.information, cur.loglik, ll0, iterations, converged, ties)
-
-
-@dataclass(frozen=True)
-class CoxClusterVariance:
-    """A clustered variance of Cox coefficients.
-
-    Attributes
-    ----------
-    variance : numpy.ndarray
-        terms x terms variance of :math:`\\hat\\beta`.
-    model_variance : numpy.ndarray
-        :math:`\\mathcal I^{-1}` (R's ``naive.var``).
-    df : float
-        Degrees of freedom of the t / F reference (inf: normal / chi-square).
-    method : str
-        ``"lin_wei"``, ``"cr1"`` or ``"mancl_derouen"``.
-    n_clusters : int
-    """
-
-    variance: np.ndarray
-    model_variance: np.ndarray
-    df: float
-    method: str
-    n_clusters: int
-
-
-def cox_cluster_variance(X: Any, time: Any, event: Any, entry: Any, cluster: Any, beta: Any, *,
-                         ties: Ties = "efron", method: CoxVarianceMethod = "mancl_derouen") -> CoxClusterVariance:
-    """Cluster-robust variance of Cox coefficients, with small-sample options.
-
-    Parameters
-    ----------
-    X
-        Design matrix (members x terms) of the fitted model.
-    time, event, entry
-        As :func:`km_clustered` (``entry`` may be None).
-    cluster
-        Group id per member.
-    beta
-        The fitted coefficients (from lifelines, :func:`cox_fit`, R ...).
-    ties
-        Ties method of that fit.
-    method
-        ``"lin_wei"`` (large-sample; R's ``coxph(cluster =)``, normal
-        reference), ``"cr1"`` (times :math:`G/(G-1)`, t on :math:`G-1` df) or
-        ``"mancl_derouen"`` (default; bias-corrected, t on :math:`G-p` df).
-
-    Returns
-    -------
-    CoxClusterVariance
-
-    Notes
-    -----
-    With score residuals :math:`U_i` at :math:`\\hat\\beta`, cluster totals
-    :math:`U_g = \\sum_{i\\in g}U_i` and :math:`A = \\mathcal I(\\hat\\beta)^{-1}`:
-
-    * Lin & Wei (1989): :math:`V = A\\,(\\sum_g U_g U_g^T)\\,A`.
-    * CR1: :math:`\\frac{G}{G-1} V`, t on :math:`G-1` df (as Stata's
-      ``vce(cluster)``).
-    * Mancl & DeRouen (2001), adapted to the partial likelihood: because
-      :math:`U_g(\\hat\\beta) \\approx U_g(\\beta) - J_g(\\hat\\beta - \\beta)` and
-      :math:`\\hat\\beta - \\beta \\approx A\\sum_h U_h(\\beta)`, the residual
-      cluster score is shrunk by the cluster's leverage :math:`H_g = J_g A`
-      (:math:`J_g` the cluster's share of the information, see
-      :func:`cox_information_contributions`); the correction undoes it:
-      :math:`\\tilde U_g = (I - H_g)^{-1} U_g`, :math:`V_{MD} = A (\\sum_g
-      \\tilde U_g \\tilde U_g^T) A`, t on :math:`G - p` df.  This is the CR3 /
-      "jackknife-like" correction of GEE (Mancl & DeRouen 2001; cf. Fay &
-      Graubard 2001, who bound the leverage at 0.75 and estimate df; not
-      implemented).
-
-    No loop over clusters: the :math:`p\\times p` solves of the
-    Mancl-DeRouen step are batched in one ``numpy.linalg.solve`` call.
-
-    In R: ``coxph(Surv(entry, time, event) ~ x, cluster = group)$var`` is
-    ``lin_wei``; ``mancl_derouen`` is computed from ``residuals(fit, "score")``,
-    ``fit$naive.var`` and a loop over event times in
-    ``tests/reference/survival_cluster.R``.
-    """
-    _check_ties(ties)
-    if method not in ("lin_wei", "cr1", "mancl_derouen"):
-        raise ConfigError(f"`method` must be 'lin_wei', 'cr1' or 'mancl_derouen', got {method!r}.")
-    stop, ev, start = _prep(time, event, entry)
-    Xa = _design(X, len(stop))
-    p = Xa.shape[1]
-    bet = _as_float(beta, "beta")
-    if len(bet) != p:
-        raise ValidationError(f"`beta` has {len(bet)} values but `X` has {p} columns.")
-    code, _ = _clusters(cluster, len(stop))
-    G = int(code.max()) + 1 if len(code) else 0
-    pieces = _cox_pieces(Xa, start, stop, ev, bet, ties, residuals=True, contributions=(method == "mancl_derouen"))
-    assert pieces.residuals is not None
-    try:
-        A = np.linalg.inv(pieces.information)
-    except np.linalg.LinAlgError:
-        raise ValidationError("cox_cluster_variance: the information matrix is singular (a term that does not "
-                              "vary, or collinear terms); drop terms from X.") from None
-    Ug = _bincount_cols(code, pieces.residuals, G)
-    df: float
-    if method == "mancl_derouen":
-        assert pieces.info_contrib is not None
-        Jg = _bincount_cols(code, pieces.info_contrib, G)               # G x p x p
-        Hg = Jg @ A                                                      # leverage acting on score vectors
-        Ut = np.linalg.solve(np.eye(p)[None] - Hg, Ug[:, :, None])[:, :, 0]
-        meat = Ut.T @ Ut
-        df = float(G - p)
-    else:
-        meat = Ug.T @ Ug
-        df = float(G - 1) if method == "cr1" else np.inf
-    V = A @ meat @ A
-    if method == "cr1":
-        V = V * (G / (G - 1)) if G > 1 else np.full_like(V, np.nan)
-    if G < MIN_CLUSTERS_LARGE_SAMPLE and method == "lin_wei":
-        warnings.warn(f"cox_cluster_variance: only {G} clusters; the Lin-Wei sandwich with a normal reference is "
-                      f"anti-conservative below about {MIN_CLUSTERS_LARGE_SAMPLE}; use method='mancl_derouen'.",
-                      SmallSampleWarning, stacklevel=2)
-    if df <= 0:
-        V = np.full_like(V, np.nan)
-    return CoxClusterVariance(V, A, df if df > 0 else np.nan, method, G)
-
-
-def cox_cluster_wald(X: Any, time: Any, event: Any, entry: Any, cluster: Any, beta: Any, *,
-                     terms: list[str] | None = None, ties: Ties = "efron",
-                     method: CoxVarianceMethod = "mancl_derouen", ci: float = 0.95) -> pd.DataFrame:
-    """Wald tests and intervals of Cox coefficients with a clustered variance.
-
-    Parameters
-    ----------
-    X, time, event, entry, cluster, beta, ties, method
-        As :func:`cox_cluster_variance`.
-    terms
-        Names of the columns of ``X`` (default ``x0, x1, ...``).
-    ci
-        Confidence level.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``term``, ``estimate`` (log hazard ratio), ``se``, ``se_model``,
-        ``df`` (inf for the normal reference), ``t``, ``p_value``,
-        ``ci_low``, ``ci_high`` (log HR), ``hr``, ``hr_ci_low``,
-        ``hr_ci_high``, ``method``, ``n_clusters``.
-
-    Notes
-    -----
-    :math:`t = \\hat\\beta_j / \\sqrt{V_{jj}}`, two-sided p from
-    :math:`t_{df}` (normal when df is inf), interval
-    :math:`\\hat\\beta_j \\pm t_{df,(1+ci)/2}\\sqrt{V_{jj}}`.
-
-    In R: ``coef(summary(coxph(..., cluster = group)))`` for ``method = "lin_wei"``.
-    """
-    q_ci = _check_ci(ci)
-    cv = cox_cluster_variance(X, time, event, entry, cluster, beta, ties=ties, method=method)
-    bet = _as_float(beta, "beta")
-    p = len(bet)
-    names = list(terms) if terms is not None else [f"x{j}" for j in range(p)]
-    if len(names) != p:
-        raise ConfigError(f"`terms` has {len(names)} names for {p} coefficients.")
-    se = np.sqrt(np.diag(cv.variance))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tt = np.where(se > 0, bet / se, np.nan)
-    if np.isinf(cv.df):
-        pv = 2 * stats.norm.sf(np.abs(tt))
-        q = stats.norm.ppf(0.5 + q_ci / 2)
-    else:
-        pv = 2 * stats.t.sf(np.abs(tt), cv.df)
-        q = stats.t.ppf(0.5 + q_ci / 2, cv.df)
-    lo, hi = bet - q * se, bet + q * se
-    return pd.DataFrame({"term": names, "estimate": bet, "se": se, "se_model": np.sqrt(np.diag(cv.model_variance)),
-                         "df": cv.df, "t": tt, "p_value": pv, "ci_low": lo, "ci_high": hi, "hr": np.exp(bet),
-                         "hr_ci_low": np.exp(lo), "hr_ci_high": np.exp(hi), "method": method,
-                         "n_clusters": cv.n_clusters})
-
-
-# ---------------------------------------------------------------------------
 # cluster-robust log-rank
 # ---------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -932,7 +412,7 @@ class ClusteredLogrank:
         ``robust_score_t2`` (Hotelling's :math:`T^2` of the cluster scores,
         on :math:`F(q, G-q)`) and ``robust_score_signflip`` (the robust score
         statistic on its sign-flip distribution).  See Notes and
-        docs/_drafts/survival_cluster.md for which to report.
+        docs/retention.md for which to report.
     levels : tuple
         Levels of ``arm`` (sorted); the first is the reference.
     observed_minus_expected : numpy.ndarray
