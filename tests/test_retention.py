@@ -43,12 +43,30 @@ def test_retention_hand_case_without_late_entry():
     assert res.excluded["never_attended"] == 1
     s = res.summary.iloc[0]
     assert s["n"] == 4 and s["events"] == 2
-    # S = 0.5 exactly from week 2 to the end: R's quantile.survfit gives 3.5 [1, NA]
+    # S = 0.5 exactly from week 2 to the end, but only 3 members are at risk there (< MIN_AT_RISK_MEDIAN = 10):
+    # no median, with the reason
+    assert np.isnan(s["median_weeks"]) and np.isnan(s["median_ci_low"])
+    assert "only 3 member(s) at risk where retention fell to one half (t = 2)" in s["median_reason"]
+    assert "at least 10 are needed" in s["median_reason"]
+    # min_at_risk=0 gives R's value: quantile.survfit gives 3.5 [1, NA]
     # (R: quantile(survfit(Surv(c(1,2,5,5), c(1,1,0,0)) ~ 1, conf.type = "log-log"), 0.5))
-    assert s["median_weeks"] == pytest.approx((2 + 5) / 2)
-    assert s["median_ci_low"] == 1.0 and np.isnan(s["median_ci_high"])
-    assert s["retention_4w"] == 0.5 and s["retention_26w"] == 0.5
-    assert res.logrank is None
+    s0 = quiet(ge.retention, ds, min_at_risk=0).summary.iloc[0]
+    assert s0["median_weeks"] == pytest.approx((2 + 5) / 2) and s0["median_reason"] == ""
+    assert s0["median_ci_low"] == 1.0 and np.isnan(s0["median_ci_high"])
+    # follow-up ends at week 5: retention at 26 weeks is not an estimate (NaN with a reason), at 4 weeks it is
+    assert s["retention_4w"] == 0.5 and np.isnan(s["retention_26w"]) and np.isnan(s["retention_26w_ci_low"])
+    notes = res.notes.set_index(["quantity", "time"])
+    assert notes.loc[("retention", 26.0), "reason"] == "after the last follow-up (week 5): not observed"
+    at = res.at([4, 5, 26], columns=("retention", "reason"))
+    assert at["retention"].tolist()[:2] == [0.5, 0.5] and np.isnan(at["retention"].iloc[2])
+    assert at["reason"].tolist() == ["", "", "after the last follow-up (week 5): not observed"]
+    assert res.at([26], columns=("retention",), extend=True)["retention"].iloc[0] == 0.5   # R's extend = TRUE
+    assert res.logrank is None and res.test is None and res.tests is None
+    # one group: no group-clustered interval (NaN, with the reason), Greenwood's stays
+    assert s["n_groups"] == 1 and np.isnan(s["df_cluster"]) and np.isnan(s["retention_4w_ci_low_cluster"])
+    assert np.isfinite(s["retention_4w_ci_low"]) and t["ci_low_cluster"].isna().all()
+    assert "one group only" in res.notes.set_index("quantity").loc["ci_cluster", "reason"]
+    assert res.methods == ("kaplan_meier", "greenwood") and res.ci == 0.95
     pd.testing.assert_frame_equal(res.to_frame(), res.table)
     assert res.at_risk["time"].iloc[0] == 0 and res.at_risk["at_risk"].iloc[0] == 4
     assert "retention" in repr(res).lower() and "<table" in res._repr_html_()
@@ -59,8 +77,12 @@ def test_retention_by_and_logrank_columns():
     res = quiet(ge.retention, ds, by="facilitation")
     assert res.table.columns[0] == "facilitation"
     assert set(res.summary["facilitation"]) == {"peer", "co-facilitated"}
-    assert list(res.logrank.columns) == ["test", "statistic", "df", "p_value"]
-    assert res.logrank["df"].iloc[0] == 1
+    assert list(res.logrank.columns) == ["test", "statistic", "df", "p_value", "method", "role"]
+    assert res.logrank["df"].iloc[0] == 1 and res.logrank["role"].iloc[0] == "secondary"
+    # 4 groups (< MIN_CLUSTERS_TEST = 6): no clustered test, and the result says why
+    t = res.test.iloc[0]
+    assert not t["valid"] and np.isnan(t["p_value"]) and t["n_groups"] == 4 and "only 4 group(s)" in t["reason"]
+    assert "robust_score_logrank" not in res.methods and "logrank" in res.methods
     assert {"facilitation", "time", "at_risk"} <= set(res.at_risk.columns)
     by_member = quiet(ge.retention, ds, by="gender")          # a member covariate works too
     assert set(by_member.summary["gender"]) == {"female", "male"}

@@ -79,8 +79,10 @@ def test_km_table_matches_R_survfit_by_group_type(result, stratum):
 
 def test_retention_at_times_matches_R_summary_times(result, overall):
     ref = pd.read_csv(REF / "retention_km_at.csv")
-    mine = pd.concat([overall.at(overall.times).assign(stratum="overall"),
-                      result.at(result.times).rename(columns={"group_type": "stratum"})], ignore_index=True)
+    # R's summary(fit, times =, extend = TRUE) carries the last value past the last follow-up: extend=True
+    mine = pd.concat([overall.at(overall.times, extend=True).assign(stratum="overall"),
+                      result.at(result.times, extend=True).rename(columns={"group_type": "stratum"})],
+                     ignore_index=True)
     mine = mine.set_index(["stratum", "time"]).sort_index()
     ref = ref.set_index(["stratum", "time"]).sort_index()
     assert mine.index.equals(ref.index)
