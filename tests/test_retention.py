@@ -271,7 +271,10 @@ def test_cox_model_with_baseline_scores_and_complete_cases():
         with pytest.warns(ge.exceptions.DataQualityWarning, match="missing covariate"):
             res = ge.cox_model(ds, covariates=("facilitation",), baseline_scores={"brs": sc})
     assert list(res.summary["term"]) == ["facilitation[peer]", "baseline_brs"]
-    assert list(res.summary.columns) == ["term", "coef", "hr", "se", "se_model", "ci_low", "ci_high", "z", "p_value"]
+    assert list(res.summary.columns) == ["term", "coef", "hr", "se", "se_model", "df", "t", "p_value", "ci_low",
+                                         "ci_high", "variance", "n_groups", "se_lin_wei"]
+    # 8 groups, 2 terms: Mancl-DeRouen with t on G - p = 6 df
+    assert res.variance == "mancl_derouen" and res.df == 6.0 and (res.summary["df"] == 6.0).all()
     assert res.excluded["missing_covariates"] >= 1
     assert res.n == len(res.data) and res.n_clusters == 8
     # the fitter saw exactly the model frame

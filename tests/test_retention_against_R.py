@@ -1,9 +1,14 @@
 """groupeval.statistics.retention / logrank / cox_model against R survival 3.5.3.
 
 Reference values: tests/reference/retention_km.R (run on
-retention_km_input.csv, which retention_input.py wrote from the
-deterministic test programme).  CI does not run R; these tests read the
-committed CSVs.  Agreement is required to 1e-6 (relative).
+retention_km_input.csv and retention_sample_input.csv, which
+retention_input.py wrote from the deterministic test programme and the
+shipped sample programme).  CI does not run R; these tests read the
+committed CSVs.  Agreement is required to 1e-6 (relative).  The defaults
+that allow for members clustered in groups (the robust score test, the
+group-clustered KM interval, the Mancl-DeRouen Cox variance) are checked
+here on both programmes; the member-level numbers (Greenwood, log-rank,
+Lin-Wei) keep their original references.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 import groupeval as ge
 from _helpers_retention import random_programme
@@ -44,6 +50,18 @@ def overall(programme):
 @pytest.fixture(scope="module")
 def ref_input():
     return pd.read_csv(REF / "retention_km_input.csv")
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return ge.sample.generate()
+
+
+@pytest.fixture(scope="module")
+def sample_result(sample):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ge.retention(sample, by="group_type")
 
 
 def test_reference_input_is_what_the_pipeline_produces(result, ref_input):
@@ -144,10 +162,98 @@ def test_cox_coefficients_and_cluster_robust_se_match_R_coxph_cluster_late_entry
     s = res.summary.assign(rterm=lambda x: x["term"].map(_r_term)).set_index("rterm").loc[ref.index]
     # both optimisers run to 1e-12 (R: coxph.control(eps = 1e-12))
     np.testing.assert_allclose(s["coef"], ref["coef"], rtol=1e-6)
-    np.testing.assert_allclose(s["se"], ref["se"], rtol=1e-6)
+    np.testing.assert_allclose(s["se_lin_wei"], ref["se"], rtol=1e-6)     # R's coxph(cluster =) robust SE
     np.testing.assert_allclose(s["se_model"], ref["se_model"], rtol=1e-6)
     np.testing.assert_allclose(s["hr"], np.exp(s["coef"]), rtol=1e-12)
     assert res.n == 232 and res.n_clusters == 8 and res.events == int(res.data["event"].sum())
+    # the large-sample option reports Lin-Wei as its se, with a normal reference
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lw = ge.cox_model(programme, covariates=("group_type", "facilitation"), variance="lin_wei").summary
+    lw = lw.assign(rterm=lambda x: x["term"].map(_r_term)).set_index("rterm").loc[ref.index]
+    np.testing.assert_allclose(lw["se"], ref["se"], rtol=1e-6)
+    assert np.isinf(lw["df"]).all() and (lw["variance"] == "lin_wei").all()
+    np.testing.assert_allclose(lw["p_value"], 2 * stats.norm.sf(np.abs(lw["coef"] / ref["se"])), rtol=1e-6)
+
+
+@pytest.mark.parametrize("prog", ["test", "sample"])
+def test_cox_default_mancl_derouen_matches_R_efron_information_loop(prog, programme, sample):
+    """Below 30 groups cox_model reports the Mancl-DeRouen variance with t(G - p): R builds each member's
+    Efron information share by a loop over event times (checked to add up to solve(naive.var)) and the
+    corrected sandwich from residuals(fit, "score")."""
+    ref = pd.read_csv(REF / "retention_cox_md.csv")
+    ref = ref[ref["programme"] == prog].set_index("term")
+    covs = ("group_type", "facilitation") if prog == "test" else ("facilitation",)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = ge.cox_model(programme if prog == "test" else sample, covariates=covs)
+    s = res.summary.assign(rterm=lambda x: x["term"].map(_r_term)).set_index("rterm").loc[ref.index]
+    np.testing.assert_allclose(s["coef"], ref["coef"], rtol=1e-6)
+    np.testing.assert_allclose(s["se"], ref["se_mancl_derouen"], rtol=1e-6)
+    np.testing.assert_allclose(s["se_lin_wei"], ref["se_lin_wei"], rtol=1e-6)
+    assert (s["df"] == ref["df"]).all() and res.df == ref["df"].iloc[0]
+    np.testing.assert_allclose(s["t"], ref["t"], rtol=1e-6)
+    np.testing.assert_allclose(s["p_value"], ref["p_value"], rtol=1e-6)
+    np.testing.assert_allclose(s["ci_low"], ref["hr_ci_low"], rtol=1e-6)
+    np.testing.assert_allclose(s["ci_high"], ref["hr_ci_high"], rtol=1e-6)
+    assert res.variance == "mancl_derouen" and (s["variance"] == "mancl_derouen").all()
+    assert res.methods[:2] == ("cox", "mancl_derouen") and res.note == ""
+    assert (s["n_groups"] == res.n_groups).all() and res.n_groups == (8 if prog == "test" else 12)
+
+
+@pytest.mark.parametrize("prog,factor", [("test", "group_type"), ("test", "facilitation"),
+                                         ("sample", "group_type"), ("sample", "facilitation")])
+def test_retention_comparison_is_R_coxph_cluster_robust_score_test(prog, factor, programme, sample):
+    ref = pd.read_csv(REF / "retention_cluster_test.csv")
+    r = ref[(ref["programme"] == prog) & (ref["factor"] == factor)].iloc[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = ge.retention(programme if prog == "test" else sample, by=factor)
+    t = res.test.iloc[0]
+    assert t["test"] == "robust_score" and bool(t["valid"]) and t["reason"] == ""
+    np.testing.assert_allclose(t["statistic"], r["statistic"], **TOL)
+    np.testing.assert_allclose(t["p_value"], r["p_value"], **TOL)
+    assert t["df"] == r["df"] and t["n_groups"] == r["n_groups"] and np.isnan(t["df_denom"])
+    assert "robust_score_logrank" in res.methods
+    # the member-level log-rank stays beside it, labelled secondary
+    assert res.logrank["role"].iloc[0] == "secondary" and "ignores the grouping" in res.logrank["method"].iloc[0]
+    roles = res.tests.set_index("test")["role"]
+    assert roles["robust_score"] == "primary" and roles["logrank"] == "secondary"
+
+
+def test_sample_reference_input_is_what_the_pipeline_produces(sample_result):
+    ref = pd.read_csv(REF / "retention_sample_input.csv")
+    mine = sample_result.members.reset_index(drop=True)
+    assert list(mine["member_id"]) == list(ref["member_id"])
+    np.testing.assert_allclose(mine["time_weeks"], ref["time_weeks"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(mine["entry_weeks"], ref["entry_weeks"], rtol=0, atol=1e-12)
+    assert (mine["event"].astype(int).to_numpy() == ref["event"].to_numpy()).all()
+
+
+@pytest.mark.parametrize("prog", ["test", "sample"])
+def test_km_group_clustered_interval_matches_R_survfit_cluster(prog, result, overall, sample, sample_result):
+    """std_err_cluster = R's robust std.err (survfit(cluster = group_id)) times sqrt(G/(G-1)), CI on t(G-1)."""
+    ref = pd.read_csv(REF / "retention_cluster_km.csv")
+    ref = ref[ref["programme"] == prog]
+    if prog == "test":
+        by_res, all_res = result, overall
+    else:
+        by_res = sample_result
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            all_res = ge.retention(sample)
+    for stratum, r in ref.groupby("stratum"):
+        mine = all_res.table if stratum == "overall" else by_res.curve(stratum)
+        r = r.reset_index(drop=True)
+        assert len(mine) == len(r), stratum
+        np.testing.assert_allclose(mine["time"], r["time"], **TOL)
+        np.testing.assert_allclose(mine["retention"], r["retention"], **TOL)
+        for c in ("std_err_cluster", "ci_low_cluster", "ci_high_cluster", "df_cluster"):
+            np.testing.assert_allclose(mine[c].to_numpy(float), r[c].to_numpy(float), equal_nan=True, **TOL)
+        assert (mine["n_groups"] == r["n_groups"]).all()
+        summ = all_res.summary.iloc[0] if stratum == "overall" else \
+            by_res.summary.set_index(by_res.by).loc[stratum]
+        assert summ["n_groups"] == r["n_groups"].iloc[0] and summ["df_cluster"] == r["df_cluster"].iloc[0]
 
 
 def test_cox_without_late_entry_matches_R_coxph_cluster(programme, ref_input):
@@ -167,11 +273,11 @@ def test_cox_without_late_entry_matches_R_coxph_cluster(programme, ref_input):
     cph = CoxPHFitter().fit(df, "T", "E", cluster_col="g", fit_options=opts)
     np.testing.assert_allclose(cph.params_.loc[ref.index], ref["coef"], rtol=1e-6)
     # our residual-based sandwich on the same fit
-    from groupeval.statistics.cox import _efron_score_residuals
+    from groupeval.statistics.cox_cluster import cox_score_residuals
 
     Xv = X[ref.index].to_numpy()
-    U = _efron_score_residuals(Xv, cph.params_.loc[ref.index].to_numpy(), d0["time_weeks"].to_numpy(float),
-                               d0["event"].to_numpy(bool), np.full(len(d0), -np.inf))
+    U = cox_score_residuals(Xv, d0["time_weeks"].to_numpy(float), d0["event"].to_numpy(bool), None,
+                            cph.params_.loc[ref.index].to_numpy(), ties="efron")
     V0 = CoxPHFitter().fit(df.drop(columns="g"), "T", "E", fit_options=opts).variance_matrix_.loc[ref.index,
                                                                                                   ref.index].to_numpy()
     D = pd.DataFrame(U @ V0).groupby(d0["group_id"].to_numpy()).sum().to_numpy()
