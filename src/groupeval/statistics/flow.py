@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from .dropout import DROPOUT_PRESETS, Dropout, as_dropout
 from .engagement import member_summary
 from .results import Result
 from .retention import _attach, _curve_members, _time_label, retention
+from .survival import ci_level
 
 __all__ = ["cohort_table", "smd_continuous", "smd_categorical", "AttritionResult", "attrition", "participant_flow",
            "retention_sensitivity"]
@@ -27,7 +29,7 @@ __all__ = ["cohort_table", "smd_continuous", "smd_categorical", "AttritionResult
 # ---------------------------------------------------------------------------
 # cohort table
 # ---------------------------------------------------------------------------
-def cohort_table(dataset: Dataset, dropout: Dropout | str | Mapping | None = None, *,
+def cohort_table(dataset: Dataset, *, dropout: Dropout | str | Mapping | None = None,
                  weeks: Sequence[float] = (0, 4, 8, 12, 26), wide: bool = False) -> pd.DataFrame:
     """Retained share by enrolment month and weeks since enrolment.
 
@@ -69,11 +71,11 @@ def cohort_table(dataset: Dataset, dropout: Dropout | str | Mapping | None = Non
     cohort = enr.dt.to_period("M").astype(str).to_numpy()
     t = m["event_time_weeks"].to_numpy(float)
     ev = ~m["censored"].to_numpy(bool)
-    weeks = np.asarray(list(weeks), dtype=float)
-    cw = np.repeat(cohort, len(weeks))
-    wk = np.tile(weeks, len(m))
-    tt = np.repeat(t, len(weeks))
-    ee = np.repeat(ev, len(weeks))
+    wks = np.asarray(list(weeks), dtype=float)
+    cw = np.repeat(cohort, len(wks))
+    wk = np.tile(wks, len(m))
+    tt = np.repeat(t, len(wks))
+    ee = np.repeat(ev, len(wks))
     dropped_by = ee & (tt <= wk)
     observed = dropped_by | (tt >= wk)
     long = pd.DataFrame({"cohort": cw, "week": wk, "observed": observed, "retained": observed & ~dropped_by,
@@ -132,6 +134,7 @@ def smd_categorical(x1: Any, x0: Any) -> float:
     return float(np.sqrt(max(val, 0.0)))
 
 
+@dataclass(frozen=True, eq=False, repr=False)
 class AttritionResult(Result):
     """Who drops out: baseline differences and follow-up survey completion.
 
@@ -150,14 +153,19 @@ class AttritionResult(Result):
         ``n_expected``, ``n_completed``, ``completion_rate``, ``target``,
         ``meets_target``, ``shortfall`` (completions missing to reach the
         target).
+    target : float
+        The completion target.
+    methods : tuple of str
+        ``("smd",)``: standardised mean differences (Austin 2009; Yang &
+        Dalton 2012).  Descriptive: no test, so nothing to cluster.
     """
 
-    _title = "Attrition"
+    smd: pd.DataFrame
+    completion: pd.DataFrame
+    target: float
+    methods: tuple[str, ...] = ("smd",)
 
-    def __init__(self, smd: pd.DataFrame, completion: pd.DataFrame, target: float):
-        self.smd = smd
-        self.completion = completion
-        self.target = target
+    _title = "Attrition"
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -382,8 +390,8 @@ def participant_flow(dataset: Dataset, scores: pd.DataFrame | Mapping[str, pd.Da
 # sensitivity
 # ---------------------------------------------------------------------------
 def retention_sensitivity(dataset: Dataset, rules: Mapping[str, Dropout | str | Mapping] | None = None, *,
-                          times: Sequence[float] = (12, 26), by: str | None = None,
-                          alpha: float = 0.05) -> pd.DataFrame:
+                          times: Sequence[float] = (12, 26), by: str | None = None, ci: float = 0.95,
+                          alpha: float | None = None) -> pd.DataFrame:
     """Retention at chosen weeks under several dropout rules, side by side.
 
     Parameters
@@ -397,35 +405,46 @@ def retention_sensitivity(dataset: Dataset, rules: Mapping[str, Dropout | str | 
         Weeks (default 12 and 26).
     by
         Optional stratifying column (as :func:`retention`).
+    ci
+        Confidence level.
     alpha
-        1 - confidence level.
+        Deprecated: ``1 - ci``.
 
     Returns
     -------
     pandas.DataFrame
         ``rule``, ``description``, (``by``), ``time``, ``n``, ``events``,
-        ``at_risk``, ``retention``, ``ci_low``, ``ci_high``.
+        ``n_groups``, ``at_risk``, ``retention``, ``ci_low``, ``ci_high``
+        (Greenwood), ``ci_low_cluster``, ``ci_high_cluster`` (group-clustered,
+        as :func:`retention`), ``reason`` (why retention is NaN: after the last
+        follow-up; ``""`` otherwise).
+
+    Notes
+    -----
+    Each rule's numbers are those of :func:`retention` with that rule (same
+    intervals, same NaN rules).  The rules are compared descriptively: they are
+    different definitions applied to the same members, so no test between them.
     """
+    level = ci_level(ci, alpha, "retention_sensitivity")
     rules = dict(DROPOUT_PRESETS) if rules is None else dict(rules)
     if not rules:
         raise ConfigError("`rules` is empty; pass e.g. {'3 misses': Dropout(), '2 misses': 'strict'}.")
     frames = []
+    cols = ("at_risk", "retention", "ci_low", "ci_high", "ci_low_cluster", "ci_high_cluster", "reason")
     for label, rule in rules.items():  # a handful of rules
         rule = as_dropout(rule)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SmallSampleWarning)
-            res = retention(dataset, by=by, dropout=rule, times=times, alpha=alpha)
-        at = res.at(times)
-        ns = res.summary.set_index(by)[["n", "events"]] if by else res.summary[["n", "events"]]
+            res = retention(dataset, by=by, dropout=rule, times=times, ci=level)
+        at = res.at(times, columns=cols)
+        ns = res.summary.set_index(by)[["n", "events", "n_groups"]] if by else res.summary[["n", "events", "n_groups"]]
         if by:
             at = at.merge(ns, left_on=by, right_index=True, how="left")
         else:
-            at["n"] = int(ns["n"].iloc[0]) if len(ns) else 0
-            at["events"] = int(ns["events"].iloc[0]) if len(ns) else 0
+            for c in ("n", "events", "n_groups"):
+                at[c] = int(ns[c].iloc[0]) if len(ns) else 0
         at.insert(0, "description", rule.describe())
         at.insert(0, "rule", label)
         frames.append(at)
     out = pd.concat(frames, ignore_index=True)
-    cols = ["rule", "description", *([by] if by else []), "time", "n", "events", "at_risk", "retention",
-            "ci_low", "ci_high"]
-    return out[cols]
+    return out[["rule", "description", *([by] if by else []), "time", "n", "events", "n_groups", *cols]]
