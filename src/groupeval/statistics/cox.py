@@ -17,7 +17,7 @@ from ..base.exceptions import (
     SchemaError,
     SmallSampleWarning,
 )
-from ._survival_core import MIN_CLUSTERS_LARGE_SAMPLE, MIN_CLUSTERS_TEST, CoxVarianceMethod
+from ._survival_core import MIN_CLUSTERS_LARGE_SAMPLE, MIN_CLUSTERS_TEST, MIN_GROUPS_PER_LEVEL, CoxVarianceMethod
 from .cox_cluster import cox_cluster_wald
 from .dropout import Dropout, as_dropout
 from .engagement import member_summary
@@ -167,6 +167,10 @@ def _model_frame(dataset: Dataset, covariates: list[str], baseline_scores: Any, 
     if const:
         raise ConfigError(f"cox_model: term(s) {const} do not vary among the {len(data)} members in the model; "
                           "drop them from `covariates`.")
+    Xa = np.c_[np.ones(len(X)), X[terms].to_numpy(float)]
+    if np.linalg.matrix_rank(Xa) < Xa.shape[1]:
+        raise ConfigError(f"cox_model: the terms {terms} are collinear among the {len(data)} members in the model "
+                          "(e.g. group-level covariates that together identify the groups); drop a covariate.")
     if not (~data["censored"].to_numpy(bool)).any():
         raise ConfigError("cox_model: no dropouts among the members in the model; nothing to model.")
     return data, X, terms, all_cov, excluded
@@ -183,10 +187,17 @@ def _lifelines_fit(X: pd.DataFrame, time: np.ndarray, event: np.ndarray, entry: 
     if late:
         df["_entry"] = np.where(entry > 0, entry, -1.0)
     cph = CoxPHFitter(alpha=1 - ci)
+    from lifelines.exceptions import ConvergenceError
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        cph.fit(df, duration_col="_time", event_col="_event", entry_col="_entry" if late else None,
-                fit_options={"precision": 1e-12, "max_steps": 100})
+        try:
+            cph.fit(df, duration_col="_time", event_col="_event", entry_col="_entry" if late else None,
+                    fit_options={"precision": 1e-12, "max_steps": 100})
+        except ConvergenceError as err:
+            raise ConfigError("cox_model: the partial likelihood could not be maximised (lifelines: "
+                              f"{str(err).split('.')[0]}); look for a level without dropouts or covariates that "
+                              "separate the dropouts, and drop or merge it.") from None
     if any("converge" in str(w.message).lower() for w in caught):
         warnings.warn("cox_model: lifelines reported convergence problems; check for separation "
                       "(a level with no dropouts).", ConvergenceWarning, stacklevel=4)
@@ -221,6 +232,27 @@ def _clustered(Xv: np.ndarray, time: np.ndarray, event: np.ndarray, entry: np.nd
                         "ci_low": w["hr_ci_low"], "ci_high": w["hr_ci_high"], "variance": method, "n_groups": G,
                         "se_lin_wei": lw["se"]})
     return tab[_COX_COLUMNS], note
+
+
+def _confounded_terms(data: pd.DataFrame, covariates: list[str], cluster: str) -> tuple[dict[str, str], list[str]]:
+    """Terms whose contrast rests on a single group ({term: reason}), and levels with fewer than
+    MIN_GROUPS_PER_LEVEL groups (for the warning).  A level seen in one group cannot be told apart from it."""
+    bad: dict[str, str] = {}
+    few: list[str] = []
+    for c in covariates:  # a handful of covariates
+        s = data[c]
+        if s.dtype.kind in "biuf" and s.dtype != bool:
+            continue
+        per = data.groupby(s.astype("object"), sort=False)[cluster].nunique()
+        levels = sorted(per.index.tolist(), key=str)
+        ref, others = levels[0], levels[1:]
+        few += [f"{c} = {lev}" for lev in levels if 2 <= per[lev] < MIN_GROUPS_PER_LEVEL]
+        for lev in others:
+            single = [x for x in (ref, lev) if per[x] < 2]
+            if single:
+                bad[f"{c}[{lev}]"] = (f"{c} = {', '.join(map(str, single))} is represented by a single group: the "
+                                      "contrast cannot be told apart from that group's own dropout")
+    return bad, few
 
 
 def cox_model(dataset: Dataset, covariates: Sequence[str] = ("group_type", "facilitation"), *,
@@ -301,6 +333,17 @@ def cox_model(dataset: Dataset, covariates: Sequence[str] = ("group_type", "faci
     method = cast(CoxVarianceMethod, variance or ("mancl_derouen" if G < MIN_CLUSTERS_LARGE_SAMPLE else "lin_wei"))
     coef, note = _clustered(X[terms].to_numpy(float), time, event, np.where(entry > 0, entry, 0.0), groups, beta,
                             terms, method, level)
+    bad, few = _confounded_terms(data, covariates, cluster)
+    if bad:
+        rows = coef["term"].isin(list(bad)).to_numpy()
+        coef.loc[rows, ["se", "t", "p_value", "ci_low", "ci_high"]] = np.nan
+        note = "; ".join([note] * bool(note) + [f"{t}: {r}" for t, r in bad.items()])
+        warnings.warn(f"cox_model: no test for {', '.join(bad)}: a level is represented by a single group.",
+                      SmallSampleWarning, stacklevel=2)
+    if few and G >= MIN_CLUSTERS_TEST:
+        warnings.warn(f"cox_model: {', '.join(few)} {'has' if len(few) == 1 else 'have'} fewer than "
+                      f"{MIN_GROUPS_PER_LEVEL} groups; the clustered test is approximate there.", SmallSampleWarning,
+                      stacklevel=2)
     if G < MIN_CLUSTERS_TEST:
         warnings.warn(f"cox_model: only {G} groups; with fewer than {MIN_CLUSTERS_TEST} even the small-sample "
                       "clustered tests are unreliable (about 8-10 % rejection of a true null at the 5 % level with "
