@@ -6,6 +6,7 @@ test_retention_against_R.py.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 
@@ -19,6 +20,7 @@ from groupeval.base.exceptions import ConfigError, SchemaError, SmallSampleWarni
 from groupeval.statistics.dropout import Dropout
 from groupeval.statistics.flow import smd_categorical, smd_continuous
 from groupeval.statistics.retention import RetentionResult
+from groupeval.statistics.survival import kaplan_meier, logrank
 
 
 def quiet(fn, *a, **k):
@@ -92,7 +94,7 @@ def test_retention_argument_errors():
     ds = weekly_dataset({"a": "PPA"})
     with pytest.raises(ConfigError, match=r"(?s)`by` names a column found neither.*choose one of"):
         ge.retention(ds, by="colour")
-    with pytest.raises(ConfigError, match="`alpha` must be between 0 and 1"):
+    with pytest.raises(ConfigError, match="`alpha` must be between 0 and 1"), pytest.warns(DeprecationWarning):
         ge.retention(ds, alpha=5)
     with pytest.raises(ConfigError, match="`times` must be non-negative"):
         ge.retention(ds, times=(-1,))
@@ -119,6 +121,113 @@ def test_groupeval_retention_callable_after_submodule_import():
 
     res = quiet(ge.retention, weekly_dataset({"a": "PPA", "b": "PPPP"}))
     assert isinstance(res, RetentionResult)
+
+
+# ---------------------------------------------------------------------------
+# retention(): cluster-aware defaults and guardrails
+# ---------------------------------------------------------------------------
+def test_retention_result_is_a_frozen_dataclass_with_declared_fields():
+    ds = random_programme(n_groups=6, per_group=15)
+    res = quiet(ge.retention, ds, by="facilitation", ci=0.9)
+    names = [f.name for f in dataclasses.fields(res)]
+    assert names[:6] == ["table", "summary", "test", "tests", "logrank", "notes"]
+    assert {"n_groups", "methods", "ci", "cluster", "min_at_risk", "at_risk"} <= set(names)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.ci = 0.5
+    assert res.ci == 0.9 and res.n_groups == 6 and isinstance(res.methods, tuple)
+    with pytest.warns(DeprecationWarning, match="use .ci"):
+        assert res.alpha == pytest.approx(0.1)
+
+
+def test_alpha_is_deprecated_but_still_gives_the_same_intervals():
+    ds = random_programme(n_groups=6, per_group=15)
+    new = quiet(ge.retention, ds, ci=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        with pytest.warns(DeprecationWarning, match="`alpha` is deprecated"):
+            old = ge.retention(ds, alpha=0.1)
+    pd.testing.assert_frame_equal(old.table, new.table)
+    with pytest.raises(ConfigError, match="both ci=0.8 and alpha=0.1"):
+        quiet(ge.retention, ds, ci=0.8, alpha=0.1)
+    with pytest.raises(ConfigError, match="`ci` must be a confidence level"):
+        ge.retention(ds, ci=95)
+    with pytest.warns(DeprecationWarning):
+        tab = kaplan_meier([1, 2, 3], [1, 0, 1], alpha=0.1)
+    pd.testing.assert_frame_equal(tab, kaplan_meier([1, 2, 3], [1, 0, 1], ci=0.9))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        with pytest.warns(DeprecationWarning):
+            cox_old = ge.cox_model(ds, covariates=("facilitation",), alpha=0.1)
+    cox_new = quiet(ge.cox_model, ds, covariates=("facilitation",), ci=0.9)
+    pd.testing.assert_frame_equal(cox_old.summary, cox_new.summary)
+
+
+def test_fewer_than_six_groups_gives_no_test_and_says_why():
+    ds = random_programme(n_groups=5, per_group=20)
+    with pytest.warns(SmallSampleWarning, match="only 5 group"):
+        res = ge.retention(ds, by="facilitation")
+    t = res.test.iloc[0]
+    assert not t["valid"] and np.isnan(t["statistic"]) and np.isnan(t["p_value"]) and t["n_groups"] == 5
+    assert "fewer than 6 groups no test" in t["reason"] and "at most the number of groups" in t["reason"]
+    assert list(res.tests["test"]) == ["logrank"]                 # only the labelled secondary figure
+    assert res.logrank["role"].iloc[0] == "secondary" and np.isfinite(res.logrank["p_value"].iloc[0])
+    assert "robust_score_logrank" not in res.methods
+
+
+def test_a_level_with_a_single_group_gives_no_test():
+    ds = random_programme(n_groups=7, per_group=15)       # one group type has a single group
+    with pytest.warns(SmallSampleWarning, match="represented by a single group"):
+        res = ge.retention(ds, by="group_type")
+    t = res.test.iloc[0]
+    assert not t["valid"] and np.isnan(t["p_value"]) and t["min_groups_per_level"] == 1
+    assert "represented by a single group" in t["reason"]
+
+
+def test_levels_with_two_groups_warn_but_are_tested():
+    ds = random_programme(n_groups=8, per_group=15)       # four group types, two groups each
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = ge.retention(ds, by="group_type")
+    assert any("fewer than 3 groups" in str(w.message) for w in caught)
+    t = res.test.iloc[0]
+    assert t["valid"] and t["test"] == "robust_score" and t["min_groups_per_level"] == 2
+
+
+def test_comparing_the_groups_themselves_uses_the_member_level_logrank():
+    ds = random_programme(n_groups=4, per_group=20)
+    res = quiet(ge.retention, ds, by="group_id")
+    t = res.test.iloc[0]
+    direct = logrank(res.members["time_weeks"], res.members["event"], res.members["group_id"],
+                     res.members["entry_weeks"])
+    assert t["valid"] and t["test"] == "logrank" and t["statistic"] == pytest.approx(direct["statistic"])
+    assert res.logrank["role"].iloc[0] == "primary"
+    # one group per curve: no clustered interval, Greenwood's stays
+    assert res.summary["df_cluster"].isna().all() and res.table["ci_low"].notna().any()
+
+
+def test_logrank_with_cluster_is_the_clustered_comparison():
+    ds = random_programme(n_groups=6, per_group=15)
+    res = quiet(ge.retention, ds, by="facilitation")
+    m = res.members
+    out = quiet(logrank, m["time_weeks"], m["event"], m["facilitation"], m["entry_weeks"], cluster=m["group_id"])
+    assert out["test"] == "robust_score" and out["n_groups"] == 6
+    assert out["statistic"] == pytest.approx(res.test["statistic"].iloc[0], rel=1e-12)
+
+
+def test_late_entry_emptying_the_risk_set_returns_the_curve_with_a_note():
+    # a is the only member at risk at week 1 (the others entered the data window at week 5) and drops out:
+    # S = 0 from week 1 although 3 members are followed later (lifelines raised StatError here)
+    ds = weekly_dataset({"a": "PPAAAAAAAA", "b": "PPPPP", "c": "PPPPP", "d": "PPPPP"},
+                        group_of={"a": "G1", "b": "G2", "c": "G2", "d": "G2"}, group_start={"G2": 5},
+                        enrolled={"b": -5, "c": -5, "d": -5})
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "retention: only", SmallSampleWarning)
+        with pytest.warns(SmallSampleWarning, match="start_time"):
+            res = ge.retention(ds)
+    assert (res.members.set_index("member_id").loc[["b", "c", "d"], "entry_weeks"] == 5).all()
+    assert res.table["retention"].iloc[0] == 0.0 and (res.table["retention"] == 0).all()
+    curve = res.notes.set_index("quantity").loc["curve"]
+    assert curve["time"] == 1.0 and "later entrants cannot lift it" in curve["reason"]
 
 
 # ---------------------------------------------------------------------------

@@ -297,3 +297,29 @@ def test_kaplan_meier_closed_form_small_case():
     np.testing.assert_allclose(tab["ci_high"].iloc[0], np.exp(-np.exp(np.log(-v) + z * np.sqrt(1 / 20) / v)))
     assert np.isnan(tab["ci_low"].iloc[-1])   # S = 0: undefined, as R
 
+
+
+@pytest.mark.parametrize("curve,start", [("unconditional", None), ("start_time_816", 816.0)])
+def test_public_kaplan_meier_returns_the_channing_men_curve_as_R_survfit(curve, start):
+    """KMsurv's channing (men, age as time scale): late entry leaves one man at risk at 781 months and he
+    dies, so S = 0 from there although 94 men enter later.  R returns that curve; lifelines raised
+    StatError (groupeval's kaplan_meier did too before it used its own estimator)."""
+    men = pd.read_csv(REF / "survival_cluster_channing_men.csv")
+    ref = pd.read_csv(REF / "survival_cluster_channing_km.csv")
+    ref = ref[ref["curve"] == curve].reset_index(drop=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tab = kaplan_meier(men["age"], men["death"].astype(bool), men["ageentry"], start_time=start)
+    assert len(tab) == len(ref)
+    np.testing.assert_allclose(tab["time"], ref["time"], **TOL)
+    for c in ("at_risk", "events", "censored"):
+        assert (tab[c].to_numpy() == ref[c].to_numpy()).all(), c
+    for a, b in (("retention", "retention"), ("std_err", "std_err_greenwood"), ("ci_low", "ci_low"),
+                 ("ci_high", "ci_high")):
+        np.testing.assert_allclose(tab[a].to_numpy(float), ref[b].to_numpy(float), equal_nan=True, **TOL)
+    if start is None:
+        assert tab.attrs["zero_at"] == 781.0 and "later entrants cannot lift it" in tab.attrs["note"]
+        assert any(issubclass(w.category, ge.exceptions.SmallSampleWarning) and "start_time=" in str(w.message)
+                   for w in caught)
+    else:
+        assert np.isnan(tab.attrs["zero_at"]) and (tab["retention"] > 0).all()
