@@ -404,6 +404,40 @@ def test_cox_model_errors():
         quiet(ge.cox_model, ds.replace(groups=groups), covariates=("site",))
 
 
+def test_cox_model_small_sample_guardrails():
+    ds4 = random_programme(n_groups=4, per_group=20)
+    with pytest.raises(ConfigError, match="are collinear"):          # 4 types x 4 groups + facilitation
+        quiet(ge.cox_model, ds4)
+    with pytest.warns(SmallSampleWarning, match="only 4 groups"):
+        res = ge.cox_model(ds4, covariates=("facilitation",))
+    assert res.df == 3.0 and res.n_groups == res.n_clusters == 4 and res.variance == "mancl_derouen"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.df = 1.0
+    ds7 = random_programme(n_groups=7, per_group=20)                 # one group type has a single group
+    with pytest.warns(SmallSampleWarning, match="represented by a single group"):
+        res = ge.cox_model(ds7)
+    s = res.summary.set_index("term")
+    single = [t for t in s.index if np.isnan(s.loc[t, "p_value"])]
+    assert len(single) == 1 and single[0].startswith("group_type[") and single[0] in res.note
+    assert np.isfinite(s.drop(index=single)["p_value"]).all() and np.isfinite(s["se_lin_wei"]).all()
+    ds8 = random_programme(n_groups=8, per_group=20)
+    with pytest.warns(SmallSampleWarning, match="Lin-Wei variance with a normal reference is anti-conservative"):
+        lw = ge.cox_model(ds8, covariates=("facilitation",), variance="lin_wei")
+    assert lw.methods[:2] == ("cox", "lin_wei") and np.isinf(lw.df)
+    cr1 = quiet(ge.cox_model, ds8, covariates=("facilitation",), variance="cr1")
+    assert cr1.df == 7.0
+    np.testing.assert_allclose(cr1.summary["se"], lw.summary["se"] * np.sqrt(8 / 7), rtol=1e-10)
+    with pytest.raises(ConfigError, match="`variance` must be one of"):
+        ge.cox_model(ds8, variance="sandwich")
+
+
+def test_attrition_result_is_a_dataclass_with_methods():
+    ds = random_programme(n_groups=4, per_group=20)
+    res = quiet(ge.attrition, ds)
+    assert [f.name for f in dataclasses.fields(res)] == ["smd", "completion", "target", "methods"]
+    assert res.methods == ("smd",) and len(res.summary) == res.smd["level"].isna().sum()
+
+
 def test_nobody_in_the_curve_gives_no_estimate():
     ds = weekly_dataset({"a": "AAAA", "b": "AAAA"})
     res = quiet(ge.retention, ds)
