@@ -138,6 +138,22 @@ def test_km_greenwood_robust_and_grouped_jackknife_match_R_survfit(data, stratum
     assert km.n_clusters == d["group_id"].nunique()
 
 
+def test_km_errors_built_in_blocks_of_groups_still_match_R_survfit(data, monkeypatch):
+    """Large programmes build the group x time work arrays for blocks of groups; force 3-group blocks."""
+    import groupeval.statistics.survival_cluster as sc
+
+    ref = pd.read_csv(REF / "survival_cluster_km.csv")
+    ref = ref[ref["stratum"] == "overall"].reset_index(drop=True)
+    K = data["time_weeks"].nunique()
+    monkeypatch.setattr(sc, "_CELLS_PER_BLOCK", 3 * K)
+    tab = km_clustered(data["time_weeks"], data["event"], data["entry_weeks"], data["group_id"]).table
+    for c in ("std_err_robust", "std_err_jackknife", "ci_low", "ci_high"):
+        np.testing.assert_allclose(tab[c].to_numpy(float), ref[c].to_numpy(float), equal_nan=True, **TOL)
+    quick = km_clustered(data["time_weeks"], data["event"], data["entry_weeks"], data["group_id"], jackknife=False)
+    assert quick.table["std_err_jackknife"].isna().all()
+    np.testing.assert_allclose(quick.table["std_err_robust"], tab["std_err_robust"], rtol=1e-12)
+
+
 def test_km_robust_with_one_member_per_cluster_equals_greenwood_without_late_entry(data):
     d = data[data["entry_weeks"] == 0]
     tab = km_clustered(d["time_weeks"], d["event"], None, np.arange(len(d))).table

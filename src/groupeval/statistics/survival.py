@@ -134,7 +134,8 @@ def kaplan_meier(time: Any, event: Any, entry: Any = None, *, cluster: Any = Non
     time = np.asarray(time, dtype=float)
     if len(time) == 0:
         return _empty_km(clustered)
-    fit = km_clustered(time, event, entry, cluster, ci=level, variance="greenwood", start_time=start_time)
+    fit = km_clustered(time, event, entry, cluster, ci=level, variance="greenwood", start_time=start_time,
+                       jackknife=False)
     tab = fit.table
     if not len(tab):
         return _empty_km(clustered)

@@ -152,27 +152,52 @@ class ClusteredKaplanMeier:
     note: str
 
 
+#: Group-by-time work arrays are built for this many cells at a time (groups in blocks), so memory stays
+#: bounded for programmes with tens of thousands of groups.
+_CELLS_PER_BLOCK = 2_000_000
+
+
 def _km_cluster_errors(code: np.ndarray, G: int, a: np.ndarray, b: np.ndarray, row: np.ndarray, ev: np.ndarray,
-                       n: np.ndarray, d: np.ndarray, free: np.ndarray, surv: np.ndarray, alive: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Cluster-robust (IJ) and grouped-jackknife standard errors of log S (G x K work arrays)."""
+                       n: np.ndarray, d: np.ndarray, free: np.ndarray, surv: np.ndarray, alive: np.ndarray, *,
+                       jackknife: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster-robust (IJ) and grouped-jackknife standard errors of log S.
+
+    The per-group work arrays are (groups x K); they are built for blocks of
+    groups at a time (a loop over blocks of clusters, one block for usual
+    programmes) and only their column sums are kept: :math:`\\sum_g D_g(t)^2`
+    and, for the jackknife, :math:`\\sum_g (S_{(-g)} - \\hat S)` and its square.
+    """
     K = len(n)
-    # cluster-robust influence on log S, G x K
-    n_g = _count_at_risk_by(code, G, a, b, K)
-    d_g = np.bincount(code * K + row, weights=ev.astype(float), minlength=G * K).reshape(G, K)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        step = np.where((d > 0) & (free > 0), (d_g - n_g * (d / n)) / np.where(free > 0, free, 1.0), 0.0)
-    infl = -np.cumsum(step, axis=1)
-    var_rob = np.einsum("gk,gk->k", infl, infl)
-    # grouped jackknife (delete one cluster), on the survival scale
-    n_minus = n[None, :] - n_g
-    d_minus = d[None, :] - d_g
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f_minus = np.where(n_minus > 0, 1.0 - d_minus / np.where(n_minus > 0, n_minus, 1.0), 1.0)
-    s_minus = np.cumprod(f_minus, axis=1)
-    if G > 1:
-        dev = s_minus - s_minus.mean(axis=0, keepdims=True)
-        var_jk_s = (G - 1) / G * np.einsum("gk,gk->k", dev, dev)
+    h = np.where(n > 0, d / np.where(n > 0, n, 1.0), 0.0)
+    use = (d > 0) & (free > 0)
+    inv_free = np.where(use, 1.0 / np.where(free > 0, free, 1.0), 0.0)
+    var_rob = np.zeros(K)
+    dev1 = np.zeros(K)
+    dev2 = np.zeros(K)
+    order = np.argsort(code, kind="stable")
+    per_block = max(1, _CELLS_PER_BLOCK // max(K, 1))
+    bounds = np.searchsorted(code[order], np.arange(0, G + per_block, per_block))
+    for j in range(len(bounds) - 1):  # blocks of groups (one block unless there are thousands of groups)
+        idx = order[bounds[j]:bounds[j + 1]]
+        if not len(idx):
+            continue
+        g0 = j * per_block
+        c = code[idx] - g0
+        Gb = min(per_block, G - g0)
+        n_g = _count_at_risk_by(c, Gb, a[idx], b[idx], K)
+        d_g = np.bincount(c * K + row[idx], weights=ev[idx].astype(float), minlength=Gb * K).reshape(Gb, K)
+        infl = -np.cumsum((d_g - n_g * h) * inv_free, axis=1)     # influence of each group on log S
+        var_rob += np.einsum("gk,gk->k", infl, infl)
+        if jackknife:                                               # delete one group, on the survival scale
+            n_minus = n[None, :] - n_g
+            with np.errstate(divide="ignore", invalid="ignore"):
+                f_minus = np.where(n_minus > 0, 1.0 - (d[None, :] - d_g) / np.where(n_minus > 0, n_minus, 1.0),
+                                   1.0)
+            dev = np.cumprod(f_minus, axis=1) - surv[None, :]
+            dev1 += dev.sum(axis=0)
+            dev2 += np.einsum("gk,gk->k", dev, dev)
+    if jackknife and G > 1:
+        var_jk_s = (G - 1) / G * np.maximum(dev2 - dev1 ** 2 / G, 0.0)
     else:
         var_jk_s = np.full(K, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -207,7 +232,7 @@ _KM_COLS = ["time", "at_risk", "events", "censored", "retention", "std_err_green
 
 def km_clustered(time: Any, event: Any, entry: Any = None, cluster: Any = None, *, ci: float = 0.95,
                  variance: KMVariance | None = None, reference: CIReference = "normal",
-                 start_time: float | None = None) -> ClusteredKaplanMeier:
+                 start_time: float | None = None, jackknife: bool = True) -> ClusteredKaplanMeier:
     """Kaplan-Meier retention with group-clustered standard errors, late entry allowed.
 
     Parameters
@@ -242,6 +267,9 @@ def km_clustered(time: Any, event: Any, entry: Any = None, cluster: Any = None, 
         t_0)` as R's ``survfit(..., start.time = t0)``: members whose time is
         below ``t0`` are dropped.  The remedy when late entry leaves too few at
         risk early on (see ``zero_at``).
+    jackknife
+        Compute ``std_err_jackknife`` (default True; False leaves it NaN and
+        saves the work, unless ``variance="jackknife"``).
 
     Returns
     -------
@@ -321,7 +349,8 @@ def km_clustered(time: Any, event: Any, entry: Any = None, cluster: Any = None, 
         gw_inc = np.where(d > 0, d / (n * np.where(free > 0, free, 1.0)), 0.0)
     var_gw = np.cumsum(gw_inc)
     if clustered:
-        se_rob, se_jk = _km_cluster_errors(code, G, a, b, row, ev, n, d, free, surv, alive)
+        se_rob, se_jk = _km_cluster_errors(code, G, a, b, row, ev, n, d, free, surv, alive,
+                                           jackknife=bool(jackknife) or variance == "jackknife")
     else:
         se_rob = se_jk = np.full(K, np.nan)
     se_gw = np.where(alive, np.sqrt(var_gw), np.nan)
