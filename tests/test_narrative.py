@@ -20,7 +20,7 @@ import pytest
 import groupeval
 from groupeval import narrative as N
 from groupeval.base.exceptions import ConfigError, SchemaError
-from groupeval.reporting.formatting import round_half_up
+from groupeval.reporting.formatting import fmt_df, round_half_up
 
 NUM = re.compile(r"(?<![\w\-−])−?(?:\d[\d,]*(?:\.\d+)?|\.\d+)")
 
@@ -473,7 +473,7 @@ def test_compare_groups_and_icc_sentences_numbers_equal_results(sample_ds):
     o = cg.omnibus
     text = N.compare_groups_sentence(cg, instrument="phq9")
     got = numbers(text)
-    assert got[:5] == [26, o["df1"], o["df2"], r(o["f"], 2), r(o["p_value"], 3)]
+    assert got[:5] == [26, o["df1"], float(fmt_df(o["df2"])), r(o["f"], 2), r(o["p_value"], 3)]
     expected = []
     for _, m in cg.adjusted_means.iterrows():
         expected += [r(m.adjusted_mean, 1), 95, r(m.ci_low, 1), r(m.ci_high, 1)]
@@ -537,7 +537,7 @@ def test_funder_sentences_on_a_programme_of_small_groups_show_no_count_below_min
         scores = groupeval.score(ds.responses, "phq9")
         ret = groupeval.retention(ds, by="group_type")
         ret1 = groupeval.retention(ds)
-        ch = groupeval.change(scores, "baseline", "week_26", by="group_type", data=ds, instrument="phq9")
+        ch = groupeval.change(scores, "baseline", "week_26", by="group_type", dataset=ds, instrument="phq9")
         ch1 = groupeval.change(scores, "baseline", "week_26", instrument="phq9")
         rc = groupeval.reliable_change(scores, "phq9", "baseline", "week_26")
         eng = groupeval.attendance_summary(ds)

@@ -528,7 +528,7 @@ def test_no_figure_carries_a_member_id(sample_ds):
             gp.plot_attendance_heatmap(sample_ds, str(sample_ds.groups["group_id"].iloc[0])),
             gp.plot_cohort_heatmap(ge.cohort_table(sample_ds)),
             ge.reliable_change(scores, "phq9", "baseline", "week_26").plot(),
-            gp.plot_forest(ge.change(scores, "baseline", "week_26", by="group_type", data=sample_ds)),
+            gp.plot_forest(ge.change(scores, "baseline", "week_26", by="group_type", dataset=sample_ds)),
             gp.plot_flow(ge.participant_flow(sample_ds)),
         ]
     for ax in axes:

@@ -137,7 +137,7 @@ def test_report_tables_equal_the_library_results_exactly(program_sample):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         phq = ge.score(ds.responses, "phq9")
-        by = ge.change(phq, "baseline", "week_26", by="group_type", data=ds, instrument="phq9")
+        by = ge.change(phq, "baseline", "week_26", by="group_type", dataset=ds, instrument="phq9")
         overall = ge.change(phq, "baseline", "week_26", instrument="phq9")
         ret = ge.retention(ds).summary
         flow = ge.participant_flow(ds, {n: ge.score(ds.responses, n) for n in ds.meta["instruments"]})
