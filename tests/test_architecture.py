@@ -27,6 +27,7 @@ LAYERS = {
     "instruments": SCORING, "scoring": SCORING, "sample": SCORING, "loading": SCORING,
     "reliability": STATISTICS, "engagement": STATISTICS, "retention": STATISTICS,
     "outcomes": STATISTICS, "models": STATISTICS, "results": STATISTICS, "_stats": STATISTICS,
+    "statistics": STATISTICS,
     "plotting": REPORTING, "report": REPORTING, "privacy": REPORTING, "narrative": REPORTING, "formatting": REPORTING,
     "cli": REPORTING, "__main__": REPORTING,
 }
