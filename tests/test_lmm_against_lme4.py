@@ -253,3 +253,23 @@ def test_row_order_does_not_matter():
     ref = _fit("d")
     assert fit.criterion == pytest.approx(ref.criterion, rel=1e-12)
     np.testing.assert_allclose(fit.beta, ref.beta, rtol=1e-7)
+
+
+@pytest.mark.parametrize("reml", [True, False])
+def test_cross_check_against_statsmodels_mixedlm(reml):
+    # statsmodels stops a little short of the optimum (its loglik is ~5e-7 lower), so the
+    # agreement is to its own optimiser tolerance, and our (RE)ML log-likelihood is at least as high.
+    smf = pytest.importorskip("statsmodels.formula.api")
+    d = pd.read_csv(REF / "lmm_a_input.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sm = smf.mixedlm("y ~ time + x1 + x2", d, groups="group", re_formula="1",
+                         vc_formula={"member": "0 + C(member)"}).fit(reml=reml)
+    fit = _fit("a") if reml else _fit("f")
+    assert fit.loglik >= sm.llf - 1e-9
+    assert fit.loglik == pytest.approx(sm.llf, rel=1e-8)
+    np.testing.assert_allclose(fit.beta.to_numpy(), sm.fe_params.to_numpy(), rtol=1e-5)
+    np.testing.assert_allclose(np.sqrt(np.diag(fit.vcov_beta)), sm.bse_fe.to_numpy(), rtol=1e-3)
+    assert fit.var_group == pytest.approx(float(sm.cov_re.iloc[0, 0]), rel=1e-3)
+    assert fit.var_member == pytest.approx(float(sm.vcomp[0]), rel=1e-3)
+    assert fit.var_residual == pytest.approx(float(sm.scale), rel=1e-3)
