@@ -47,8 +47,8 @@ def main() -> None:
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     methods = ("satterthwaite", "kenward-roger", "residual", "z")
-    rej = {k: [] for k in methods}
-    rej_time = []
+    rej: dict[str, list[bool]] = {k: [] for k in methods}
+    rej_time: list[bool] = []
     singular = 0
     for _ in range(a.reps):
         y, X, g, m = simulate(rng, a.groups)
@@ -66,7 +66,8 @@ def main() -> None:
     print(f"{a.reps} replicates, {a.groups} groups; singular fits: {singular / a.reps:.3f}")
     for k in methods:
         r = float(np.mean(rej[k]))
-        print(f"group_type (between groups), {k:<14s}: rejection rate {r:.4f} (MC se {np.sqrt(r * (1 - r) / a.reps):.4f})")
+        se = np.sqrt(r * (1 - r) / a.reps)
+        print(f"group_type (between groups), {k:<14s}: rejection rate {r:.4f} (MC se {se:.4f})")
     r = float(np.mean(rej_time))
     print(f"time_f (within members, 3 df F), satterthwaite: rejection rate {r:.4f} "
           f"(MC se {np.sqrt(r * (1 - r) / a.reps):.4f})")

@@ -273,3 +273,14 @@ def test_cross_check_against_statsmodels_mixedlm(reml):
     assert fit.var_group == pytest.approx(float(sm.cov_re.iloc[0, 0]), rel=1e-3)
     assert fit.var_member == pytest.approx(float(sm.vcomp[0]), rel=1e-3)
     assert fit.var_residual == pytest.approx(float(sm.scale), rel=1e-3)
+
+
+def test_kenward_roger_refuses_beyond_documented_size(monkeypatch):
+    from groupeval.statistics import lmm
+
+    d = pd.read_csv(REF / "lmm_b_input.csv")
+    fit = fit_nested(d.y, _design("b", d), d.group, d.member)
+    monkeypatch.setattr(lmm, "KR_MAX_CUBIC_WORK", 1000.0)
+    with pytest.raises(ConfigError, match="satterthwaite"):
+        fit.coef_table(df="kenward-roger")
+    assert fit.coef_table(df="satterthwaite").df.notna().all()
