@@ -284,3 +284,16 @@ def test_kenward_roger_refuses_beyond_documented_size(monkeypatch):
     with pytest.raises(ConfigError, match="satterthwaite"):
         fit.coef_table(df="kenward-roger")
     assert fit.coef_table(df="satterthwaite").df.notna().all()
+
+
+def test_patsy_design_matrix_names_are_used():
+    patsy = pytest.importorskip("patsy")
+    d = pd.read_csv(REF / "lmm_e_input.csv")
+    X = patsy.dmatrix("C(time) + group_type + x1", d)
+    fit = fit_nested(d.y, X, d.group, d.member)
+    assert fit.x_names[0] == "Intercept" and "group_type[T.B]" in fit.x_names
+    np.testing.assert_allclose(fit.beta.to_numpy(), _fit("e").beta.to_numpy(), rtol=1e-8)
+    L = pd.DataFrame([{"group_type[T.B]": 1.0, "group_type[T.C]": -1.0}])
+    ref = _ref("e", "ftest")
+    row = ref[(ref.test == "b_vs_c") & (ref.method == "satterthwaite")].iloc[0]
+    assert fit.f_test(L).f.iloc[0] == pytest.approx(row.f, rel=1e-4)

@@ -522,7 +522,11 @@ class NestedLMMFit:
     Variances are on the outcome's scale squared; ``var_slope``, ``cov_group_slope`` and
     ``corr_group_slope`` are NaN when the model has no random slope (``slope_name`` empty).
     ``criterion`` is lme4's ``REMLcrit()`` for REML fits and ``deviance()`` for ML fits;
-    ``loglik = -criterion / 2`` is lme4's ``logLik()``.
+    ``loglik = -criterion / 2`` is lme4's ``logLik()``.  ``theta`` is lme4's relative covariance
+    factor (member first); ``vcov_beta = sigma^2 (X' H^{-1} X)^{-1}``.
+
+    In R: ``m <- lme4::lmer(...)``; ``fixef(m)``, ``vcov(m)``, ``VarCorr(m)``, ``getME(m, "theta")``,
+    ``sigma(m)``, ``REMLcrit(m)`` / ``deviance(m)``, ``logLik(m)``, ``isSingular(m)``.
     """
 
     method: str
@@ -994,8 +998,9 @@ def fit_nested(y: Any, X: Any, group: Any, member: Any, *, Z_slope: Any = None, 
     y
         Outcome, length n, finite.
     X
-        Fixed-effects design (n, p), full column rank; a DataFrame's columns name the terms
-        (or pass ``x_names``).  Include the intercept column yourself (e.g. patsy's).
+        Fixed-effects design (n, p), full column rank; a DataFrame's columns or a patsy
+        DesignMatrix's column names name the terms (or pass ``x_names``).  Include the
+        intercept column yourself (e.g. patsy's).
     group, member
         Group label and member label of each observation.  Members are nested in groups:
         a member is a (group, member) pair, as lme4's ``group:member``.
@@ -1043,7 +1048,13 @@ def fit_nested(y: Any, X: Any, group: Any, member: Any, *, Z_slope: Any = None, 
         Xm = np.asarray(X, dtype=float)
         if Xm.ndim == 1:
             Xm = Xm[:, None]
-        names = [f"x{j}" for j in range(Xm.shape[1])] if x_names is None else [str(c) for c in x_names]
+        info = getattr(X, "design_info", None)  # a patsy DesignMatrix carries its column names
+        if x_names is not None:
+            names = [str(c) for c in x_names]
+        elif info is not None and len(getattr(info, "column_names", ())) == Xm.shape[1]:
+            names = [str(c) for c in info.column_names]
+        else:
+            names = [f"x{j}" for j in range(Xm.shape[1])]
     if Xm.ndim != 2 or Xm.shape[0] != n:
         raise ValidationError(f"X must have one row per observation ({n}); got shape {Xm.shape}.")
     p = Xm.shape[1]
