@@ -309,10 +309,10 @@ def _effect(d: Any, where: str, chk: _Checker) -> Effect | None:
         chk.bad(where, d, "each [[effect]] must be a table of keys")
         return None
     n_before = len(chk.problems)
-    for k in sorted(set(d) - _EFFECT_KEYS):
-        chk.bad(f"{where}.{k}", d[k], "unknown key", f"allowed keys: {', '.join(sorted(_EFFECT_KEYS))}")
     eid = chk.ident(d, where)
     where = f"effect {eid!r}" if eid else where
+    for k in sorted(set(d) - _EFFECT_KEYS):
+        chk.bad(f"{where}.{k}", d[k], "unknown key", f"allowed keys: {', '.join(sorted(_EFFECT_KEYS))}")
     measure = chk.choice(d, "measure", where, MEASURES, required=True)
     est = chk.number(d, "estimate", where, required=True)
     lo = chk.number(d, "ci_low", where, required=True)
@@ -363,10 +363,10 @@ def _point(d: Any, where: str, chk: _Checker) -> ReferencePoint | None:
         chk.bad(where, d, "each [[reference_point]] must be a table of keys")
         return None
     n_before = len(chk.problems)
-    for k in sorted(set(d) - _POINT_KEYS):
-        chk.bad(f"{where}.{k}", d[k], "unknown key", f"allowed keys: {', '.join(sorted(_POINT_KEYS))}")
     pid = chk.ident(d, where)
     where = f"reference_point {pid!r}" if pid else where
+    for k in sorted(set(d) - _POINT_KEYS):
+        chk.bad(f"{where}.{k}", d[k], "unknown key", f"allowed keys: {', '.join(sorted(_POINT_KEYS))}")
     value = chk.number(d, "value", where, required=True)
     if not math.isnan(value) and value <= 0:
         chk.bad(f"{where}.value", value, "a threshold for change is a positive magnitude",
