@@ -322,7 +322,8 @@ def _effect(d: Any, where: str, chk: _Checker) -> Effect | None:
     if not math.isnan(level) and not 0 < level < 1:
         chk.bad(f"{where}.ci_level", level, "must be between 0 and 1", "e.g. 0.95")
     if not any(math.isnan(x) for x in (est, lo, hi)) and not lo <= est <= hi:
-        chk.bad(f"{where}.ci_low", (lo, est, hi), "the interval must contain the estimate (ci_low <= estimate <= ci_high)",
+        chk.bad(f"{where}.ci_low", (lo, est, hi),
+                "the interval must contain the estimate (ci_low <= estimate <= ci_high)",
                 "check the order and the signs of the three numbers")
     if measure in RATIO_MEASURES and not any(math.isnan(x) for x in (est, lo, hi)) and min(est, lo, hi) <= 0:
         chk.bad(f"{where}.estimate", (lo, est, hi), f"a {measure} and its interval must be positive",
@@ -427,11 +428,12 @@ def from_dict(data: Mapping[str, Any], *, source: str = "definition") -> Evidenc
             chk.bad("instrument_domains", table, "must be a table: instrument name = [domains]")
         else:
             domains = {}
-            for name, v in table.items():
+            for name in table:
                 got = chk.strings(table, name, "instrument_domains", required=True)
                 if got:
                     domains[str(name).lower()] = got
-    ids = [x.id for x in (*effs, *pts) if x is not None]
+    made: list[Effect | ReferencePoint | None] = [*effs, *pts]
+    ids = [x.id for x in made if x is not None]
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
         chk.bad(f"id {dup!r}", dup, "the same id is defined twice in this file", "give every entry its own id")
     if not raw_effects and not raw_points and domains is None:
@@ -489,7 +491,8 @@ _BUILTIN_LOADED = False
 
 
 def _add(es: EvidenceSet, *, overwrite: bool) -> tuple[str, ...]:
-    clashes = [x.id for x in (*es.effects, *es.reference_points) if x.id in _EFFECTS or x.id in _POINTS]
+    entries: list[Effect | ReferencePoint] = [*es.effects, *es.reference_points]
+    clashes = [x.id for x in entries if x.id in _EFFECTS or x.id in _POINTS]
     if clashes and not overwrite:
         raise ConfigError(
             "Evidence ids already registered: " + ", ".join(repr(c) for c in clashes)
@@ -503,7 +506,7 @@ def _add(es: EvidenceSet, *, overwrite: bool) -> tuple[str, ...]:
         _POINTS[p.id] = p
     if es.instrument_domains:
         _DOMAINS.update(es.instrument_domains)
-    return tuple(x.id for x in (*es.effects, *es.reference_points))
+    return tuple(x.id for x in entries)
 
 
 def _load_builtin() -> None:
