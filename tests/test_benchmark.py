@@ -124,7 +124,12 @@ def test_cluster_interval_uses_the_cr1_design_effect(scores):
     row = bm.benchmark(ch, instrument="phq9", references=["huang_2020_perinatal_depression_scores"]).iloc[0]
     c = ch.iloc[0]
     deff = max(1.0, (c.se_cluster / c.se_change) ** 2)
-    _, _, lo, hi = bm.standardized_mean_change(c.mean_change, c.sd_pre, c.sd_change, c.n, deff=deff)
+    _, _, lo, hi = bm.standardized_mean_change(c.mean_change, c.sd_pre, c.sd_change, c.n, deff=deff,
+                                               df=c.n_groups - 1)
+    g, v, _, _ = bm.standardized_mean_change(c.mean_change, c.sd_pre, c.sd_change, c.n, deff=deff)
+    tq = stats.t.ppf(0.975, c.n_groups - 1)  # t(G - 1) quantile, as change() uses for the cluster interval
+    assert lo == pytest.approx(g - tq * math.sqrt(v), rel=1e-13)
+    assert hi == pytest.approx(g + tq * math.sqrt(v), rel=1e-13)
     assert (row.programme_ci_low_cluster, row.programme_ci_high_cluster) == (pytest.approx(lo, rel=1e-13),
                                                                             pytest.approx(hi, rel=1e-13))
 

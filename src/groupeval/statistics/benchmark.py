@@ -31,8 +31,9 @@ Conversions (all vectorised, all unrounded):
   and the Wald interval :math:`g \pm z_{1-\alpha/2}\sqrt v`.  Because members
   share groups, a second interval multiplies the first term by the design
   effect of the mean change, :math:`\max\{1, (SE_{CR1}/SE)^2\}`, with the
-  cluster-robust SE of :func:`groupeval.change` (a groupeval convention; see
-  docs/evidence.md).
+  cluster-robust SE of :func:`groupeval.change`, and uses a :math:`t_{G-1}`
+  quantile (a groupeval convention, calibrated in benchmarks/mc_benchmark_smcr.py;
+  see docs/evidence.md).
 * :math:`d_{rm} = d_z\sqrt{2(1-r)}` (Morris & DeShon 2002; Lakens 2013), the
   repeated-measures effect on the scale of the scores; its interval is the
   exact :math:`d_z` interval times the same factor (conditional on :math:`r`).
@@ -130,7 +131,7 @@ def hedges_j_exact(m: Any) -> Any:
 
 
 def standardized_mean_change(mean_change: Any, sd_pre: Any, sd_change: Any, n: Any, *, ci: float = 0.95,
-                             deff: Any = 1.0) -> tuple[Any, Any, Any, Any]:
+                             deff: Any = 1.0, df: Any = None) -> tuple[Any, Any, Any, Any]:
     r"""Standardised mean change with raw-score standardisation, and its Wald interval.
 
     Parameters
@@ -143,6 +144,10 @@ def standardized_mean_change(mean_change: Any, sd_pre: Any, sd_change: Any, n: A
     deff
         Design effect applied to the sampling variance of the mean change
         (1 for independent members).
+    df
+        Degrees of freedom of a t quantile for the interval (``None``: the
+        normal quantile, as metafor).  :func:`benchmark` uses ``G - 1`` for
+        the cluster interval, as :func:`groupeval.change` does for the mean.
 
     Returns
     -------
@@ -169,7 +174,12 @@ def standardized_mean_change(mean_change: Any, sd_pre: Any, sd_change: Any, n: A
         j = hedges_j_exact(nn - 1)
         g = j * mc / sp
         v = j**2 * (de * sd**2 / (sp**2 * (nn - 1)) + g**2 / (2 * (nn - 1)))
-    z = stats.norm.ppf(0.5 + ci / 2)
+    if df is None:
+        z: Any = stats.norm.ppf(0.5 + ci / 2)
+    else:
+        dfa = np.asarray(df, dtype=float)
+        with np.errstate(invalid="ignore"):
+            z = stats.t.ppf(0.5 + ci / 2, np.where(dfa > 0, dfa, np.nan))
     g = np.where(ok, g, np.nan)
     v = np.where(ok, v, np.nan)
     half = z * np.sqrt(v)
@@ -268,7 +278,8 @@ def _programme_change(frame: pd.DataFrame, metric: str, ci: float) -> pd.DataFra
     lo_c, hi_c = nan, nan
     if metric == "smcr":
         est, _, lo, hi = standardized_mean_change(mc, sdp, sdd, n, ci=ci)
-        _, _, lo_c, hi_c = standardized_mean_change(mc, sdp, sdd, n, ci=ci, deff=deff)
+        g_cl = frame["n_groups"].to_numpy(float)
+        _, _, lo_c, hi_c = standardized_mean_change(mc, sdp, sdd, n, ci=ci, deff=deff, df=g_cl - 1)
     else:
         zlo, zhi = nct_ci_vec(t, df, ci)
         with np.errstate(invalid="ignore", divide="ignore"):
