@@ -327,3 +327,15 @@ def test_numbers_are_never_rounded(scores):
     out = bm.benchmark(_change(scores, instrument="phq9"), instrument="phq9")
     x = out.loc[out.kind == "effect", "programme_estimate"].iloc[0]
     assert x != round(x, 6)
+
+
+def test_undefined_programme_estimate_is_nan_with_a_reason():
+    s = pd.DataFrame({"member_id": ["a", "b", "a", "b"], "timepoint": ["pre", "pre", "post", "post"],
+                      "score": [10.0, 12, 8, 11], "group_id": "g"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ch = change(s, "pre", "post", instrument="phq9")
+    out = bm.benchmark(ch, instrument="phq9")
+    eff = out[out.kind == "effect"]
+    assert eff.programme_estimate.isna().all() and eff.programme_ci_low_cluster.isna().all()
+    assert eff.note.str.startswith("Programme estimate undefined").all()

@@ -371,7 +371,9 @@ def _compare_effects(df: pd.DataFrame, metric: str) -> pd.DataFrame:
                    + ("; converted from an odds ratio with ln(OR)*sqrt(3)/pi (Chinn 2000)." if o else "."))
         popt = " Reference population (matches the population asked for): " if asked else " Reference population: "
         notes.append(f"{why}{popt}{pop}." + (f" {extra}" if extra else ""))
-    df["note"] = notes
+    undefined = ~np.isfinite(df["programme_estimate"].to_numpy(float))
+    df["note"] = [("Programme estimate undefined: fewer than 3 members with both scores, or no spread in the "
+                   "scores. " + x) if u else x for u, x in zip(undefined, notes)]
     return df
 
 
