@@ -69,6 +69,7 @@ from scipy import special, stats
 from ..base import evidence
 from ..base.exceptions import ConfigError
 from ._common import check_choice, hedges_j, nct_ci_vec, resolve_instrument
+from .outcomes import CHANGE_COLUMNS
 
 __all__ = [
     "benchmark",
@@ -106,11 +107,7 @@ BENCHMARK_COLUMNS = (
 _KIND_ORDER = {"effect": 0, "change_threshold": 1, "norm": 2, "cutoff": 3}
 _NEEDED = ("n", "mean_pre", "mean_post", "sd_pre", "sd_post", "r_pre_post", "mean_change", "sd_change",
            "se_change", "t", "df", "d_z", "hedges_g_av", "n_groups", "se_cluster")
-_CHANGE_OUTPUT = {"pre", "post", "n", "n_pre_only", "n_post_only", "mean_pre", "mean_post", "sd_pre", "sd_post",
-                  "r_pre_post", "mean_change", "sd_change", "se_change", "ci_low", "ci_high", "t", "df",
-                  "p_value", "wilcoxon_w", "wilcoxon_p", "wilcoxon_method", "d_z", "d_z_ci_low", "d_z_ci_high",
-                  "d_av", "hedges_g_av", "improved_direction", "n_groups", "se_cluster", "ci_low_cluster",
-                  "ci_high_cluster", "p_value_cluster", "instrument"}
+_CHANGE_OUTPUT = {*CHANGE_COLUMNS, "instrument"}
 
 
 # ---------------------------------------------------------------------------
@@ -231,7 +228,7 @@ def _orient(est: Any, lo: Any, hi: Any, sign: Any, ratio: Any) -> tuple[Any, Any
     return e, np.fmin(a, b), np.fmax(a, b)
 
 
-def _resolve(result: Any, instrument: Any) -> tuple[str, pd.DataFrame | None, Any]:
+def _resolve(result: Any) -> tuple[str, pd.DataFrame | None, Any]:
     """(kind, change frame or None, reliable-change result or None)."""
     if isinstance(result, pd.Series):
         result = result.to_frame().T
@@ -532,7 +529,7 @@ def benchmark(result: Any, *, outcome: str | Sequence[str] | None = None,
     check_choice("metric", metric, METRICS)
     if not 0 < ci < 1:
         raise ConfigError(f"`ci` must be between 0 and 1 (e.g. 0.95); got {ci!r}.")
-    kind, frame, rc = _resolve(result, instrument)
+    kind, frame, rc = _resolve(result)
     if instrument is None and rc is not None:
         instrument = getattr(rc, "instrument", None)
     if instrument is None and frame is not None and "instrument" in frame.columns:
@@ -566,7 +563,8 @@ def benchmark(result: Any, *, outcome: str | Sequence[str] | None = None,
     if kind == "reliable_change":
         return _benchmark_reliable_change(rc, inst, inst_name)
 
-    assert frame is not None  # for mypy: kind == "change"
+    if frame is None:  # pragma: no cover - _resolve returns a frame for kind "change"
+        raise ConfigError("benchmark(): internal error, no change frame")
     by_cols = [c for c in frame.columns if c not in _CHANGE_OUTPUT]
     prog = _programme_change(frame, metric, ci)
     base = frame[by_cols].copy()
