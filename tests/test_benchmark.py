@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from scipy import special, stats
 
+from groupeval import change, reliable_change
 from groupeval.base import evidence
 from groupeval.base.exceptions import ConfigError
 from groupeval.statistics import benchmark as bm
-from groupeval.statistics.outcomes import change, reliable_change
 
 REF = Path(__file__).parent / "reference"
 
@@ -119,15 +119,15 @@ def test_benchmark_programme_columns_against_metafor(scores, metafor):
         assert row.programme_ci_high_cluster >= row.programme_ci_high - 1e-15
 
 
-def test_cluster_interval_uses_the_cr1_design_effect(scores):
+def test_cluster_interval_uses_the_cluster_design_effect_and_change_df(scores):
     ch = _change(scores, instrument="phq9")
     row = bm.benchmark(ch, instrument="phq9", references=["huang_2020_perinatal_depression_scores"]).iloc[0]
     c = ch.iloc[0]
     deff = max(1.0, (c.se_cluster / c.se_change) ** 2)
     _, _, lo, hi = bm.standardized_mean_change(c.mean_change, c.sd_pre, c.sd_change, c.n, deff=deff,
-                                               df=c.n_groups - 1)
+                                               df=c.df_cluster)
     g, v, _, _ = bm.standardized_mean_change(c.mean_change, c.sd_pre, c.sd_change, c.n, deff=deff)
-    tq = stats.t.ppf(0.975, c.n_groups - 1)  # t(G - 1) quantile, as change() uses for the cluster interval
+    tq = stats.t.ppf(0.975, c.df_cluster)  # the Satterthwaite df of change()'s CR2 cluster interval
     assert lo == pytest.approx(g - tq * math.sqrt(v), rel=1e-13)
     assert hi == pytest.approx(g + tq * math.sqrt(v), rel=1e-13)
     assert (row.programme_ci_low_cluster, row.programme_ci_high_cluster) == (pytest.approx(lo, rel=1e-13),

@@ -13,13 +13,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from groupeval import change  # noqa: E402
 from groupeval.base import evidence  # noqa: E402
 from groupeval.base.exceptions import ConfigError  # noqa: E402
 from groupeval.reporting.evidence_text import benchmark_sentence  # noqa: E402
 from groupeval.reporting.formatting import fmt_number  # noqa: E402
 from groupeval.reporting.plot_evidence import plot_benchmark  # noqa: E402
 from groupeval.statistics.benchmark import benchmark  # noqa: E402
-from groupeval.statistics.outcomes import change  # noqa: E402
 
 REF = Path(__file__).parent / "reference"
 CAUSAL = re.compile(r"\b(caus\w*|effective\w*|because of the group|due to the group|thanks to|led to|"

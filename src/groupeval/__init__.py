@@ -58,6 +58,10 @@ _EXPORTS: dict[str, str] = {
     "dose_response": "groupeval.statistics.dose",
     "compare_groups": "groupeval.statistics.compare",
     "impute": "groupeval.statistics.impute",
+    # statistics: the next grant
+    "power": "groupeval.statistics.power",
+    "power_inputs": "groupeval.statistics.power_inputs",
+    "benchmark": "groupeval.statistics.benchmark",
 }
 # short public names for modules inside the layer folders (``ge.instruments.get("phq9")``)
 _SUBMODULES: dict[str, str] = {
@@ -69,6 +73,7 @@ _SUBMODULES: dict[str, str] = {
     "plotting": "groupeval.reporting.plotting", "report": "groupeval.reporting.report",
     "narrative": "groupeval.reporting.narrative", "formatting": "groupeval.reporting.formatting",
     "privacy": "groupeval.reporting.privacy",
+    "evidence": "groupeval.base.evidence",
 }
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])

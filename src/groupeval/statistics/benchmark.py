@@ -30,9 +30,10 @@ Conversions (all vectorised, all unrounded):
 
   and the Wald interval :math:`g \pm z_{1-\alpha/2}\sqrt v`.  Because members
   share groups, a second interval multiplies the first term by the design
-  effect of the mean change, :math:`\max\{1, (SE_{CR1}/SE)^2\}`, with the
-  cluster-robust SE of :func:`groupeval.change`, and uses a :math:`t_{G-1}`
-  quantile (a groupeval convention, calibrated in benchmarks/mc_benchmark_smcr.py;
+  effect of the mean change, :math:`\max\{1, (SE_{cluster}/SE)^2\}`, with the
+  cluster-robust SE of :func:`groupeval.change`, and uses a t quantile with the
+  df of that cluster interval (CR2 Satterthwaite; a groupeval convention, calibrated in
+  benchmarks/mc_benchmark_smcr.py;
   see docs/evidence.md).
 * :math:`d_{rm} = d_z\sqrt{2(1-r)}` (Morris & DeShon 2002; Lakens 2013), the
   repeated-measures effect on the scale of the scores; its interval is the
@@ -69,7 +70,7 @@ from scipy import special, stats
 from ..base import evidence
 from ..base.exceptions import ConfigError
 from ._common import check_choice, hedges_j, nct_ci_vec, resolve_instrument
-from .outcomes import CHANGE_COLUMNS
+from .change import CHANGE_COLUMNS
 
 __all__ = [
     "benchmark",
@@ -143,8 +144,8 @@ def standardized_mean_change(mean_change: Any, sd_pre: Any, sd_change: Any, n: A
         (1 for independent members).
     df
         Degrees of freedom of a t quantile for the interval (``None``: the
-        normal quantile, as metafor).  :func:`benchmark` uses ``G - 1`` for
-        the cluster interval, as :func:`groupeval.change` does for the mean.
+        normal quantile, as metafor).  :func:`benchmark` uses the df of
+        :func:`groupeval.change`'s cluster interval (CR2 Satterthwaite; ``G - 1`` for CR1).
 
     Returns
     -------
@@ -275,8 +276,7 @@ def _programme_change(frame: pd.DataFrame, metric: str, ci: float) -> pd.DataFra
     lo_c, hi_c = nan, nan
     if metric == "smcr":
         est, _, lo, hi = standardized_mean_change(mc, sdp, sdd, n, ci=ci)
-        g_cl = frame["n_groups"].to_numpy(float)
-        _, _, lo_c, hi_c = standardized_mean_change(mc, sdp, sdd, n, ci=ci, deff=deff, df=g_cl - 1)
+        _, _, lo_c, hi_c = standardized_mean_change(mc, sdp, sdd, n, ci=ci, deff=deff, df=_cluster_df(frame))
     else:
         zlo, zhi = nct_ci_vec(t, df, ci)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -287,6 +287,14 @@ def _programme_change(frame: pd.DataFrame, metric: str, ci: float) -> pd.DataFra
     return pd.DataFrame({"programme_quantity": metric, "programme_estimate": est, "programme_ci_low": lo,
                          "programme_ci_high": hi, "programme_ci_low_cluster": lo_c,
                          "programme_ci_high_cluster": hi_c, "deff": deff})
+
+
+def _cluster_df(frame: pd.DataFrame) -> np.ndarray:
+    """The df of the cluster interval: change()'s Satterthwaite ``df_cluster`` (CR2), else G - 1."""
+    if "df_cluster" in frame.columns:
+        return frame["df_cluster"].to_numpy(float)
+    g = frame["n_groups"].to_numpy(float)
+    return np.where(g > 1, g - 1, np.nan)
 
 
 def _mean_ci(mean: Any, sd: Any, n: Any, ci: float) -> tuple[Any, Any]:
@@ -591,10 +599,9 @@ def benchmark(result: Any, *, outcome: str | Sequence[str] | None = None,
         mc = frame["mean_change"].to_numpy(float)
         se, sec = frame["se_change"].to_numpy(float), frame["se_cluster"].to_numpy(float)
         df_ = frame["df"].to_numpy(float)
-        g = frame["n_groups"].to_numpy(float)
         with np.errstate(invalid="ignore"):
             tq = stats.t.ppf(0.5 + ci / 2, df_)
-            tqc = stats.t.ppf(0.5 + ci / 2, np.where(g > 1, g - 1, np.nan))
+            tqc = stats.t.ppf(0.5 + ci / 2, _cluster_df(frame))
         q["programme_quantity"] = "mean_change"
         q["programme_estimate"] = mc
         q["programme_ci_low"], q["programme_ci_high"] = mc - tq * se, mc + tq * se
