@@ -57,6 +57,17 @@ def test_icc_balanced_closed_form_and_design_effect():
     assert r["n0"] == pytest.approx(2.0)
 
 
+def test_icc_without_variation_is_nan_or_one_with_a_note_not_a_division_error():
+    same = pd.DataFrame({"group_id": list("aabbcc"), "score": [3.0] * 6})
+    between = pd.DataFrame({"group_id": list("aabbcc"), "score": [1.0, 1, 2, 2, 3, 3]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        r0, r1 = icc(same).iloc[0], icc(between).iloc[0]
+    assert np.isnan(r0["icc"]) and np.isnan(r0["p_value"]) and "same" in r0["note"]
+    assert r1["icc"] == 1.0 and np.isnan(r1["ci_low"]) and "within groups" in r1["note"]
+    assert r1["design_effect"] == pytest.approx(2.0)
+
+
 def test_icc_errors(long):
     with pytest.raises(ConfigError, match="'week_99' does not occur"):
         icc(long, timepoint="week_99")
