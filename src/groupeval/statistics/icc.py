@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..base.dataset import Dataset
 from ..base.exceptions import (
     ConfigError,
     SmallSampleWarning,
@@ -17,6 +18,7 @@ from ._common import (
     attach_columns,
     check_ci,
     check_frame,
+    dataset_arg,
 )
 
 __all__ = ["icc"]
@@ -25,8 +27,9 @@ __all__ = ["icc"]
 # ---------------------------------------------------------------------------
 # ICC(1)
 # ---------------------------------------------------------------------------
-def icc(scores: pd.DataFrame, *, dv: str = "score", group: str = "group_id", timepoint: str | None = None,
-        time: str = "timepoint", data: Any = None, subject: str = "member_id", ci: float = 0.95) -> pd.DataFrame:
+def icc(scores: pd.DataFrame, *, dataset: Dataset | None = None, dv: str = "score", group: str = "group_id",
+        timepoint: str | None = None, time: str = "timepoint", subject: str = "member_id", ci: float = 0.95,
+        data: Any = None) -> pd.DataFrame:
     r"""ICC(1) of an outcome by group (one-way random-effects ANOVA), with CI and design effect.
 
     Parameters
@@ -38,10 +41,12 @@ def icc(scores: pd.DataFrame, *, dv: str = "score", group: str = "group_id", tim
     timepoint
         One timepoint; ``None`` gives one row per timepoint present (or a
         single row when there is no ``time`` column).
-    data
+    dataset
         Dataset used to find each member's group when ``scores`` has no ``group`` column.
     ci
         Confidence level.
+    data
+        Deprecated spelling of ``dataset``.
 
     Returns
     -------
@@ -75,6 +80,7 @@ def icc(scores: pd.DataFrame, *, dv: str = "score", group: str = "group_id", tim
     In R: ``summary(aov(score ~ factor(group_id)))`` then the formulas above.
     """
     check_ci(ci)
+    data = dataset_arg(dataset, data, "icc")
     check_frame(scores, [dv])
     df = scores
     if group not in df.columns:
