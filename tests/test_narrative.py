@@ -618,7 +618,7 @@ def test_apa_change_sentence_leads_with_cr2_result_and_its_numbers_equal_the_row
     assert "(CR2 cluster-robust, Satterthwaite df, 9 groups)" in text
     assert text.index("CR2") < text.index("member-level paired t-test")
     expected = [r(row.mean_pre, 1), r(row.sd_pre, 1), r(row.mean_post, 1), r(row.sd_post, 1), 26, row.n,
-                row.n_groups, r(row.mean_change, 1), 95, r(row.ci_low_cluster, 1), r(row.ci_high_cluster, 1),
+                r(row.mean_change, 1), 95, r(row.ci_low_cluster, 1), r(row.ci_high_cluster, 1),
                 r(row.df_cluster, 1), r(row.t_cluster, 2), 0.001, row.n_groups,   # p < .001; 9 groups
                 row.df, r(row.t, 2), 0.001, r(row.d_z, 2), 95, r(row.d_z_ci_low, 2), r(row.d_z_ci_high, 2)]
     assert numbers(text) == expected
@@ -1011,9 +1011,9 @@ def test_board_summary_is_plain_and_agrees_with_the_estimates(sample_ds):
                    "p =", "p <", "Kaplan", "95% CI"):
         assert jargon not in text, jargon
     est = N.retention_estimates(ret, (12, 26))
-    for _, row in est[est.shown].iterrows():
-        assert f"({N.fmt_share(row.retention)}, likely between {N.fmt_share(row.ci_low)} and " \
-               f"{N.fmt_share(row.ci_high)})" in text
+    for _, row in est[est.shown].iterrows():   # the same formatting function as a table's share column
+        assert re.search(rf"{N.fmt_share(row.retention)}(?:, | \(| of the members who came at least once \()likely "
+                         rf"between {N.fmt_share(row.ci_low)} and {N.fmt_share(row.ci_high)}\)", text), text
     assert "no comparison group" in paras[-1] and "12 groups" in paras[-1]
     funder = N.board_summary(engagement=eng, retention=ret, change={"phq9": ch}, reliable_change={"phq9": rc},
                              audience="funder")
@@ -1023,3 +1023,10 @@ def test_board_summary_is_plain_and_agrees_with_the_estimates(sample_ds):
 def test_board_summary_with_nothing_says_so():
     paras = N.board_summary()
     assert paras[0].startswith("There are no results to summarise yet")
+
+
+@pytest.mark.parametrize("share, words", [(2 / 3, "two in three"), (0.5, "half"), (0.14, ""), (0.64, ""),
+                                          (0.78, "about four in five"), (0.02, "fewer than one in twenty"),
+                                          (0.0, "none"), (1.0, "all")])
+def test_share_words_only_when_the_fraction_is_close_to_the_percentage(share, words):
+    assert N.share_words(share) == words

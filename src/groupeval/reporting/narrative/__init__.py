@@ -9,8 +9,7 @@ Two styles:
 * ``style="apa"`` -- for researchers and grant writers: estimate, CI, test,
   p and effect size in APA 7 form.  Sentences lead with the cluster-aware
   result and name its method, e.g. *"PHQ-9 scores fell from 11.2 (SD 4.1)
-  at baseline to 8.0 (SD 4.5) at week 26 (n = 181 members in 9 groups),
-  mean change −3.2, 95% CI [−4.4, −2.0], t(6.8) = −6.21, p < .001 (CR2
+  at baseline to 8.0 (SD 4.5) at week 26 (n = 181), mean change −3.2, 95% CI [−4.4, −2.0], t(6.8) = −6.21, p < .001 (CR2
   cluster-robust, Satterthwaite df, 9 groups); the member-level paired
   t-test, which ignores the grouping, gave t(180) = −9.10, p < .001; d_z =
   −0.68, 95% CI [−0.84, −0.52]."*
@@ -83,6 +82,7 @@ from .wording import (
     fmt_ci_words,
     fmt_share,
     method_phrase,
+    share_words,
     timepoint_label,
     timepoint_text,
 )
@@ -123,6 +123,7 @@ __all__ = [
     "timepoint_text",
     "fmt_ci_words",
     "fmt_share",
+    "share_words",
     "category_label",
     "category_phrase",
     "method_phrase",

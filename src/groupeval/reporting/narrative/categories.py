@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from ...base.exceptions import ConfigError
-from ..formatting import fmt_count, fmt_number, fmt_percent, fmt_unit, is_suppressed, plain_fraction, resolve_min_cell
+from ..formatting import fmt_count, fmt_number, fmt_percent, fmt_unit, is_suppressed, resolve_min_cell
 from ._common import check_style, instrument_name, instrument_of, list_and, need, sentence
-from .wording import category_phrase, fmt_share, timepoint_text
+from .wording import category_phrase, fmt_share, share_words, timepoint_text
 
 __all__ = ["reliable_change_sentence", "attendance_sentence", "outside_range_note"]
 
@@ -119,7 +119,9 @@ def reliable_change_sentence(result: Any, *, style: str = "apa", audience: str |
                          f"[{fmt_percent(row['share_ci_low'], digits)}, {fmt_percent(row['share_ci_high'], digits)}]) "
                          f"{phrase}")
         else:
-            parts.append(f"{plain_fraction(row['share'])} ({fmt_share(row['share'], 0)}) {phrase}")
+            words = share_words(row["share"])
+            pct = fmt_share(row["share"], 0)
+            parts.append(f"{words} ({pct}) {phrase}" if words else f"{pct} {phrase}")
     if style == "apa":
         return (f"Of the {fmt_count(total)} members with {label} scores at {pre} and {post}, "
                 f"{list_and(parts)} ({_criteria(result)}).")
@@ -158,6 +160,8 @@ def attendance_sentence(summary: pd.DataFrame, *, style: str = "apa", audience: 
         return (f"The {fmt_count(n)} members attended on average {fmt_percent(mean_rate, 1)} of the sessions "
                 f"offered to them (pooled rate {fmt_percent(pooled, 1)}); {shown['completed']} completed, "
                 f"{shown['dropped']} dropped out and {shown['active']} were still attending at the data cut-off.")
-    return (f"On average, members came to {plain_fraction(mean_rate)} of the sessions offered to them "
-            f"({fmt_share(mean_rate)}). Of {fmt_count(n)} members, {shown['completed']} completed the programme, "
-            f"{shown['dropped']} stopped coming and {shown['active']} were still attending.")
+    words = share_words(mean_rate)
+    rate = f"{words} of the sessions offered to them ({fmt_share(mean_rate)})" if words else \
+        f"{fmt_share(mean_rate)} of the sessions offered to them"
+    return (f"On average, members came to {rate}. Of {fmt_count(n)} members, {shown['completed']} completed the "
+            f"programme, {shown['dropped']} stopped coming and {shown['active']} were still attending.")

@@ -131,10 +131,9 @@ def _apa(row: pd.Series, basis: ChangeBasis, *, lead: str, subject: str, pre: st
     n = int(row["n"])
     change_r = rounded(row["mean_change"], d)
     verb = "fell" if change_r < 0 else "rose" if change_r > 0 else "stayed level"
-    sizes = f"n = {fmt_count(n)}" + (f" members in {fmt_count(int(basis.n_groups))} groups"
-                                     if finite(basis.n_groups) and basis.n_groups > 1 else "")
     head = (f"{lead}{subject} {verb} from {fmt_mean_sd(row['mean_pre'], row.get('sd_pre', np.nan), d)} at {pre} "
-            f"to {fmt_mean_sd(row['mean_post'], row.get('sd_post', np.nan), d)} at {post} ({sizes}), mean change "
+            f"to {fmt_mean_sd(row['mean_post'], row.get('sd_post', np.nan), d)} at {post} (n = {fmt_count(n)}), "
+            "mean change "
             f"{fmt_number(row['mean_change'], d)}")
     effect = _effect_size(row, level)
     member = _member_test(row)
@@ -158,7 +157,7 @@ def _plain(row: pd.Series, basis: ChangeBasis, *, lead: str, subject: str, pre: 
     change_r = rounded(row["mean_change"], d)
     amount = fmt_number(abs(float(row["mean_change"])), d)
     points = "point" if amount == "1" else "points"
-    who = f"among the {fmt_count(n)} members who answered at both times{n_groups_text}"
+    who = f"among the {fmt_count(n)} members{n_groups_text} who answered at both times"
     frm = f"from {fmt_number(row['mean_pre'], d)} to {fmt_number(row['mean_post'], d)}"
     if basis.kind == "none":
         return sentence(f"{lead}{subject} went {frm} between {pre} and {post} {who}, but how sure we can be of "
@@ -262,7 +261,7 @@ def change_sentence(change: Any, *, instrument: Any = None, group: str | None = 
     -------
     str
         E.g. "PHQ-9 scores fell from 11.2 (SD 4.1) at baseline to 8.0 (SD
-        4.5) at week 26 (n = 181 members in 9 groups), mean change −3.2, 95%
+        4.5) at week 26 (n = 181), mean change −3.2, 95%
         CI [−4.4, −2.0], t(6.8) = −6.21, p < .001 (CR2 cluster-robust,
         Satterthwaite df, 9 groups); the member-level paired t-test, which
         ignores the grouping, gave t(180) = −9.10, p < .001; d_z = −0.68,

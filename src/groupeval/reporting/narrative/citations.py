@@ -126,8 +126,8 @@ METHODS: dict[str, Method] = {
                                   ("lin_wei",), "retention"),
     "late_entry": Method("late entry (left truncation) for members who enrolled before the data window",
                          ("kalbfleisch",), "retention"),
-    "logrank": Method("the member-level log-rank test (secondary: it ignores clustering in groups)", ("logrank",),
-                      "retention"),
+    "logrank": Method("the member-level log-rank test, as a secondary result because it ignores clustering in "
+                      "groups", ("logrank",), "retention"),
     "robust_score_logrank": Method("a robust score (log-rank) test with members clustered by group",
                                    ("lin_wei",), "retention"),
     "cox": Method("Cox proportional hazards regression", ("cox",), "retention"),
@@ -157,7 +157,7 @@ METHODS: dict[str, Method] = {
                              "reliable_change"),
     "hageman_arrindell": Method("the Hageman–Arrindell reliable change index", ("hageman_arrindell",),
                                 "reliable_change"),
-    "wilson": Method("Wilson score intervals for shares", ("wilson",), "reliable_change"),
+    "wilson": Method("Wilson score intervals", ("wilson",), "reliable_change"),
     "lmm_reml": Method("a linear mixed model with random intercepts for members nested in groups, fitted by "
                        "restricted maximum likelihood", ("laird_ware", "bates"), "mixed_model"),
     "satterthwaite_lmm": Method("Satterthwaite degrees of freedom for the mixed model's t tests",

@@ -23,7 +23,6 @@ from ..formatting import (
     fmt_p,
     fmt_weeks,
     is_suppressed,
-    plain_fraction,
     resolve_min_cell,
 )
 from ._common import (
@@ -41,7 +40,7 @@ from ._common import (
     weeks_text,
 )
 from ._common import min_at_risk as default_min_at_risk
-from .wording import fmt_ci_words, fmt_share
+from .wording import fmt_ci_words, fmt_share, share_words
 
 __all__ = ["data_window", "retention_estimates", "median_estimate", "retention_sentence",
            "retention_comparison_sentence", "logrank_sentence"]
@@ -364,17 +363,20 @@ def _plain_retention(est: pd.DataFrame, *, lead: str, who: str, digits: int) -> 
             else:
                 out.append(f"too few members were still being followed at {when} to say")
             continue
-        frac = plain_fraction(r["retention"])
+        words = share_words(r["retention"])
         lo, hi = (r["ci_low_cluster"], r["ci_high_cluster"]) if r["ci_method"] == "group-clustered" else (
             r["ci_low"], r["ci_high"])
-        words = fmt_ci_words(lo, hi, percent=True, digits=digits)
-        pct = f" ({fmt_share(r['retention'], digits)}" + (f", likely {words})" if words else ")")
+        ci = fmt_ci_words(lo, hi, percent=True, digits=digits)
+        pct = fmt_share(r["retention"], digits)
         if first:
-            subject = f"{frac} of the {who}" if frac.endswith("half") else f"{frac} {who}"
-            out.append(f"{subject}{pct} were still attending {when} later")
+            whole = words in ("none", "all", "nearly all") or words.endswith("half")
+            subject = f"{words} of the {who}" if whole else f"{words} {who}" if words else f"{pct} of the {who}"
+            detail = ", ".join(x for x in (pct if words else "", f"likely {ci}" if ci else "") if x)
+            out.append(f"{subject}" + (f" ({detail})" if detail else "") + f" were still attending {when} later")
             first = False
         else:
-            out.append(f"{frac}{pct} after {when}")
+            detail = ", ".join(x for x in (pct if words else "", f"likely {ci}" if ci else "") if x)
+            out.append(f"{words or pct}" + (f" ({detail})" if detail else "") + f" after {when}")
     text = lead + (", and ".join(out) if len(out) <= 2 else ", ".join(out[:-1]) + ", and " + out[-1])
     return sentence(text)
 

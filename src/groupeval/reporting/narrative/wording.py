@@ -10,10 +10,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..formatting import fmt_count, fmt_number, fmt_percent, plain_label
+from ..formatting import fmt_count, fmt_number, fmt_percent, plain_fraction, plain_label
 from ._common import finite
 
-__all__ = ["timepoint_label", "timepoint_text", "fmt_ci_words", "fmt_share", "category_label",
+__all__ = ["share_words", "timepoint_label", "timepoint_text", "fmt_ci_words", "fmt_share", "category_label",
            "category_phrase", "CATEGORY_LABELS", "method_phrase"]
 
 _UNITS = {"week": "week", "weeks": "week", "wk": "week", "w": "week", "month": "month", "months": "month",
@@ -71,6 +71,32 @@ def timepoint_text(timepoint: Any, style: str, labels: Mapping[Any, str] | None 
 def fmt_share(share: Any, digits: int = 0) -> str:
     """A share as a percentage -- the one function the sentences and the report tables use."""
     return fmt_percent(share, digits)
+
+
+_NUMBER_WORDS = {w: i for i, w in enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                                             "nine", "ten"])}
+_NUMBER_WORDS.update({"twenty": 20})
+
+
+def share_words(share: Any, *, tolerance: float = 0.025) -> str:
+    """A share in words when the words are close to it ("two in three"), else "" (use the percentage).
+
+    :func:`groupeval.formatting.plain_fraction` rounds to simple fractions
+    ("about one in ten" for 14%); beside a percentage such a phrase reads as
+    a contradiction, so a fraction further than ``tolerance`` from the share
+    is not used.
+    """
+    if not finite(share):
+        return ""
+    words = plain_fraction(float(share))
+    m = re.fullmatch(r"(?:about )?(\w+) in (\w+)", words)
+    if m and m.group(1) in _NUMBER_WORDS and m.group(2) in _NUMBER_WORDS:
+        value = _NUMBER_WORDS[m.group(1)] / _NUMBER_WORDS[m.group(2)]
+    elif words.endswith("half"):
+        value = 0.5
+    else:  # none, all, nearly all, fewer than one in twenty: bounds, always true
+        return words
+    return words if abs(float(share) - value) <= tolerance else ""
 
 
 def fmt_ci_words(low: Any, high: Any, *, percent: bool = False, digits: int = 0, unit: str = "") -> str:
