@@ -1030,3 +1030,29 @@ def test_board_summary_with_nothing_says_so():
                                           (0.0, "none"), (1.0, "all")])
 def test_share_words_only_when_the_fraction_is_close_to_the_percentage(share, words):
     assert N.share_words(share) == words
+
+
+def test_board_summary_ignores_a_label_column_of_the_overall_row():
+    row = _change_row().to_frame().T.assign(group_type="All members")
+    paras = N.board_summary(change={"phq9": row})
+    assert paras[0].startswith("Patient Health Questionnaire-9 scores improved") and "All members" not in paras[0]
+    with pytest.raises(ConfigError, match="pass the programme-wide row"):
+        N.board_summary(change={"phq9": pd.concat([row, row])})
+
+
+def test_no_sentence_prints_nan_inf_or_none_on_degenerate_results():
+    nan_row = _change_row(**{c: np.nan for c in ("ci_low", "ci_high", "t", "df", "p_value", "d_z", "d_z_ci_low",
+                                                 "d_z_ci_high", "ci_low_cluster", "ci_high_cluster",
+                                                 "p_value_cluster", "t_cluster", "df_cluster", "sd_change")},
+                         cluster_note="no variance", n=2)
+    empty_rc = type("RC", (), {"instrument": "phq9", "pre": "baseline", "post": "week_26",
+                               "summary": pd.DataFrame({"category": ["improved"], "n": [0], "share": [np.nan],
+                                                        "share_ci_low": [np.nan], "share_ci_high": [np.nan]})})()
+    eng = pd.DataFrame({"sessions_offered": [0], "sessions_attended": [0], "attendance_rate": [np.nan],
+                        "status": ["active"]})
+    texts = [N.change_sentence(nan_row, instrument="phq9", style=s) for s in ("apa", "plain")]
+    texts += [N.reliable_change_sentence(empty_rc), N.attendance_sentence(eng)]
+    texts += [N.compare_groups_sentence(_cg(valid=False, f=np.nan, p_value=np.nan, reason="no test"), style=s)
+              for s in ("apa", "plain")]
+    for t in texts:
+        assert t and not re.search(r"\bnan\b|\binf\b|∞|None|n/a", t), t

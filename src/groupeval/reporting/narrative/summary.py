@@ -96,7 +96,8 @@ def board_summary(*, engagement: pd.DataFrame | None = None, retention: Any = No
         A stratified retention result (its comparison, in plain words).
     change
         ``{instrument: change row}``: the programme-wide row of
-        :func:`groupeval.change` per instrument (registry names as keys).
+        :func:`groupeval.change` per instrument (registry names as keys); a
+        label column such as ``group_type = "All members"`` is ignored.
     reliable_change
         ``{instrument: reliable_change result}``.
     compare_groups
@@ -135,7 +136,8 @@ def board_summary(*, engagement: pd.DataFrame | None = None, retention: Any = No
     for name in dict.fromkeys([*rows, *(reliable_change or {}), *(compare_groups or {})]):
         part = []
         if name in rows:
-            part.append(change_sentence(rows[name], instrument=name, style="plain", timepoints=timepoints, **kw))
+            part.append(change_sentence(rows[name], instrument=name, style="plain", timepoints=timepoints, group="",
+                                        **kw))
         rc = (reliable_change or {}).get(name)
         if rc is not None:
             part.append(reliable_change_sentence(rc, style="plain", timepoints=timepoints, **kw))
