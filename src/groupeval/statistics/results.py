@@ -21,13 +21,13 @@ class Result:
     Subclasses are frozen dataclasses that declare their fields, set
     ``_plotter`` to the name of a function in :mod:`groupeval.reporting.plotting`
     that takes ``(result, ax=None, **kwargs)`` and returns the Axes, and
-    implement :attr:`summary`: the result's main tidy, unrounded table.
+    implement :attr:`summary`: the result's main tidy, unrounded table.  Results
+    declare ``methods``, the keys of the methods that produced them (for the
+    methods paragraph).
     """
 
     _plotter: ClassVar[str | None] = None
     _title: ClassVar[str] = "Result"
-    #: Method keys (for the methods paragraph) of what produced the result; subclasses declare their own.
-    methods: tuple[str, ...] = ()
 
     @property
     def summary(self) -> pd.DataFrame:  # pragma: no cover - abstract
