@@ -723,7 +723,9 @@ def _coverage(km: _KM, t: float, groups: np.ndarray) -> tuple[tuple[float, float
     if len(km.time) == 0:
         return (0.0, t), np.zeros(G, bool)
     code = pd.Index(groups).get_indexer(km.group).astype(np.int64)
-    lo = np.clip(np.where(km.entry > 0, km.entry, 0.0), 0.0, t)
+    # times are whole days / 7: an entry inside a day (the period start's half day) covers from that day on,
+    # so a stretch shorter than a day between two members (when no dropout can happen) is not a gap
+    lo = np.clip(np.floor(7.0 * np.where(km.entry > 0, km.entry, 0.0) + 1e-9) / 7.0, 0.0, t)
     hi = np.clip(km.time, 0.0, t)
     ok = hi > lo
     code, lo, hi = code[ok], lo[ok], hi[ok]
@@ -845,7 +847,10 @@ def _km_row(km: _KM, t: float, ci: float, horizon: float | None, followup: np.nd
             why = (f"nobody in the curve was followed between weeks {gap[0]:.4g} and {gap[1]:.4g} since "
                    f"enrolment (members who entered late), so retention at {t:g} weeks cannot be estimated")
         return {**row, **nan, "note": why}
-    tab = kaplan_meier(km.time, km.event, km.entry, alpha=1.0 - ci)
+    # the curve up to t is all that is needed (and later gaps in the risk set would stop lifelines)
+    keep = ~(km.entry >= t) | (km.entry <= 0)
+    tab = kaplan_meier(np.minimum(km.time, t)[keep], (km.event & (km.time <= t))[keep], km.entry[keep],
+                       alpha=1.0 - ci)
     idx = int(np.searchsorted(tab["time"].to_numpy(float), t, "right")) - 1
     if idx < 0:
         s, lo, hi, se_log = 1.0, 1.0, 1.0, 0.0
@@ -908,6 +913,11 @@ def _cr2(frame: pd.DataFrame, y: str, ci: float, *, indicator: str | None = None
     out.update(estimate=float(r["estimate"]), se=float(r["se"]), t=float(r["t"]), df=float(r["df"]),
                ci_low=float(r["ci_low"]), ci_high=float(r["ci_high"]), p_value=float(r["p_value"]),
                note=str(r["note"]))
+    if not out["se"] > 0:  # e.g. no dropout at all: a zero-width interval would claim certainty
+        out.update(ci_low=np.nan, ci_high=np.nan, t=np.nan, p_value=np.nan)
+        if np.isfinite(out["se"]):
+            out["note"] = ("every member has the same value" if indicator is None else
+                           "the values do not vary within the periods") + ", so there is no interval"
     return out
 
 
@@ -956,9 +966,12 @@ def _summary_rows(ctx: _Context, pdata: _PeriodData) -> list[dict[str, Any]]:
         rows.append(_row(pdata, ctx.basis, "entered", estimate=float((~st).sum()), method="count",
                          n=int((~st).sum()), n_groups=ng(~st), note=""))
         rows.append(_row(pdata, ctx.basis, "dropouts", estimate=float(evm.sum()), method="count",
-                         n=int(evm.sum()), n_groups=ng(evm), note=""))
+                         n=int(evm.sum()), n_groups=ng(evm), note=_recent_note(ctx, pdata)))
+    recent = _recent_note(ctx, pdata) if pdata.dropout is not None else ""
     for name, (frame, col, wcol, method) in _mean_quantities(pdata).items():
         r = _cr2(frame, col, ctx.ci, weights=wcol)
+        if name.startswith("dropout") and recent:
+            r["note"] = "; ".join(x for x in (r["note"], recent) if x)
         extra: dict[str, Any] = {}
         if name == "attendance_pooled":
             extra = dict(numerator=float(frame["attended"].sum()), denominator=float(frame["offered"].sum()))
@@ -976,6 +989,16 @@ def _summary_rows(ctx: _Context, pdata: _PeriodData) -> list[dict[str, Any]]:
     for name, (long, _diffs, note) in pdata.outcomes.items():
         rows.append(_row(pdata, ctx.basis, name, **_change_row(ctx, long, note)))
     return rows
+
+
+def _recent_note(ctx: _Context, pdata: _PeriodData) -> str:
+    """A dropout is known only once the rule fires: periods ending near the cut-off undercount them."""
+    d = ctx.dropout
+    lag = max(7 * (d.consecutive_missed or 0), int(np.ceil(7 * (d.weeks_without_attendance or 0))))
+    if lag and _day(pdata.observed_to) > ctx.cut_day - lag:
+        return (f"the period ends less than {lag / 7:g} weeks before the data "
+                "cut-off: recent dropouts are not yet detectable by the dropout rule, so dropouts are undercounted")
+    return ""
 
 
 def _time_label(t: float) -> str:
