@@ -14,7 +14,7 @@ import pytest
 
 import groupeval as ge
 from _helpers_periods import rolling_programme, tiny_programme, week
-from groupeval.base.exceptions import ConfigError, SchemaError, SmallSampleWarning
+from groupeval.base.exceptions import ConfigError, DataQualityWarning, SchemaError, SmallSampleWarning
 from groupeval.statistics import periods as P
 from groupeval.statistics.robust import cluster_robust_formula
 
@@ -38,6 +38,7 @@ def _get(tab: pd.DataFrame, period: str, quantity: str) -> pd.Series:
 def _quiet(fn, *a, **k):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallSampleWarning)
+        warnings.simplefilter("ignore", DataQualityWarning)   # retention(): a late entrant with no time at risk
         return fn(*a, **k)
 
 
@@ -391,3 +392,12 @@ def test_gap_in_the_risk_set_makes_retention_undefined():
     assert np.isnan(reps[2:]).all()
     np.testing.assert_allclose(reps[:2], [1.0, 0.5], rtol=1e-15)
     assert week(0) == pd.Timestamp("2025-01-06")
+
+
+def test_comparing_with_an_empty_period_says_so(tiny):
+    ds, _ = tiny
+    c = _quiet(P.compare_periods, ds, "2026-Q1", "2025-Q2", basis="calendar", times=(10,)).set_index("quantity")
+    assert np.isnan(c.loc["attendance_rate", "difference"])
+    assert "no members in the period" in c.loc["attendance_rate", "note"]
+    assert "2026-Q1: no members in the retention curve" in c.loc["retention_10w", "note"]
+    assert c.loc["members", "difference"] == -4

@@ -87,7 +87,7 @@ def test_km_difference_group_jackknife_against_direct_loop_in_R(row):
     t = float(row["t"])
     ra = P._km_row(ka, t, 0.95, None, None)
     rb = P._km_row(kb, t, 0.95, None, None)
-    got = P._km_difference(ka, kb, t, 0.95, None, ra, rb)
+    got = P._km_difference(ka, kb, t, 0.95, ra, rb)
     assert ra["estimate"] - rb["estimate"] == pytest.approx(row["difference"], rel=1e-12)
     for c in ("se", "df", "ci_low", "ci_high", "p_value"):
         assert got[c] == pytest.approx(row[c], rel=1e-9), c

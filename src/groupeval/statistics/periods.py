@@ -824,8 +824,8 @@ def _jackknife(full: float, reps: np.ndarray) -> tuple[float, float, str]:
     return float(np.sqrt(v)), float(G - 1), ""
 
 
-def _km_row(km: _KM, t: float, ci: float, horizon: float | None, followup: np.ndarray | None
-            ) -> dict[str, Any]:
+def _km_row(km: _KM, t: float, ci: float, horizon: float | None, followup: np.ndarray | None, *,
+            calendar: bool = False) -> dict[str, Any]:
     n = len(km.time)
     groups = np.unique(km.group)
     entry = np.where(km.entry > 0, km.entry, -np.inf)
@@ -843,9 +843,14 @@ def _km_row(km: _KM, t: float, ci: float, horizon: float | None, followup: np.nd
         if gap[1] >= t and gap[0] >= km.time.max():
             why = (f"follow-up reaches only {km.time.max():.4g} weeks since enrolment, so retention at {t:g} "
                    "weeks cannot be estimated yet")
+        elif calendar:
+            why = (f"during the period no member was between weeks {gap[0]:.4g} and {gap[1]:.4g} of membership "
+                   f"(nobody joined recently enough), so retention at {t:g} weeks cannot be estimated from this "
+                   "period alone")
         else:
             why = (f"nobody in the curve was followed between weeks {gap[0]:.4g} and {gap[1]:.4g} since "
-                   f"enrolment (members who entered late), so retention at {t:g} weeks cannot be estimated")
+                   f"enrolment (members who entered the data late), so retention at {t:g} weeks cannot be "
+                   "estimated")
         return {**row, **nan, "note": why}
     # the curve up to t is all that is needed (and later gaps in the risk set would stop lifelines)
     keep = ~(km.entry >= t) | (km.entry <= 0)
@@ -898,8 +903,10 @@ def _cr2(frame: pd.DataFrame, y: str, ci: float, *, indicator: str | None = None
         ind = d[indicator].to_numpy(bool)
         ya = d[y].to_numpy(float)
         w = d[weights].to_numpy(float) if weights else np.ones(len(d))
-        if ind.any() and (~ind).any():
-            out["estimate"] = float(np.sum((w * ya)[ind]) / np.sum(w[ind]) - np.sum((w * ya)[~ind]) / np.sum(w[~ind]))
+        if not (ind.any() and (~ind).any()):
+            out["note"] = f"no members in {'the compared period' if ind.any() else 'the period'}: nothing to compare"
+            return out
+        out["estimate"] = float(np.sum((w * ya)[ind]) / np.sum(w[ind]) - np.sum((w * ya)[~ind]) / np.sum(w[~ind]))
     if G < 2:
         out["note"] = "one group: the variation between groups cannot be estimated"
         return out
@@ -984,7 +991,7 @@ def _summary_rows(ctx: _Context, pdata: _PeriodData) -> list[dict[str, Any]]:
                          **extra))
     km_method = "kaplan_meier" if ctx.basis == "enrolment" else "kaplan_meier_period_analysis"
     for t in ctx.times:
-        r = _km_row(pdata.km, t, ctx.ci, ctx.horizon, pdata.followup)
+        r = _km_row(pdata.km, t, ctx.ci, ctx.horizon, pdata.followup, calendar=ctx.basis == "calendar")
         rows.append(_row(pdata, ctx.basis, f"retention_{_time_label(t)}w", method=km_method, **r))
     for name, (long, _diffs, note) in pdata.outcomes.items():
         rows.append(_row(pdata, ctx.basis, name, **_change_row(ctx, long, note)))
@@ -1224,7 +1231,8 @@ def _compare_rows(ctx: _Context, pa: _PeriodData, pb: _PeriodData) -> list[dict[
                      "n_groups": r["n_groups"], "method": method, "note": r["note"]})
     for t in ctx.times:
         q = f"retention_{_time_label(t)}w"
-        rows.append({**base(q), **_km_difference(pa.km, pb.km, t, ctx.ci, ctx.horizon, sa[q], sb[q])})
+        rows.append({**base(q), **_km_difference(pa.km, pb.km, t, ctx.ci, sa[q], sb[q],
+                                                 (pa.period.label, pb.period.label))})
     for name in pa.outcomes:
         da, db = pa.outcomes[name][1], pb.outcomes[name][1]
         assert da is not None and db is not None
@@ -1241,13 +1249,13 @@ def _compare_rows(ctx: _Context, pa: _PeriodData, pb: _PeriodData) -> list[dict[
     return rows
 
 
-def _km_difference(ka: _KM, kb: _KM, t: float, ci: float, horizon: float | None, ra: dict[str, Any],
-                   rb: dict[str, Any]) -> dict[str, Any]:
+def _km_difference(ka: _KM, kb: _KM, t: float, ci: float, ra: dict[str, Any], rb: dict[str, Any],
+                   labels: tuple[str, str] = ("period", "compare")) -> dict[str, Any]:
     groups = np.union1d(ka.group, kb.group)
     out: dict[str, Any] = {"n_groups": len(groups), "method": "group_jackknife", "se": np.nan, "t": np.nan,
                            "df": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan}
     if not (np.isfinite(ra["estimate"]) and np.isfinite(rb["estimate"])):
-        why = "; ".join(f"{lab}: {r['note']}" for lab, r in (("period", ra), ("compare", rb)) if r["note"]
+        why = "; ".join(f"{lab}: {r['note']}" for lab, r in zip(labels, (ra, rb)) if r["note"]
                         and not np.isfinite(r["estimate"]))
         return {**out, "note": why or "retention is undefined in one of the periods"}
     fa, reps_a = _km_replicates(ka, t, groups)
