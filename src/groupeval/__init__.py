@@ -62,6 +62,11 @@ _EXPORTS: dict[str, str] = {
     "power": "groupeval.statistics.power",
     "power_inputs": "groupeval.statistics.power_inputs",
     "benchmark": "groupeval.statistics.benchmark",
+    "Period": "groupeval.statistics.periods",
+    "parse_period": "groupeval.statistics.periods",
+    "periods_covered": "groupeval.statistics.periods",
+    "period_summary": "groupeval.statistics.periods",
+    "compare_periods": "groupeval.statistics.periods",
 }
 # short public names for modules inside the layer folders (``ge.instruments.get("phq9")``)
 _SUBMODULES: dict[str, str] = {
