@@ -12,7 +12,7 @@ import pytest
 
 from groupeval import compare_groups, dose_response, icc, impute, mixed_model
 from groupeval.base.exceptions import ConfigError, ConvergenceWarning, SchemaError, SmallSampleWarning, ValidationError
-from groupeval.statistics._common import cluster_ols, rubin_pool
+from groupeval.statistics._common import rubin_pool
 
 REF = Path(__file__).parent / "reference"
 
@@ -55,6 +55,17 @@ def test_icc_balanced_closed_form_and_design_effect():
     assert r["icc"] == pytest.approx((msb - msw) / (msb + msw))
     assert r["design_effect"] == pytest.approx(1 + (2 - 1) * r["icc"])
     assert r["n0"] == pytest.approx(2.0)
+
+
+def test_icc_without_variation_is_nan_or_one_with_a_note_not_a_division_error():
+    same = pd.DataFrame({"group_id": list("aabbcc"), "score": [3.0] * 6})
+    between = pd.DataFrame({"group_id": list("aabbcc"), "score": [1.0, 1, 2, 2, 3, 3]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        r0, r1 = icc(same).iloc[0], icc(between).iloc[0]
+    assert np.isnan(r0["icc"]) and np.isnan(r0["p_value"]) and "same" in r0["note"]
+    assert r1["icc"] == 1.0 and np.isnan(r1["ci_low"]) and "within groups" in r1["note"]
+    assert r1["design_effect"] == pytest.approx(2.0)
 
 
 def test_icc_errors(long):
@@ -183,10 +194,10 @@ def test_mixed_model_errors(long):
 # ---------------------------------------------------------------------------
 # compare_groups (clustered ANCOVA)
 # ---------------------------------------------------------------------------
-def test_compare_groups_matches_R_vcovCL_HC1_and_p_adjust(long):
+def test_compare_groups_cr1_option_matches_R_vcovCL_HC1_and_p_adjust(long):
     with warnings.catch_warnings():
         warnings.simplefilter("error", SmallSampleWarning)  # 30 clusters: no few-clusters warning
-        res = compare_groups(long, by="group_type")
+        res = compare_groups(long, by="group_type", vcov="CR1")
     ref = pd.read_csv(REF / "outcomes_ref_ancova.csv")
     ref["term"] = ref["term"].replace({"(Intercept)": "Intercept", "baseline": "pre"})
     got = res.coefficients.assign(term=res.coefficients["term"].map(_rterm)).set_index("term")
@@ -201,7 +212,8 @@ def test_compare_groups_matches_R_vcovCL_HC1_and_p_adjust(long):
         assert row["se"] == pytest.approx(r["se"], rel=1e-8)
         assert row["p_value"] == pytest.approx(r["p_value"], rel=1e-8)
         assert row["p_adjusted"] == pytest.approx(r["p_holm"], rel=1e-8)
-    bh = compare_groups(long, by="group_type", correction="fdr_bh").contrasts.set_index(["level_a", "level_b"])
+    bh = compare_groups(long, by="group_type", correction="fdr_bh", vcov="CR1").contrasts.set_index(
+        ["level_a", "level_b"])
     for _, r in rc.iterrows():
         assert bh.loc[(r["level_a"], r["level_b"]), "p_adjusted"] == pytest.approx(r["p_fdr_bh"], rel=1e-8)
     am = pd.read_csv(REF / "outcomes_ref_adjusted_means.csv").set_index("level")
@@ -209,7 +221,8 @@ def test_compare_groups_matches_R_vcovCL_HC1_and_p_adjust(long):
     np.testing.assert_allclose(ga.loc[am.index, "adjusted_mean"], am["adjusted_mean"], rtol=1e-8)
     np.testing.assert_allclose(ga.loc[am.index, "se"], am["se"], rtol=1e-8)
     assert res.n_clusters == 30 and res.summary is res.contrasts
-    assert 0 < res.omnibus["p_value"] < 1 and res.omnibus["df1"] == 2
+    assert 0 < res.omnibus["p_value"] < 1 and res.omnibus["df1"] == 2 and res.omnibus["test"] == "naive-F"
+    assert res.omnibus["df2"] == 29 and (res.contrasts["df"] == 29).all()
 
 
 def test_compare_groups_errors(long):
@@ -219,18 +232,11 @@ def test_compare_groups_errors(long):
         compare_groups(long[long.group_type == "cancer survivors"])
 
 
-def test_cluster_ols_warns_with_few_clusters():
-    d = pd.DataFrame({"y": [1.0, 2, 3, 4, 5, 7], "x": [0, 1, 0, 1, 0, 1], "g": list("aabbcc")})
-    with pytest.warns(SmallSampleWarning, match="only 3 clusters"):
-        fit = cluster_ols("y ~ x", d, "g")
-    assert fit.df == 2 and fit.n_clusters == 3
-
-
 # ---------------------------------------------------------------------------
 # dose-response
 # ---------------------------------------------------------------------------
-def test_dose_response_matches_R_clustered_ols(long, engagement):
-    res = dose_response(long, engagement, itt=False)
+def test_dose_response_cr1_option_matches_R_clustered_ols(long, engagement):
+    res = dose_response(long, engagement, itt=False, vcov="CR1")
     ref = pd.read_csv(REF / "outcomes_ref_dose.csv")
     ref["term"] = ref["term"].replace({"per_unit_exposure": "exposure_slope"})
     got = res.summary.set_index(["analysis", "term"])

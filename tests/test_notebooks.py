@@ -54,8 +54,10 @@ def test_03_funder_summary_quotes_the_library_and_hides_small_counts(tmp_path):
         ds = Evaluation(ge.load(data), audience="funder").dataset
         phq = ge.change(ge.score(ds.responses, "phq9"), "baseline", "week_26", instrument="phq9").iloc[0]
         ret = ge.retention(ds).summary.iloc[0]
-    assert (f"mean change {F.fmt_number(phq['mean_change'], 1)}, "
-            f"{F.fmt_ci(phq['ci_low'], phq['ci_high'], 1)}") in text
+    # sentences lead with the group-clustered interval when it is defined (issue 9.5)
+    lo, hi = ((phq["ci_low_cluster"], phq["ci_high_cluster"]) if phq["ci_low_cluster"] == phq["ci_low_cluster"]
+              else (phq["ci_low"], phq["ci_high"]))
+    assert f"mean change {F.fmt_number(phq['mean_change'], 1)}, {F.fmt_ci(lo, hi, 1)}" in text
     assert f"d_z = {F.fmt_number(phq['d_z'], 2)}" in text
     assert f"{F.fmt_percent(ret['retention_12w'])} (95% CI [" in text
     for m in PEOPLE_NUMBER.finditer(text):

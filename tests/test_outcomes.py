@@ -109,11 +109,11 @@ def test_change_by_joins_group_attributes_from_dataset(long):
     ds = DS()
     ds.groups, ds.members = groups, members
     scores = long[["member_id", "timepoint", "score", "group_id"]]
-    a = change(scores, by="group_type", data=ds)
+    a = change(scores, by="group_type", dataset=ds)
     b = change(long, by="group_type")
     pd.testing.assert_frame_equal(a, b)
     # no group_id in the scores: taken from data.members
-    c = change(long[["member_id", "timepoint", "score"]], by="facilitation", data=ds)
+    c = change(long[["member_id", "timepoint", "score"]], by="facilitation", dataset=ds)
     assert c["facilitation"].tolist() == ["peer"] and c.loc[0, "n"] == b["n"].sum()
 
 
@@ -311,11 +311,12 @@ def test_reliable_change_with_registry_phq9_uses_alpha_and_sample_cutoff_a(long)
     assert (auto.cutoff, auto.cutoff_value) == ("clinical", 10.0)
 
 
-def test_change_cluster_robust_columns_match_R_vcovCL_HC1(long):
-    """Mean change with CR1 SE by group = coeftest(lm(change ~ 1), vcovCL(type = "HC1"), df = G - 1)."""
+def test_change_cluster_columns_cr1_option_match_R_vcovCL_HC1(long):
+    """vcov="CR1": mean change with CR1 SE by group = coeftest(lm(change ~ 1), vcovCL(type = "HC1"), df = G - 1)."""
     ref = pd.read_csv(REF / "outcomes_ref_dose.csv")
     r = ref[(ref.analysis == "as_treated") & (ref.term == "mean_change")].iloc[0]
-    got = change(long).iloc[0]
+    got = change(long, vcov="CR1").iloc[0]
+    assert got["cluster_method"] == "CR1" and got["df_cluster"] == 29
     assert got["n_groups"] == r["n_groups"] == 30
     assert got["se_cluster"] == pytest.approx(r["se"], rel=1e-10)
     assert got["p_value_cluster"] == pytest.approx(r["p_value"], rel=1e-8)

@@ -35,7 +35,7 @@ def test_change_recovers_true_mean_change_overall_and_by_group_type(programme):
         c = change(sc, "baseline", post, instrument="phq9").iloc[0]
         assert abs(c["mean_change"] - truth["change"]["phq9"][post]) < Z * c["se_cluster"], post
         assert c["improved_direction"] == "lower" and c["mean_change"] < 0
-    by = change(sc, "baseline", "week_26", by="group_type", data=ds).set_index("group_type")
+    by = change(sc, "baseline", "week_26", by="group_type", dataset=ds).set_index("group_type")
     for gt, t in truth["change_by_group_type"]["phq9"].items():
         assert abs(by.loc[gt, "mean_change"] - t["week_26"]) < Z * by.loc[gt, "se_cluster"], gt
 

@@ -137,7 +137,7 @@ def test_report_tables_equal_the_library_results_exactly(program_sample):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         phq = ge.score(ds.responses, "phq9")
-        by = ge.change(phq, "baseline", "week_26", by="group_type", data=ds, instrument="phq9")
+        by = ge.change(phq, "baseline", "week_26", by="group_type", dataset=ds, instrument="phq9")
         overall = ge.change(phq, "baseline", "week_26", instrument="phq9")
         ret = ge.retention(ds).summary
         flow = ge.participant_flow(ds, {n: ge.score(ds.responses, n) for n in ds.meta["instruments"]})
@@ -158,8 +158,10 @@ def test_program_report_sentences_quote_the_library(program_sample):
     text = html_text(program_sample.read_text(encoding="utf-8"))
     from groupeval import formatting as F
 
-    expected = (f"mean change {F.fmt_number(overall['mean_change'], 1)}, "
-                f"{F.fmt_ci(overall['ci_low'], overall['ci_high'], 1)}")
+    # sentences lead with the group-clustered interval when it is defined (issue 9.5)
+    lo, hi = ((overall["ci_low_cluster"], overall["ci_high_cluster"]) if np.isfinite(overall["ci_low_cluster"])
+              else (overall["ci_low"], overall["ci_high"]))
+    expected = f"mean change {F.fmt_number(overall['mean_change'], 1)}, {F.fmt_ci(lo, hi, 1)}"
     assert expected in text
 
 

@@ -58,6 +58,15 @@ _EXPORTS: dict[str, str] = {
     "dose_response": "groupeval.statistics.dose",
     "compare_groups": "groupeval.statistics.compare",
     "impute": "groupeval.statistics.impute",
+    # statistics: the next grant
+    "power": "groupeval.statistics.power",
+    "power_inputs": "groupeval.statistics.power_inputs",
+    "benchmark": "groupeval.statistics.benchmark",
+    "Period": "groupeval.statistics.periods",
+    "parse_period": "groupeval.statistics.periods",
+    "periods_covered": "groupeval.statistics.periods",
+    "period_summary": "groupeval.statistics.periods",
+    "compare_periods": "groupeval.statistics.periods",
 }
 # short public names for modules inside the layer folders (``ge.instruments.get("phq9")``)
 _SUBMODULES: dict[str, str] = {
@@ -69,6 +78,7 @@ _SUBMODULES: dict[str, str] = {
     "plotting": "groupeval.reporting.plotting", "report": "groupeval.reporting.report",
     "narrative": "groupeval.reporting.narrative", "formatting": "groupeval.reporting.formatting",
     "privacy": "groupeval.reporting.privacy",
+    "evidence": "groupeval.base.evidence",
 }
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])

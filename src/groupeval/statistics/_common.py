@@ -1,7 +1,7 @@
 """Shared helpers of the statistics layer (owner: outcomes/models).
 
-Small, vectorised building blocks used by :mod:`groupeval.outcomes` and
-:mod:`groupeval.models` (other statistics modules may import them too):
+Small, vectorised building blocks used by the outcome and model modules of the
+statistics layer (other statistics modules may import them too):
 
 * input checks that raise :class:`~groupeval.exceptions.SchemaError` /
   :class:`~groupeval.exceptions.ConfigError` listing every problem;
@@ -11,8 +11,10 @@ Small, vectorised building blocks used by :mod:`groupeval.outcomes` and
   ``post``), :func:`attach_columns` (join group / member attributes);
 * closed-form interval helpers: :func:`wilson_ci`, :func:`nct_ci`,
   :func:`hedges_j`, :func:`rubin_pool`;
-* :func:`cluster_ols` (OLS with CR1 cluster-robust covariance and G - 1
-  degrees of freedom, as Stata and ``sandwich::vcovCL(type = "HC1")``).
+* few groups: the thresholds :data:`MIN_GROUPS` / :data:`MIN_GROUPS_PER_LEVEL`,
+  :func:`cluster_mean` (CR2 / CR1 variance and df of a mean, closed form) and
+  :func:`p_adjust` (Holm, Benjamini-Hochberg, Bonferroni as R's ``p.adjust``);
+  cluster-robust regressions live in :mod:`groupeval.statistics.robust`.
 
 Nothing here rounds.
 """
@@ -20,18 +22,18 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from ..base.exceptions import ConfigError, Problem, SchemaError, SmallSampleWarning, ValidationError
+from ..base.exceptions import ConfigError, Problem, SchemaError, ValidationError
 
 __all__ = [
     "check_frame", "check_choice", "resolve_instrument", "instrument_name", "paired_frame", "attach_columns",
-    "wilson_ci", "nct_ci", "nct_ci_vec", "hedges_j", "rubin_pool", "ClusterOLS", "cluster_ols", "design_info_of",
+    "wilson_ci", "nct_ci", "nct_ci_vec", "hedges_j", "rubin_pool", "design_info_of", "MIN_GROUPS",
+    "MIN_GROUPS_PER_LEVEL", "VCOV_TYPES", "check_vcov", "cluster_mean", "p_adjust", "dataset_arg", "ci_arg",
     "check_ci", "time_levels", "formula_term"
 ]
 
@@ -424,84 +426,120 @@ def rubin_pool(estimates: Sequence[float], variances: Sequence[float], *, ci: fl
 
 
 # ---------------------------------------------------------------------------
-# cluster-robust OLS
+# few groups: thresholds and the cluster-robust mean
 # ---------------------------------------------------------------------------
-@dataclass
-class ClusterOLS:
-    """OLS fit with CR1 cluster-robust covariance (see :func:`cluster_ols`)."""
-
-    params: pd.Series
-    cov: pd.DataFrame
-    df: float
-    n: int
-    n_clusters: int
-    names: list[str]
-    design_info: Any
-    ci: float
-
-    @property
-    def bse(self) -> pd.Series:
-        return pd.Series(np.sqrt(np.diag(self.cov.to_numpy())), index=self.params.index)
-
-    def table(self) -> pd.DataFrame:
-        """Tidy coefficients: term, estimate, se, t, df, p_value, ci_low, ci_high."""
-        se = self.bse
-        t = self.params / se
-        crit = stats.t.ppf(0.5 + self.ci / 2, self.df)
-        return pd.DataFrame({
-            "term": self.params.index.astype(str), "estimate": self.params.to_numpy(), "se": se.to_numpy(),
-            "t": t.to_numpy(), "df": float(self.df), "p_value": 2 * stats.t.sf(np.abs(t.to_numpy()), self.df),
-            "ci_low": (self.params - crit * se).to_numpy(), "ci_high": (self.params + crit * se).to_numpy()})
-
-    def contrast(self, L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Estimates and SEs of the linear combinations in the rows of ``L``."""
-        L = np.atleast_2d(L)
-        est = L @ self.params.to_numpy()
-        se = np.sqrt(np.einsum("ij,jk,ik->i", L, self.cov.to_numpy(), L))
-        return est, se
+#: Fewer groups than this in a comparison (overall) gives a SmallSampleWarning:
+#: CR2 tests keep their level from about 4 groups (benchmarks/mc_cluster_inference.py),
+#: but their df and power are small.
+MIN_GROUPS = 6
+#: Fewer groups than this in a compared level (e.g. a group type) gives a
+#: SmallSampleWarning; with a single group in a level, no cluster-aware test of
+#: that level exists (its effect is confounded with that one group) and none is reported.
+MIN_GROUPS_PER_LEVEL = 3
+#: Cluster-robust variance types offered wherever groupeval clusters by group.
+VCOV_TYPES = ("CR2", "CR1")
 
 
-def cluster_ols(formula: str, data: pd.DataFrame, cluster: str, *, ci: float = 0.95,
-                warn_clusters: int = 20) -> ClusterOLS:
-    r"""OLS with the CR1 cluster-robust covariance (Cameron & Miller 2015).
+def check_vcov(vcov: str) -> str:
+    """Validate the ``vcov=`` keyword (``"CR2"`` default, ``"CR1"`` as an option)."""
+    v = str(vcov).upper()
+    if v not in VCOV_TYPES:
+        raise ConfigError(f"`vcov` must be one of {', '.join(map(repr, VCOV_TYPES))}; got {vcov!r}.")
+    return v
+
+
+def cluster_mean(resid: np.ndarray, level: np.ndarray, cluster: np.ndarray, n_levels: int, *,
+                 vcov: str = "CR2") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Cluster-robust variance and df of a mean, for every level at once.
+
+    ``resid`` are the deviations of each value from its level's mean,
+    ``level`` the level code (0 .. ``n_levels`` - 1) and ``cluster`` the
+    group code of each value.  This is the intercept-only regression of the
+    values on 1 within each level, so the closed forms are exact:
 
     .. math::
-        V = \frac{G}{G-1}\frac{N-1}{N-K}(X'X)^{-1}\Big(\sum_g X_g'e_ge_g'X_g\Big)(X'X)^{-1}
+        V_{CR2} = \frac{1}{n^2}\sum_g \frac{S_g^2}{1 - n_g/n},\qquad
+        \nu = \frac{n^2}{\sum_g n_g^2 + \big(\sum_g b_g\big)^2 - \sum_g b_g^2},\quad
+        b_g = \frac{n_g^2}{n - n_g}
 
-    Inference uses t with ``G - 1`` degrees of freedom.  Same as Stata's
-    ``vce(cluster)`` and R's ``sandwich::vcovCL(fit, cluster = ~g, type =
-    "HC1")`` with ``lmtest::coeftest(df = G - 1)``.  Warns
-    :class:`SmallSampleWarning` with fewer than ``warn_clusters`` clusters.
+    with :math:`S_g` the sum of the residuals of group :math:`g`: the CR2
+    adjustment :math:`(I - H_{gg})^{-1/2}` acts on the constant direction of a
+    group only, and :math:`\nu` is the Bell & McCaffrey (2002) Satterthwaite df
+    (equal sizes give :math:`\nu = G - 1`).  ``vcov="CR1"``:
+    :math:`V = \frac{G}{G-1}\sum_g S_g^2/n^2` with df :math:`G - 1`.
+
+    Returns
+    -------
+    (n_groups, variance, df)
+        Arrays of length ``n_levels``; variance and df are NaN for a level with
+        fewer than two groups.
+
+    In R: ``clubSandwich::coef_test(lm(y ~ 1), vcov = "CR2", cluster = g, test = "Satterthwaite")``.
     """
-    import statsmodels.formula.api as smf
+    vcov = check_vcov(vcov)
+    resid = np.asarray(resid, dtype=float)
+    ok = ~pd.isna(cluster)
+    gcode, _ = pd.factorize(np.asarray(cluster)[ok])
+    lev = np.asarray(level)[ok].astype(np.int64)
+    r = resid[ok]
+    ng = int(gcode.max()) + 1 if len(gcode) else 1
+    cu, cinv = np.unique(lev * ng + gcode, return_inverse=True)
+    s_g = np.bincount(cinv, r, len(cu))
+    n_g = np.bincount(cinv, minlength=len(cu)).astype(float)
+    cl = cu // ng
+    n = np.bincount(cl, n_g, n_levels)
+    G = np.bincount(cl, minlength=n_levels).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if vcov == "CR2":
+            share = n_g / n[cl]
+            var = np.bincount(cl, np.where(share < 1, s_g**2 / (1 - share), np.nan), n_levels) / n**2
+            b = n_g**2 / (n[cl] - n_g)
+            sb, sb2 = np.bincount(cl, b, n_levels), np.bincount(cl, b**2, n_levels)
+            df = n**2 / (np.bincount(cl, n_g**2, n_levels) + sb**2 - sb2)
+        else:
+            var = G / (G - 1) * np.bincount(cl, s_g**2, n_levels) / n**2
+            df = G - 1
+    few = G < 2
+    var = np.where(few, np.nan, var)
+    df = np.where(few, np.nan, df)
+    return G.astype(int), var, df
 
-    d = data.dropna(subset=[cluster])
-    model = smf.ols(formula, data=d)
-    # rows patsy kept (drops NaN in model variables)
-    idx = model.data.row_labels
-    groups = pd.factorize(d.loc[idx, cluster])[0]
-    fit = model.fit()
-    X = model.exog
-    e = fit.resid.to_numpy()
-    n, k = X.shape
-    G = int(groups.max() + 1) if len(groups) else 0
-    if G < 2:
-        raise ValidationError(f"cluster-robust errors need at least 2 clusters ({cluster!r}); got {G}. "
-                              f"Check the {cluster!r} column.")
-    if G < warn_clusters:
-        warnings.warn(f"only {G} clusters ({cluster!r}); cluster-robust standard errors are unreliable with "
-                      f"fewer than about {warn_clusters} clusters (Cameron & Miller 2015). Interpret CIs with "
-                      f"caution.", SmallSampleWarning, stacklevel=3)
-    xtx_inv = np.linalg.pinv(X.T @ X)
-    score = np.zeros((G, k))
-    np.add.at(score, groups, X * e[:, None])
-    meat = score.T @ score
-    c = G / (G - 1) * (n - 1) / (n - k)
-    V = c * xtx_inv @ meat @ xtx_inv
-    names = list(model.exog_names)
-    return ClusterOLS(params=pd.Series(fit.params.to_numpy(), index=names),
-                      cov=pd.DataFrame(V, index=names, columns=names), df=float(G - 1), n=int(n),
-                      n_clusters=G, names=names, design_info=design_info_of(model), ci=ci)
+
+def p_adjust(p: Any, method: str = "holm") -> np.ndarray:
+    r"""Multiplicity-adjusted p-values, as R's ``p.adjust``.
+
+    ``"holm"``: :math:`\tilde p_{(i)} = \max_{j\le i} \min(1, (m - j + 1) p_{(j)})`;
+    ``"fdr_bh"`` (Benjamini-Hochberg): :math:`\tilde p_{(i)} = \min_{j\ge i} \min(1, m p_{(j)}/j)`;
+    ``"bonferroni"``: :math:`\min(1, m p)`; ``"none"``.  NaN p-values are
+    left out of :math:`m` and stay NaN (as ``p.adjust`` with ``NA``).
+
+    Computed directly (statsmodels' ``multipletests`` calls ``gc.collect()``
+    on its Holm branch, seconds per report).
+
+    In R: ``p.adjust(p, "holm")``, ``p.adjust(p, "BH")``, ``p.adjust(p, "bonferroni")``.
+    """
+    check_choice("correction", method, ("holm", "fdr_bh", "bonferroni", "none"))
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    q = p[ok]
+    m = q.size
+    if m == 0 or method == "none":
+        out[ok] = q
+        return out
+    if method == "bonferroni":
+        out[ok] = np.minimum(1.0, m * q)
+        return out
+    if method == "holm":
+        order = np.argsort(q, kind="stable")
+        adj = np.maximum.accumulate((m - np.arange(m)) * q[order])
+    else:
+        order = np.argsort(q, kind="stable")[::-1]
+        adj = np.minimum.accumulate(m / np.arange(m, 0, -1) * q[order])
+    res = np.empty(m)
+    res[order] = np.minimum(1.0, adj)
+    out[ok] = res
+    return out
 
 
 def design_info_of(model: Any) -> Any:
@@ -562,3 +600,24 @@ def time_levels(values: pd.Series, time_values: Sequence[str] | None, data: Any)
 
 def formula_term(name: str) -> str:
     return f'Q("{name}")'
+
+
+def dataset_arg(dataset: Any, data: Any, where: str) -> Any:
+    """The Dataset argument, accepting the deprecated ``data=`` spelling with a DeprecationWarning."""
+    if data is None:
+        return dataset
+    warnings.warn(f"{where}: `data=` is deprecated; pass the Dataset as `dataset=`.", DeprecationWarning,
+                  stacklevel=3)
+    if dataset is not None and dataset is not data:
+        raise ConfigError(f"{where}: pass the Dataset once, as `dataset=` (got both `dataset=` and `data=`).")
+    return data
+
+
+def ci_arg(ci: float, alpha: float | None, where: str) -> float:
+    """The confidence level, accepting the deprecated ``alpha=`` (= 1 - ci) with a DeprecationWarning."""
+    if alpha is not None:
+        warnings.warn(f"{where}: `alpha=` is deprecated; pass the confidence level as `ci=` (ci = 1 - alpha).",
+                      DeprecationWarning, stacklevel=3)
+        ci = 1.0 - float(alpha)
+    check_ci(ci)
+    return ci

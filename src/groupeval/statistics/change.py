@@ -9,10 +9,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..base.exceptions import ConfigError, SchemaError, SmallSampleWarning
+from ..base.dataset import Dataset
+from ..base.exceptions import SchemaError, SmallSampleWarning
 from ._common import (
+    MIN_GROUPS,
     attach_columns,
+    check_ci,
     check_frame,
+    check_vcov,
+    cluster_mean,
+    dataset_arg,
     hedges_j,
     nct_ci_vec,
     paired_frame,
@@ -26,8 +32,8 @@ CHANGE_COLUMNS = (
     "pre", "post", "n", "n_pre_only", "n_post_only", "mean_pre", "mean_post", "sd_pre", "sd_post",
     "r_pre_post", "mean_change", "sd_change", "se_change", "ci_low", "ci_high", "t", "df", "p_value",
     "wilcoxon_w", "wilcoxon_p", "wilcoxon_method", "d_z", "d_z_ci_low", "d_z_ci_high", "d_av",
-    "hedges_g_av", "improved_direction", "n_groups", "se_cluster", "ci_low_cluster", "ci_high_cluster",
-    "p_value_cluster",
+    "hedges_g_av", "improved_direction", "note", "n_groups", "se_cluster", "t_cluster", "df_cluster",
+    "ci_low_cluster", "ci_high_cluster", "p_value_cluster", "cluster_method", "cluster_note",
 )
 
 
@@ -148,8 +154,9 @@ def _direction(instrument: Any) -> str | None:
 
 
 def change(scores: pd.DataFrame, pre: str = "baseline", post: str = "week_26", by: str | Sequence[str] | None = None,
-           *, dv: str = "score", subject: str = "member_id", time: str = "timepoint", data: Any = None,
-           instrument: Any = None, group: str | None = "group_id", ci: float = 0.95) -> pd.DataFrame:
+           *, dataset: Dataset | None = None, dv: str = "score", subject: str = "member_id",
+           time: str = "timepoint", instrument: Any = None, group: str | None = "group_id", vcov: str = "CR2",
+           ci: float = 0.95, data: Any = None) -> pd.DataFrame:
     r"""Paired change between two timepoints, with tests and effect sizes.
 
     Parameters
@@ -166,9 +173,10 @@ def change(scores: pd.DataFrame, pre: str = "baseline", post: str = "week_26", b
         A member's ``by`` value is taken from their ``pre`` row.
     dv, subject, time
         Column names of the score, the member id and the timepoint.
-    data
+    dataset
         The :class:`~groupeval.Dataset`, needed only when ``by`` names a
-        group or member attribute that ``scores`` lacks.
+        group or member attribute that ``scores`` lacks, or to find each
+        member's group.
     instrument
         Registry name or instrument object; only its ``higher_is_better``
         is used, to fill ``improved_direction``.  Means are never flipped.
@@ -176,8 +184,14 @@ def change(scores: pd.DataFrame, pre: str = "baseline", post: str = "week_26", b
         Cluster column (members nested in groups) for the cluster-robust
         columns; taken from ``scores`` or ``data.members``.  ``None`` (or a
         column that cannot be found) leaves those columns NaN.
+    vcov
+        Cluster-robust variance of the ``*_cluster`` columns: ``"CR2"``
+        (default; Bell & McCaffrey 2002 with Satterthwaite df) or ``"CR1"``
+        (Stata's, t with G - 1 df; over-rejects with few groups).
     ci
         Confidence level of every interval.
+    data
+        Deprecated spelling of ``dataset``.
 
     Returns
     -------
@@ -194,12 +208,14 @@ def change(scores: pd.DataFrame, pre: str = "baseline", post: str = "week_26", b
         (``exact`` / ``normal``), ``d_z``, ``d_z_ci_low``, ``d_z_ci_high``,
         ``d_av``, ``hedges_g_av``, ``improved_direction`` (``"higher"`` /
         ``"lower"`` / missing when no instrument is given), and, because
-        members share groups, ``n_groups``, ``se_cluster``,
-        ``ci_low_cluster``, ``ci_high_cluster``, ``p_value_cluster``: the
-        mean change with a CR1 cluster-robust SE by ``group`` and t(G - 1)
-        inference (Cameron & Miller 2015).  When the CR1 SE is much larger
-        than ``se_change``, the group effect matters: prefer the cluster
-        columns or :func:`groupeval.mixed_model`.
+        members share groups, the cluster-aware inference that groupeval
+        reports first: ``n_groups``, ``se_cluster``, ``t_cluster``,
+        ``df_cluster``, ``ci_low_cluster``, ``ci_high_cluster``,
+        ``p_value_cluster`` (the mean change with a cluster-robust SE by
+        ``group``: CR2 with Satterthwaite df by default), ``cluster_method``
+        (``"CR2"`` / ``"CR1"``) and ``cluster_note`` (why the cluster columns
+        are NaN, else empty); ``note`` says why the member-level t is
+        undefined (every change equal), else empty.
 
     Notes
     -----
@@ -218,7 +234,15 @@ def change(scores: pd.DataFrame, pre: str = "baseline", post: str = "week_26", b
     :math:`\lambda/\sqrt n` (Steiger & Fouladi 1997; Lakens 2013).  ``g_av``
     applies Hedges' correction with :math:`n_1 = n_2 = n` (Lakens 2013,
     formula 4).  The Wilcoxon test follows R's ``wilcox.test`` defaults.
-    A :class:`SmallSampleWarning` names levels with fewer than 10 pairs.
+    A :class:`SmallSampleWarning` names levels with fewer than 10 pairs or
+    fewer than :data:`~groupeval.statistics._common.MIN_GROUPS` groups.
+
+    The cluster columns are the intercept of ``change ~ 1`` with the CR2
+    variance clustered by group, in closed form (see
+    :func:`groupeval.statistics._common.cluster_mean`): exactly
+    ``clubSandwich::coef_test(lm(d ~ 1), vcov = "CR2", cluster = g,
+    test = "Satterthwaite")``.  With one group there is no between-group
+    variance to estimate, and the cluster columns are NaN with that reason.
 
     References
     ----------
@@ -226,15 +250,18 @@ def change(scores: pd.DataFrame, pre: str = "baseline", post: str = "week_26", b
     cumulative science. *Front Psychol* 4:863.
     Steiger JH, Fouladi RT (1997). Noncentrality interval estimation and the
     evaluation of statistical models. In *What if there were no significance tests?*
+    Bell RM, McCaffrey DF (2002). Bias reduction in standard errors for linear
+    regression with multi-stage samples. *Survey Methodology* 28:169-181.
 
     Examples
     --------
-    >>> change(scores, "baseline", "week_26", by="group_type", data=ds)  # doctest: +SKIP
+    >>> change(scores, "baseline", "week_26", by="group_type", dataset=ds)  # doctest: +SKIP
 
     In R: ``t.test(post, pre, paired = TRUE)``; ``wilcox.test(post, pre, paired = TRUE)``.
     """
-    if not (0 < ci < 1):
-        raise ConfigError(f"`ci` must be between 0 and 1 (e.g. 0.95); got {ci!r}.")
+    check_ci(ci)
+    vcov = check_vcov(vcov)
+    data = dataset_arg(dataset, data, "change")
     by_cols = [] if by is None else ([by] if isinstance(by, str) else list(by))
     check_frame(scores, [subject, time, dv])
     inst = resolve_instrument(instrument)
@@ -308,34 +335,12 @@ def change(scores: pd.DataFrame, pre: str = "baseline", post: str = "week_26", b
         agg["hedges_g_av"] = d_av * hedges_j(2 * n - 2)  # 1 - 3/(4(2n) - 9)
     agg["pre"], agg["post"] = pre, post
     agg["improved_direction"] = _direction(inst)
-    # CR1 cluster-robust SE of the mean change: V = G/(G-1) * sum_g (sum_i (d_i - mean))^2 / n^2
+    _undefined_t(agg, sd, n)
     gname = gcol[0] if gcol else (group if group in by_cols else None)
-    agg["n_groups"] = 0
-    for c in ("se_cluster", "ci_low_cluster", "ci_high_cluster", "p_value_cluster"):
-        agg[c] = np.nan
-    if gname is not None and both.any():
-        gv = wide[gname].to_numpy()[both]
-        okg = ~pd.isna(gv)
-        gcode, _ = pd.factorize(gv[okg])
-        ng = int(gcode.max()) + 1 if len(gcode) else 0
-        cell = lc[okg] * ng + gcode  # (level, group) cells
-        cu, cinv = np.unique(cell, return_inverse=True)
-        ssum = np.bincount(cinv, ed[okg], len(cu))
-        cl = cu // ng
-        G = np.bincount(cl, minlength=L).astype(float)
-        meat = np.bincount(cl, ssum**2, L)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            v = np.where(G > 1, G / (G - 1) * meat / n**2, np.nan)
-            sec = np.sqrt(v)
-            dfc = np.where(G > 1, G - 1, np.nan)
-            tc = stats.t.ppf(0.5 + ci / 2, dfc)
-            agg["n_groups"] = G.astype(int)
-            agg["se_cluster"] = sec
-            agg["ci_low_cluster"] = md - tc * sec
-            agg["ci_high_cluster"] = md + tc * sec
-            agg["p_value_cluster"] = 2 * stats.t.sf(np.abs(md / sec), dfc)
+    _cluster_columns(agg, wide[gname].to_numpy()[both] if gname is not None else None, ed, lc, L, md, ci, vcov)
     out = agg.reset_index() if by_cols else agg.reset_index(drop=True)
     out = out[[*by_cols, *CHANGE_COLUMNS]]
+    _warn_few_groups(out, by_cols, pre, post)
     small = out.loc[out["n"] < _SMALL_N]
     if len(small):
         what = ("overall" if not by_cols else
@@ -344,3 +349,49 @@ def change(scores: pd.DataFrame, pre: str = "baseline", post: str = "week_26", b
         warnings.warn(f"change {pre} -> {post}: fewer than {_SMALL_N} members with both scores in {what}; "
                       f"estimates are unstable.", SmallSampleWarning, stacklevel=2)
     return out.reset_index(drop=True)
+
+
+def _undefined_t(agg: pd.DataFrame, sd: np.ndarray, n: np.ndarray) -> None:
+    """t, p and d_z are undefined (not infinite) when every change in a level is the same."""
+    const = (n >= 2) & (sd == 0)
+    agg["note"] = np.where(const, "every member's change is the same: no variation, so no test", "")
+    if const.any():
+        for c in ("t", "p_value", "d_z", "d_z_ci_low", "d_z_ci_high", "d_av", "hedges_g_av", "ci_low", "ci_high"):
+            agg.loc[const, c] = np.nan
+
+
+def _cluster_columns(agg: pd.DataFrame, groups: np.ndarray | None, resid: np.ndarray, lc: np.ndarray, L: int,
+                     md: np.ndarray, ci: float, vcov: str) -> None:
+    """The cluster-robust mean change per level (CR2 Satterthwaite by default), with reasons for NaN."""
+    agg["n_groups"] = 0
+    for c in ("se_cluster", "t_cluster", "df_cluster", "ci_low_cluster", "ci_high_cluster", "p_value_cluster"):
+        agg[c] = np.nan
+    agg["cluster_method"] = vcov
+    agg["cluster_note"] = "no group column: members could not be assigned to groups"
+    if groups is None or not len(resid):
+        return
+    G, var, dfc = cluster_mean(resid, lc, groups, L, vcov=vcov)
+    se = np.sqrt(var)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(se > 0, md / se, np.nan)
+        crit = stats.t.ppf(0.5 + ci / 2, dfc)
+        agg["n_groups"] = G
+        agg["se_cluster"], agg["t_cluster"], agg["df_cluster"] = se, t, dfc
+        agg["ci_low_cluster"] = np.where(se > 0, md - crit * se, np.nan)
+        agg["ci_high_cluster"] = np.where(se > 0, md + crit * se, np.nan)
+        agg["p_value_cluster"] = 2 * stats.t.sf(np.abs(t), dfc)
+    agg["cluster_note"] = np.where(
+        G < 2, np.where(G == 1, "one group: the variation between groups cannot be estimated", "no members"),
+        np.where(se > 0, "", "no variation in the change within or between groups"))
+
+
+def _warn_few_groups(out: pd.DataFrame, by_cols: list[str], pre: str, post: str) -> None:
+    few = out.loc[(out["n_groups"] > 0) & (out["n_groups"] < MIN_GROUPS)]
+    if not len(few):
+        return
+    what = ("overall" if not by_cols else
+            ", ".join(f"{'/'.join(map(str, r))} ({g} group{'' if g == 1 else 's'})" for r, g in
+                      zip(few[by_cols].itertuples(index=False), few["n_groups"])))
+    warnings.warn(f"change {pre} -> {post}: fewer than {MIN_GROUPS} groups in {what}; the cluster-robust "
+                  f"interval rests on few groups (Satterthwaite df shown in df_cluster).", SmallSampleWarning,
+                  stacklevel=3)

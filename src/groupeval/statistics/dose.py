@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ..base.dataset import Dataset
 from ..base.exceptions import (
     ConfigError,
     SchemaError,
@@ -16,16 +17,19 @@ from ..base.exceptions import (
     ValidationError,
 )
 from ._common import (
+    MIN_GROUPS,
     attach_columns,
     check_ci,
     check_frame,
-    cluster_ols,
+    check_vcov,
+    dataset_arg,
     paired_frame,
     rubin_pool,
     time_levels,
 )
 from .impute import _mice_imputations, _mice_wide
-from .results import AttributeResult
+from .results import Result
+from .robust import cluster_robust_formula
 
 __all__ = ["DoseResponseResult", "dose_response"]
 
@@ -33,53 +37,66 @@ __all__ = ["DoseResponseResult", "dose_response"]
 # ---------------------------------------------------------------------------
 # dose-response
 # ---------------------------------------------------------------------------
-class DoseResponseResult(AttributeResult):
+@dataclass(frozen=True, repr=False)
+class DoseResponseResult(Result):
     """Result of :func:`dose_response`.
 
     Attributes
     ----------
-    summary : DataFrame
-        One row per analysis x term: ``analysis`` (``as_treated``,
-        ``completers``, ``itt``), ``term`` (``mean_change``: mean post - pre;
-        ``exposure_slope``: difference in follow-up score per ``per`` units
-        of exposure, adjusted for baseline), ``estimate, se, ci_low,
-        ci_high, p_value, df, n, n_groups, n_imputed``.
-    members : DataFrame
+    table
+        (also ``.summary``) One row per analysis x term: ``analysis``
+        (``as_treated``, ``completers``, ``itt``), ``term`` (``mean_change``:
+        mean post - pre; ``exposure_slope``: difference in follow-up score per
+        ``per`` units of exposure, adjusted for baseline), ``estimate, se,
+        ci_low, ci_high, p_value, df, n, n_groups, n_imputed, vcov_type,
+        df_method, note``.
+    members
         Member-level data for plotting: ``member_id, group_id, exposure,
         status, pre, post, change, completer, as_treated``.
-    curve : DataFrame
+    curve
         ``exposure, fit, ci_low, ci_high``: fitted change against exposure
-        (as-treated, change ~ exposure, CR1 band) for the plot.
-    exposure, per, pre, post : str / float
+        (as-treated, change ~ exposure, cluster-robust band) for the plot.
+    exposure, per, pre, post, vcov, methods
     """
 
-    _plotter = "plot_dose_response"
-    _title = "Dose-response"
+    table: pd.DataFrame
+    members: pd.DataFrame
+    curve: pd.DataFrame
+    exposure: str
+    per: float
+    pre: str
+    post: str
+    vcov: str = "CR2"
+    methods: tuple[str, ...] = ()
+
+    _plotter: ClassVar[str | None] = "plot_dose_response"
+    _title: ClassVar[str] = "Dose-response"
 
     @property
     def summary(self) -> pd.DataFrame:
-        return self._summary
+        return self.table
 
 
-def _dose_rows(d: pd.DataFrame, label: str, group: str, per: float, ci: float) -> list[dict]:
+def _dose_rows(d: pd.DataFrame, label: str, group: str, per: float, ci: float, vcov: str) -> list[dict]:
+    """Mean change (``change ~ 1``) and the baseline-adjusted exposure slope, cluster-robust by group."""
     rows = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SmallSampleWarning)
-        f1 = cluster_ols("change ~ 1", d, group, ci=ci)
-        f2 = cluster_ols("post ~ pre + exposure", d, group, ci=ci)
+    f1 = cluster_robust_formula("change ~ 1", d, group, type=vcov)
+    f2 = cluster_robust_formula("post ~ pre + exposure", d, group, type=vcov)
     for term, fit, name, scale in (("mean_change", f1, "Intercept", 1.0), ("exposure_slope", f2, "exposure", per)):
-        t = fit.table().set_index("term").loc[name]
+        t = fit.coef_test(ci).set_index("term").loc[name]
         rows.append({"analysis": label, "term": term, "estimate": t["estimate"] * scale, "se": t["se"] * scale,
                      "ci_low": t["ci_low"] * scale, "ci_high": t["ci_high"] * scale, "p_value": t["p_value"],
-                     "df": t["df"], "n": fit.n, "n_groups": fit.n_clusters, "n_imputed": 0})
+                     "df": t["df"], "n": fit.n, "n_groups": fit.n_clusters, "n_imputed": 0, "vcov_type": fit.type,
+                     "df_method": t["df_method"], "note": t["note"]})
     return rows
 
 
 def dose_response(scores: pd.DataFrame, engagement: pd.DataFrame, *, pre: str = "baseline", post: str = "week_26",
-                  exposure: str = "sessions_attended", per: float = 1.0, dv: str = "score",
-                  subject: str = "member_id", time: str = "timepoint", group: str = "group_id", data: Any = None,
+                  exposure: str = "sessions_attended", per: float = 1.0, dataset: Dataset | None = None,
+                  dv: str = "score", subject: str = "member_id", time: str = "timepoint", group: str = "group_id",
                   completer_status: Sequence[str] = ("completed", "active"), itt: bool = True, m: int = 20,
-                  burn_in: int = 10, skip: int = 5, seed: int | None = 0, ci: float = 0.95) -> DoseResponseResult:
+                  burn_in: int = 10, skip: int = 5, seed: int | None = 0, vcov: str = "CR2", ci: float = 0.95,
+                  data: Any = None) -> DoseResponseResult:
     r"""Change against exposure (sessions attended or attendance rate), cluster-robust.
 
     Parameters
@@ -123,28 +140,66 @@ def dose_response(scores: pd.DataFrame, engagement: pd.DataFrame, *, pre: str = 
 
     For each: ``mean_change`` from ``change ~ 1`` and ``exposure_slope``
     from the ANCOVA ``post ~ pre + exposure`` (the follow-up difference per
-    unit exposure at equal baseline), both OLS with CR1 cluster-robust
-    covariance by group and t(G - 1) inference (Cameron & Miller 2015).
+    unit exposure at equal baseline), both OLS with the CR2 cluster-robust
+    covariance by group and Satterthwaite df (Bell & McCaffrey 2002;
+    ``vcov="CR1"``: t with G - 1 df).  The ITT estimates pool the
+    imputations with Rubin's rules and the Barnard-Rubin df, the
+    complete-data df being the mean Satterthwaite df over the imputations.
     Exposure is not randomised: the slope is an association (members who
     attend more may differ), not a causal dose effect.
 
-    In R: ``coeftest(lm(post ~ pre + sessions_attended), vcovCL(fit, cluster = ~group_id, type = "HC1"), df = G - 1)``.
+    In R: ``clubSandwich::coef_test(lm(post ~ pre + sessions_attended), vcov = "CR2", cluster = group_id,
+    test = "Satterthwaite")``.
     """
     check_ci(ci)
+    vcov = check_vcov(vcov)
+    data = dataset_arg(dataset, data, "dose_response")
     check_frame(engagement, [subject, exposure], what="engagement")
     if not pd.api.types.is_numeric_dtype(engagement[exposure]):
         raise SchemaError(f"engagement column {exposure!r} must be numeric; got {engagement[exposure].dtype}.")
     if not (np.isfinite(per) and per > 0):
         raise ConfigError(f"`per` must be a positive number; got {per!r}.")
     eng = engagement.assign(**{subject: engagement[subject].astype(str)}).drop_duplicates(subject)
-    sc = scores
-    if group not in sc.columns:
-        src = eng if group in eng.columns else None
-        if src is not None:
-            sc = sc.assign(**{subject: sc[subject].astype(str)}).merge(src[[subject, group]], on=subject, how="left")
-        else:
-            sc = attach_columns(sc, [group], data, subject=subject, group=group)
-    wide, counts = paired_frame(sc, pre, post, dv=dv, subject=subject, time=time, keep=[group])
+    sc = _scores_with_group(scores, eng, data, subject=subject, group=group)
+    mem = _member_frame(sc, eng, pre=pre, post=post, exposure=exposure, dv=dv, subject=subject, time=time,
+                        group=group, completer_status=completer_status)
+    d = mem.loc[mem["as_treated"]]
+    if len(d) < 3:
+        raise ValidationError(f"dose_response needs members with both {pre!r} and {post!r} scores and an exposure; "
+                              f"found {len(d)}.")
+    rows = _dose_rows(d, "as_treated", group, per, ci, vcov)
+    dc = mem.loc[mem["completer"]]
+    if len(dc) >= 3 and dc[group].nunique() >= 2:
+        rows += _dose_rows(dc, "completers", group, per, ci, vcov)
+    if itt:
+        rows += _itt_rows(sc, eng, data, pre=pre, post=post, exposure=exposure, dv=dv, subject=subject, time=time,
+                          group=group, per=per, ci=ci, vcov=vcov, m=m, burn_in=burn_in, skip=skip, seed=seed)
+    members = mem[[subject, group, "exposure", *(["status"] if "status" in mem.columns else []), "pre", "post",
+                   "change", "completer", "as_treated"]].reset_index(drop=True)
+    n_groups = d[group].nunique()
+    if n_groups < MIN_GROUPS:
+        warnings.warn(f"dose_response: only {n_groups} groups; the cluster-robust intervals rest on few groups "
+                      f"(Satterthwaite df in the `df` column).", SmallSampleWarning, stacklevel=2)
+    methods = ("ols", vcov.lower(), "satterthwaite" if vcov == "CR2" else "g_minus_1", *(("mice", "rubin")
+                                                                                        if itt else ()))
+    return DoseResponseResult(table=pd.DataFrame(rows), members=members, curve=_curve(d, group, ci, vcov),
+                              exposure=exposure, per=per, pre=pre, post=post, vcov=vcov, methods=methods)
+
+
+def _scores_with_group(scores: pd.DataFrame, eng: pd.DataFrame, data: Any, *, subject: str,
+                       group: str) -> pd.DataFrame:
+    if group in scores.columns:
+        return scores
+    if group in eng.columns:
+        return scores.assign(**{subject: scores[subject].astype(str)}).merge(eng[[subject, group]], on=subject,
+                                                                             how="left")
+    return attach_columns(scores, [group], data, subject=subject, group=group)
+
+
+def _member_frame(sc: pd.DataFrame, eng: pd.DataFrame, *, pre: str, post: str, exposure: str, dv: str,
+                  subject: str, time: str, group: str, completer_status: Sequence[str]) -> pd.DataFrame:
+    """One row per member: exposure, status, pre, post, change and the as-treated / completer flags."""
+    wide, _ = paired_frame(sc, pre, post, dv=dv, subject=subject, time=time, keep=[group])
     wide[subject] = wide[subject].astype(str)
     ecols = [c for c in (exposure, "status") if c in eng.columns]
     mem = eng[[subject, *([group] if group in eng.columns else []), *ecols]].merge(
@@ -157,67 +212,54 @@ def dose_response(scores: pd.DataFrame, engagement: pd.DataFrame, *, pre: str = 
     no_eng = int((mem["exposure"].isna() & mem["pre"].notna() & mem["post"].notna()).sum())
     if no_eng:
         warnings.warn(f"{no_eng} member(s) with both scores have no {exposure!r} in `engagement` and are left out "
-                      f"of the dose-response estimates.", SmallSampleWarning, stacklevel=2)
-    d = mem.loc[mem["as_treated"]]
-    if len(d) < 3:
-        raise ValidationError(f"dose_response needs members with both {pre!r} and {post!r} scores and an exposure; "
-                              f"found {len(d)}.")
-    rows = _dose_rows(d, "as_treated", group, per, ci)
-    dc = mem.loc[mem["completer"]]
-    if len(dc) >= 3 and dc[group].nunique() >= 2:
-        rows += _dose_rows(dc, "completers", group, per, ci)
-    if itt:
-        # multiple imputation over every enrolled member in engagement
+                      f"of the dose-response estimates.", SmallSampleWarning, stacklevel=3)
+    return mem
 
-        levels = time_levels(sc[time], None, data)
-        w = _mice_wide(sc, dv=dv, subject=subject, time=time, group=group, data=None, engagement=eng,
-                       levels=levels)
-        X = pd.DataFrame({f"y{i}": pd.to_numeric(w[t], errors="coerce").to_numpy() for i, t in enumerate(levels)})
-        e_ = eng.set_index(subject).reindex(w.index)
-        X["exposure"] = pd.to_numeric(e_[exposure], errors="coerce").to_numpy()
-        if "status" in e_.columns:
-            dropped = (e_["status"].astype(str) == "dropped").astype(float).to_numpy()
-            if np.nanstd(dropped) > 0:
-                X["dropped"] = dropped
-        yp, yq = f"y{levels.index(pre)}", f"y{levels.index(post)}"
-        gid = w[group].astype(str).to_numpy()
-        ok = X["exposure"].notna().to_numpy() & pd.notna(gid)
-        if not ok.all():
-            warnings.warn(f"dose_response ITT: {int((~ok).sum())} member(s) with scores but no {exposure!r} (or group) "
-                          f"in `engagement` are left out of the intention-to-treat population.",
-                          SmallSampleWarning, stacklevel=2)
-        X, gid = X.loc[ok].reset_index(drop=True), gid[ok]
-        n_imp = int((X[yp].isna() | X[yq].isna()).sum())
-        per_imp: dict[str, list[tuple[float, float]]] = {"mean_change": [], "exposure_slope": []}
-        for imputed in _mice_imputations(X, m=m, burn_in=burn_in, skip=skip, seed=seed):
-            dd = pd.DataFrame({"pre": imputed[yp].to_numpy(), "post": imputed[yq].to_numpy(),
-                               "exposure": imputed["exposure"].to_numpy(), group: gid})
-            dd["change"] = dd["post"] - dd["pre"]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                for r in _dose_rows(dd, "itt", group, per, ci):
-                    per_imp[r["term"]].append((r["estimate"], r["se"] ** 2))
-            G = r["n_groups"]
-        for term, vals in per_imp.items():
-            pl = rubin_pool([v[0] for v in vals], [v[1] for v in vals], ci=ci, df_complete=G - 1)
-            rows.append({"analysis": "itt", "term": term, "estimate": pl["estimate"], "se": pl["se"],
-                         "ci_low": pl["ci_low"], "ci_high": pl["ci_high"], "p_value": pl["p_value"], "df": pl["df"],
-                         "n": int(len(X)), "n_groups": int(G), "n_imputed": n_imp})
-    summary = pd.DataFrame(rows)
-    # fitted curve for the plot (as-treated, change ~ exposure)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SmallSampleWarning)
-        fc = cluster_ols("change ~ exposure", d, group, ci=ci)
+
+def _itt_rows(sc: pd.DataFrame, eng: pd.DataFrame, data: Any, *, pre: str, post: str, exposure: str, dv: str,
+              subject: str, time: str, group: str, per: float, ci: float, vcov: str, m: int, burn_in: int,
+              skip: int, seed: int | None) -> list[dict]:
+    """Intention-to-treat rows: every enrolled member, missing scores multiply imputed, Rubin's rules."""
+    levels = time_levels(sc[time], None, data)
+    w = _mice_wide(sc, dv=dv, subject=subject, time=time, group=group, data=None, engagement=eng, levels=levels)
+    X = pd.DataFrame({f"y{i}": pd.to_numeric(w[t], errors="coerce").to_numpy() for i, t in enumerate(levels)})
+    e_ = eng.set_index(subject).reindex(w.index)
+    X["exposure"] = pd.to_numeric(e_[exposure], errors="coerce").to_numpy()
+    if "status" in e_.columns:
+        dropped = (e_["status"].astype(str) == "dropped").astype(float).to_numpy()
+        if np.nanstd(dropped) > 0:
+            X["dropped"] = dropped
+    yp, yq = f"y{levels.index(pre)}", f"y{levels.index(post)}"
+    gid = w[group].astype(str).to_numpy()
+    ok = X["exposure"].notna().to_numpy() & pd.notna(gid)
+    if not ok.all():
+        warnings.warn(f"dose_response ITT: {int((~ok).sum())} member(s) with scores but no {exposure!r} (or group) "
+                      f"in `engagement` are left out of the intention-to-treat population.",
+                      SmallSampleWarning, stacklevel=3)
+    X, gid = X.loc[ok].reset_index(drop=True), gid[ok]
+    n_imp = int((X[yp].isna() | X[yq].isna()).sum())
+    per_imp: dict[str, list[dict]] = {"mean_change": [], "exposure_slope": []}
+    for imputed in _mice_imputations(X, m=m, burn_in=burn_in, skip=skip, seed=seed):
+        dd = pd.DataFrame({"pre": imputed[yp].to_numpy(), "post": imputed[yq].to_numpy(),
+                           "exposure": imputed["exposure"].to_numpy(), group: gid})
+        dd["change"] = dd["post"] - dd["pre"]
+        for r in _dose_rows(dd, "itt", group, per, ci, vcov):
+            per_imp[r["term"]].append(r)
+    rows = []
+    for term, vals in per_imp.items():
+        df_c = float(np.nanmean([v["df"] for v in vals]))
+        pl = rubin_pool([v["estimate"] for v in vals], [v["se"] ** 2 for v in vals], ci=ci, df_complete=df_c)
+        rows.append({"analysis": "itt", "term": term, "estimate": pl["estimate"], "se": pl["se"],
+                     "ci_low": pl["ci_low"], "ci_high": pl["ci_high"], "p_value": pl["p_value"], "df": pl["df"],
+                     "n": int(len(X)), "n_groups": int(vals[0]["n_groups"]), "n_imputed": n_imp,
+                     "vcov_type": vcov, "df_method": "barnard-rubin", "note": ""})
+    return rows
+
+
+def _curve(d: pd.DataFrame, group: str, ci: float, vcov: str) -> pd.DataFrame:
+    """Fitted change against exposure (as-treated, ``change ~ exposure``) with its cluster-robust band."""
+    fc = cluster_robust_formula("change ~ exposure", d, group, type=vcov)
     grid = np.linspace(float(d["exposure"].min()), float(d["exposure"].max()), 50)
-    L = np.column_stack([np.ones_like(grid), grid])
-    fit_, se_ = fc.contrast(L)
-    crit = stats.t.ppf(0.5 + ci / 2, fc.df)
-    curve = pd.DataFrame({"exposure": grid, "fit": fit_, "ci_low": fit_ - crit * se_, "ci_high": fit_ + crit * se_})
-    members = mem[[subject, group, "exposure", *(["status"] if "status" in mem.columns else []), "pre", "post",
-                   "change", "completer", "as_treated"]].reset_index(drop=True)
-    if d[group].nunique() < 20:
-        warnings.warn(f"dose_response: only {d[group].nunique()} groups; cluster-robust SEs are unreliable with "
-                      f"fewer than about 20 clusters (Cameron & Miller 2015).", SmallSampleWarning, stacklevel=2)
-    return DoseResponseResult(_summary=summary, members=members, curve=curve, exposure=exposure, per=per, pre=pre,
-                              post=post, completer_status=tuple(completer_status), n_pre_only=counts["n_pre_only"],
-                              n_post_only=counts["n_post_only"])
+    t = fc.contrast(np.column_stack([np.ones_like(grid), grid]), ci)
+    return pd.DataFrame({"exposure": grid, "fit": t["estimate"].to_numpy(), "ci_low": t["ci_low"].to_numpy(),
+                         "ci_high": t["ci_high"].to_numpy()})

@@ -53,9 +53,13 @@ class Dropout:
 
     Examples
     --------
-    >>> Dropout()                          # docs/design.md default
-    >>> Dropout(consecutive_missed=2)      # stricter
-    >>> Dropout(consecutive_missed=None, weeks_without_attendance=6)
+    >>> Dropout()                          # docs/design.md default  # doctest: +NORMALIZE_WHITESPACE
+    Dropout(consecutive_missed=3, weeks_without_attendance=None, excused='neither',
+            censor_exits=('completed',), exits=True)
+    >>> Dropout(consecutive_missed=2).consecutive_missed      # stricter
+    2
+    >>> Dropout(consecutive_missed=None, weeks_without_attendance=6).weeks_without_attendance
+    6
     """
 
     consecutive_missed: int | None = 3

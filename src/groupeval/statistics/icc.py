@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..base.dataset import Dataset
 from ..base.exceptions import (
     ConfigError,
     SmallSampleWarning,
@@ -17,6 +18,7 @@ from ._common import (
     attach_columns,
     check_ci,
     check_frame,
+    dataset_arg,
 )
 
 __all__ = ["icc"]
@@ -25,8 +27,9 @@ __all__ = ["icc"]
 # ---------------------------------------------------------------------------
 # ICC(1)
 # ---------------------------------------------------------------------------
-def icc(scores: pd.DataFrame, *, dv: str = "score", group: str = "group_id", timepoint: str | None = None,
-        time: str = "timepoint", data: Any = None, subject: str = "member_id", ci: float = 0.95) -> pd.DataFrame:
+def icc(scores: pd.DataFrame, *, dataset: Dataset | None = None, dv: str = "score", group: str = "group_id",
+        timepoint: str | None = None, time: str = "timepoint", subject: str = "member_id", ci: float = 0.95,
+        data: Any = None) -> pd.DataFrame:
     r"""ICC(1) of an outcome by group (one-way random-effects ANOVA), with CI and design effect.
 
     Parameters
@@ -38,16 +41,19 @@ def icc(scores: pd.DataFrame, *, dv: str = "score", group: str = "group_id", tim
     timepoint
         One timepoint; ``None`` gives one row per timepoint present (or a
         single row when there is no ``time`` column).
-    data
+    dataset
         Dataset used to find each member's group when ``scores`` has no ``group`` column.
     ci
         Confidence level.
+    data
+        Deprecated spelling of ``dataset``.
 
     Returns
     -------
     pandas.DataFrame
         ``timepoint, icc, ci_low, ci_high, f, df1, df2, p_value, n_groups, n,
-        mean_group_size, n0, design_effect, msb, msw``.
+        mean_group_size, n0, design_effect, msb, msw, note``; ``note`` says why
+        the ICC or its interval is undefined (no variation), else empty.
 
     Notes
     -----
@@ -74,6 +80,7 @@ def icc(scores: pd.DataFrame, *, dv: str = "score", group: str = "group_id", tim
     In R: ``summary(aov(score ~ factor(group_id)))`` then the formulas above.
     """
     check_ci(ci)
+    data = dataset_arg(dataset, data, "icc")
     check_frame(scores, [dv])
     df = scores
     if group not in df.columns:
@@ -123,17 +130,28 @@ def icc(scores: pd.DataFrame, *, dv: str = "score", group: str = "group_id", tim
                                   f"{'' if tk is None else f' at {tk!r}'}; got {int(k)} group(s), {int(N)} member(s).")
         msb, msw = ssb / df1, ssw / df2
         n0 = (N - float((size**2).sum()) / N) / df1
-        val = (msb - msw) / (msb + (n0 - 1) * msw)
-        F = msb / msw
-        fl = F / stats.f.ppf(0.5 + ci / 2, df1, df2)
-        fu = F * stats.f.ppf(0.5 + ci / 2, df2, df1)
-        m_bar = N / k
-        rows.append({"timepoint": tk, "icc": val, "ci_low": (fl - 1) / (fl + n0 - 1),
-                     "ci_high": (fu - 1) / (fu + n0 - 1), "f": F, "df1": df1, "df2": df2,
-                     "p_value": stats.f.sf(F, df1, df2), "n_groups": int(k), "n": int(N),
-                     "mean_group_size": m_bar, "n0": n0, "design_effect": 1 + (m_bar - 1) * val,
-                     "msb": msb, "msw": msw})
+        rows.append({"timepoint": tk, **_icc_row(msb, msw, n0, df1, df2, ci), "n_groups": int(k), "n": int(N),
+                     "mean_group_size": N / k, "n0": n0, "msb": msb, "msw": msw})
+        rows[-1]["design_effect"] = 1 + (N / k - 1) * rows[-1]["icc"]
         if k < 10:
             warnings.warn(f"ICC from only {int(k)} groups{'' if tk is None else f' at {tk!r}'}: the interval is wide "
                           f"and the estimate unstable.", SmallSampleWarning, stacklevel=2)
-    return pd.DataFrame(rows)
+    cols = ["timepoint", "icc", "ci_low", "ci_high", "f", "df1", "df2", "p_value", "n_groups", "n", "mean_group_size",
+            "n0", "design_effect", "msb", "msw", "note"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _icc_row(msb: float, msw: float, n0: float, df1: float, df2: float, ci: float) -> dict[str, Any]:
+    """ICC(1), its F-based CI and test; NaN with a note where a variance is zero (never a division error)."""
+    nan = float("nan")
+    if msw <= 0:
+        note = ("no variation at all: every score is the same" if msb <= 0 else
+                "no variation within groups: every member of a group has the same score (ICC 1, no interval)")
+        return {"icc": nan if msb <= 0 else 1.0, "ci_low": nan, "ci_high": nan, "f": nan, "df1": df1, "df2": df2,
+                "p_value": nan, "note": note}
+    F = msb / msw
+    fl = F / stats.f.ppf(0.5 + ci / 2, df1, df2)
+    fu = F * stats.f.ppf(0.5 + ci / 2, df2, df1)
+    return {"icc": (msb - msw) / (msb + (n0 - 1) * msw), "ci_low": (fl - 1) / (fl + n0 - 1),
+            "ci_high": (fu - 1) / (fu + n0 - 1), "f": F, "df1": df1, "df2": df2,
+            "p_value": float(stats.f.sf(F, df1, df2)), "note": ""}

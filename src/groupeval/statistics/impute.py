@@ -93,7 +93,7 @@ class ImputationResult(AttributeResult):
         return self._summary
 
 
-def _mice_imputations(X: pd.DataFrame, *, m: int, burn_in: int, skip: int, seed: int):
+def _mice_imputations(X: pd.DataFrame, *, m: int, burn_in: int, skip: int, seed: int | None):
     """Yield ``m`` completed copies of ``X`` from statsmodels' chained equations (PMM, k = 5).
 
     ``burn_in`` cycles before the first draw and ``skip`` cycles between draws,

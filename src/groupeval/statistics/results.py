@@ -8,7 +8,7 @@ rule (see ``tests/test_architecture.py``).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -18,13 +18,16 @@ __all__ = ["Result", "AttributeResult"]
 class Result:
     """Base for result objects.
 
-    Subclasses set ``_plotter`` to the name of a function in
-    :mod:`groupeval.plotting` that takes ``(result, ax=None, **kwargs)`` and
-    returns the Axes, and implement :attr:`summary`.
+    Subclasses are frozen dataclasses that declare their fields, set
+    ``_plotter`` to the name of a function in :mod:`groupeval.reporting.plotting`
+    that takes ``(result, ax=None, **kwargs)`` and returns the Axes, and
+    implement :attr:`summary`: the result's main tidy, unrounded table.  Results
+    declare ``methods``, the keys of the methods that produced them (for the
+    methods paragraph).
     """
 
-    _plotter: str | None = None
-    _title: str = "Result"
+    _plotter: ClassVar[str | None] = None
+    _title: ClassVar[str] = "Result"
 
     @property
     def summary(self) -> pd.DataFrame:  # pragma: no cover - abstract
