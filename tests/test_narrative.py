@@ -180,15 +180,17 @@ def test_retention_sentence_numbers_equal_retention_summary(sample_ds):
     text = N.retention_sentence(res)
     got = numbers(text)
     pct = lambda x: r(100 * x, 0)  # noqa: E731
+    # the sentence shows the group-clustered interval (retention() gives it beside Greenwood's)
     expected = [s.n, s.events,
-                pct(s.retention_12w), 95, pct(s.retention_12w_ci_low), pct(s.retention_12w_ci_high), 12,
-                pct(s.retention_26w), 95, pct(s.retention_26w_ci_low), pct(s.retention_26w_ci_high), 26]
+                pct(s.retention_12w), 95, pct(s.retention_12w_ci_low_cluster), pct(s.retention_12w_ci_high_cluster),
+                12, pct(s.retention_26w), 95, pct(s.retention_26w_ci_low_cluster),
+                pct(s.retention_26w_ci_high_cluster), 26]
     assert got[:len(expected)] == expected
     window = N.data_window(res)
     assert window == (res.members.time_weeks - res.members.entry_weeks).max()
     if s.median_weeks > window:   # reached only by late entrants, beyond the data window: not reported
-        assert text.endswith(f"the median time to dropout was not reached within the data window "
-                             f"({r(window, 0):.0f} weeks).")
+        assert (f"the median time to dropout was not reached within the data window ({r(window, 0):.0f} weeks)"
+                in text)
     else:
         assert got[len(expected):len(expected) + 3] == [r(s.median_weeks, 0), 95, r(s.median_ci_low, 0)]
 
@@ -476,11 +478,13 @@ def test_logrank_sentence_numbers_equal_result_logrank(sample_ds):
         res = groupeval.retention(sample_ds, by="group_type")
         overall = groupeval.retention(sample_ds)
     lr = res.logrank.iloc[0]
+    test = res.test.iloc[0]          # the clustered comparison leads, the member-level log-rank follows
     text = N.logrank_sentence(res)
-    assert numbers(text) == [lr.df, r(lr.statistic, 2), r(lr.p_value, 3)]
-    assert text.startswith("Retention differed between group types" if lr.p_value < 0.05
+    assert numbers(text) == [test.df, r(test.statistic, 2), r(test.p_value, 3), test.n_groups,
+                             lr.df, r(lr.statistic, 2), r(lr.p_value, 3)]
+    assert text.startswith("Retention differed between group types" if test.p_value < 0.05
                            else "Retention did not differ clearly between group types")
-    assert "could be due to chance" in N.logrank_sentence(res, style="plain", alpha=min(lr.p_value / 2, 0.05))
+    assert "could be due to chance" in N.logrank_sentence(res, style="plain", alpha=min(test.p_value / 2, 0.05))
     with pytest.raises(ConfigError, match="needs a retention result fitted with by="):
         N.logrank_sentence(overall)
 
@@ -769,7 +773,9 @@ def test_retention_sentence_and_estimates_agree_on_what_is_reported(sample_ds):
     assert est["estimated"].tolist()[-1] is False
     text = N.retention_sentence(res, times=times)
     for _, row in est.iterrows():
-        shown = f"{N.fmt_share(row.retention)} (95% CI [{N.fmt_share(row.ci_low)}, {N.fmt_share(row.ci_high)}]) " \
+        lo, hi = (row.ci_low_cluster, row.ci_high_cluster) if row.ci_method == "group-clustered" else \
+            (row.ci_low, row.ci_high)
+        shown = f"{N.fmt_share(row.retention)} (95% CI [{N.fmt_share(lo)}, {N.fmt_share(hi)}]) " \
                 f"at {groupeval.formatting.fmt_weeks(row.time)}"
         assert (shown in text) == bool(row.shown), (shown, text)
     assert f"200 weeks (beyond the data window ({r(N.data_window(res), 0):.0f} weeks))" in text
@@ -1014,8 +1020,10 @@ def test_board_summary_is_plain_and_agrees_with_the_estimates(sample_ds):
         assert jargon not in text, jargon
     est = N.retention_estimates(ret, (12, 26))
     for _, row in est[est.shown].iterrows():   # the same formatting function as a table's share column
+        lo, hi = (row.ci_low_cluster, row.ci_high_cluster) if row.ci_method == "group-clustered" else \
+            (row.ci_low, row.ci_high)
         assert re.search(rf"{N.fmt_share(row.retention)}(?:, | \(| of the members who came at least once \()likely "
-                         rf"between {N.fmt_share(row.ci_low)} and {N.fmt_share(row.ci_high)}\)", text), text
+                         rf"between {N.fmt_share(lo)} and {N.fmt_share(hi)}\)", text), text
     assert "no comparison group" in paras[-1] and "12 groups" in paras[-1]
     funder = N.board_summary(engagement=eng, retention=ret, change={"phq9": ch}, reliable_change={"phq9": rc},
                              audience="funder")

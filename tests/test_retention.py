@@ -214,6 +214,13 @@ def test_logrank_with_cluster_is_the_clustered_comparison():
     assert out["statistic"] == pytest.approx(res.test["statistic"].iloc[0], rel=1e-12)
 
 
+def test_by_missing_for_every_member_says_what_to_do():
+    ds = random_programme(n_groups=4, per_group=10)
+    ds = ds.replace(groups=ds.groups.assign(group_type=None))
+    with pytest.raises(ConfigError, match="`by` column 'group_type' has no value for any"):
+        quiet(ge.retention, ds, by="group_type")
+
+
 def test_late_entry_emptying_the_risk_set_returns_the_curve_with_a_note():
     # a is the only member at risk at week 1 (the others entered the data window at week 5) and drops out:
     # S = 0 from week 1 although 3 members are followed later (lifelines raised StatError here)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..base.exceptions import ConfigError, Problem, ValidationError
+from ._common import MIN_GROUPS_PER_LEVEL
 
 __all__ = ["MIN_CLUSTERS_LARGE_SAMPLE", "MIN_CLUSTERS_TEST", "MIN_AT_RISK_MEDIAN", "MIN_GROUPS_PER_LEVEL",
            "Ties", "KMVariance", "CIReference", "CoxVarianceMethod"]
@@ -38,12 +39,10 @@ MIN_CLUSTERS_TEST = 6
 #: A median (or any quantile) of retention is reported only when at least this
 #: many members are at risk where the curve crosses it.
 MIN_AT_RISK_MEDIAN = 10
-#: A compared level (e.g. one group type) represented by fewer groups than
-#: this gives a SmallSampleWarning: the Monte Carlo calibration
-#: (benchmarks/mc_retention_inference.py) has at least 3 groups per level from 6
-#: groups on.  With a single group in a level no test is computed (the level's
-#: difference cannot be told apart from that group's own variation).
-MIN_GROUPS_PER_LEVEL = 3
+# MIN_GROUPS_PER_LEVEL (3, the shared threshold of statistics._common) applies to retention too: a compared
+# level (e.g. one group type) with fewer groups gives a SmallSampleWarning (the Monte Carlo calibration,
+# benchmarks/mc_retention_inference.py, has at least 3 groups per level from 6 groups on); with a single
+# group in a level no test is computed (its difference cannot be told apart from that group's own variation).
 
 
 # ---------------------------------------------------------------------------

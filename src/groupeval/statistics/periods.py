@@ -854,8 +854,7 @@ def _km_row(km: _KM, t: float, ci: float, horizon: float | None, followup: np.nd
         return {**row, **nan, "note": why}
     # the curve up to t is all that is needed (and later gaps in the risk set would stop lifelines)
     keep = ~(km.entry >= t) | (km.entry <= 0)
-    tab = kaplan_meier(np.minimum(km.time, t)[keep], (km.event & (km.time <= t))[keep], km.entry[keep],
-                       alpha=1.0 - ci)
+    tab = kaplan_meier(np.minimum(km.time, t)[keep], (km.event & (km.time <= t))[keep], km.entry[keep], ci=ci)
     idx = int(np.searchsorted(tab["time"].to_numpy(float), t, "right")) - 1
     if idx < 0:
         s, lo, hi, se_log = 1.0, 1.0, 1.0, 0.0

@@ -547,6 +547,9 @@ def retention(dataset: Dataset, by: str | None = None, *, dropout: Dropout | str
     dropout = as_dropout(dropout)
     members, excluded = _member_frame(dataset, by, cluster, dropout)
     levels: list = [None] if by is None else sorted(members[by].dropna().unique().tolist(), key=str)
+    if not levels:
+        raise ConfigError(f"retention: `by` column {by!r} has no value for any of the {excluded['missing_by']} "
+                          "member(s) in the curve; fill it in (members or groups table) or leave `by` out.")
     tables, rows, notes = [], [], []
     for level in levels:  # a handful of strata
         mm = members if by is None else members[members[by] == level]

@@ -292,7 +292,7 @@ def logrank(time: Any, event: Any, group: Any, entry: Any = None, *, cluster: An
 # ---------------------------------------------------------------------------
 # the default comparison of retention between levels: clustered by group
 # ---------------------------------------------------------------------------
-ROBUST_SCORE_METHOD = "robust score (log-rank) test, clustered by group"
+ROBUST_SCORE_METHOD = "robust score log-rank test, clustered by group"
 LOGRANK_SECONDARY = "member-level log-rank test (secondary: it ignores the grouping)"
 _TEST_ROLES = {"robust_score": "primary", "robust_score_signflip": "cross-check", "logrank": "secondary",
                "robust_score_t2": "alternative", "robust_score_cr1_f": "alternative"}
