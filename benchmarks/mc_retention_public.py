@@ -30,7 +30,7 @@ seen attending).  The data cut-off (week 75) comes after every member has
 completed or missed 3 sessions, so the dropout rule sees every dropout and the
 true S(26) = E_Z exp(-27 lambda Z) holds exactly for the pipeline's event time.
 
-Run (about 4 minutes for 500 replications on a quiet core)::
+Run (about 15 minutes with the defaults, 500 programmes x 4 numbers of groups, on the shared 2-core machine)::
 
     PYTHONPATH=src python benchmarks/mc_retention_public.py
     PYTHONPATH=src python benchmarks/mc_retention_public.py --reps 300 --hr 2     # power
