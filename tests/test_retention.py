@@ -345,8 +345,8 @@ def test_participant_flow_by_hand():
 def test_retention_sensitivity_side_by_side():
     ds = random_programme(n_groups=4, per_group=25)
     out = quiet(ge.retention_sensitivity, ds, rules={"k3": Dropout(), "k2": "strict", "k4": "lenient"})
-    assert list(out.columns) == ["rule", "description", "time", "n", "events", "n_groups", "at_risk", "retention",
-                                 "ci_low", "ci_high", "ci_low_cluster", "ci_high_cluster", "reason"]
+    assert list(out.columns) == ["rule", "description", "time", "n", "events", "n_groups", "df_cluster", "at_risk",
+                                 "retention", "ci_low", "ci_high", "ci_low_cluster", "ci_high_cluster", "reason"]
     r = out.set_index(["rule", "time"])["retention"]
     # a stricter rule can only drop more people earlier
     assert r[("k2", 12.0)] <= r[("k3", 12.0)] <= r[("k4", 12.0)]
@@ -354,7 +354,7 @@ def test_retention_sensitivity_side_by_side():
     assert r[("k2", 26.0)] == pytest.approx(direct["retention_26w"].iloc[0], rel=1e-12)
     c = out.set_index(["rule", "time"])["ci_low_cluster"]
     assert c[("k2", 26.0)] == pytest.approx(direct["retention_26w_ci_low_cluster"].iloc[0], rel=1e-12)
-    assert (out["n_groups"] == 4).all() and (out["reason"] == "").all()
+    assert (out["n_groups"] == 4).all() and (out["df_cluster"] == 3).all() and (out["reason"] == "").all()
     with pytest.raises(ConfigError, match="`rules` is empty"):
         ge.retention_sensitivity(ds, rules={})
 

@@ -414,7 +414,7 @@ def retention_sensitivity(dataset: Dataset, rules: Mapping[str, Dropout | str | 
     -------
     pandas.DataFrame
         ``rule``, ``description``, (``by``), ``time``, ``n``, ``events``,
-        ``n_groups``, ``at_risk``, ``retention``, ``ci_low``, ``ci_high``
+        ``n_groups``, ``df_cluster``, ``at_risk``, ``retention``, ``ci_low``, ``ci_high``
         (Greenwood), ``ci_low_cluster``, ``ci_high_cluster`` (group-clustered,
         as :func:`retention`), ``reason`` (why retention is NaN: after the last
         follow-up; ``""`` otherwise).
@@ -437,14 +437,15 @@ def retention_sensitivity(dataset: Dataset, rules: Mapping[str, Dropout | str | 
             warnings.simplefilter("ignore", SmallSampleWarning)
             res = retention(dataset, by=by, dropout=rule, times=times, ci=level)
         at = res.at(times, columns=cols)
-        ns = res.summary.set_index(by)[["n", "events", "n_groups"]] if by else res.summary[["n", "events", "n_groups"]]
+        keep = ["n", "events", "n_groups", "df_cluster"]
+        ns = res.summary.set_index(by)[keep] if by else res.summary[keep]
         if by:
             at = at.merge(ns, left_on=by, right_index=True, how="left")
         else:
-            for c in ("n", "events", "n_groups"):
-                at[c] = int(ns[c].iloc[0]) if len(ns) else 0
+            for c in keep:
+                at[c] = ns[c].iloc[0] if len(ns) else (np.nan if c == "df_cluster" else 0)
         at.insert(0, "description", rule.describe())
         at.insert(0, "rule", label)
         frames.append(at)
     out = pd.concat(frames, ignore_index=True)
-    return out[["rule", "description", *([by] if by else []), "time", "n", "events", "n_groups", *cols]]
+    return out[["rule", "description", *([by] if by else []), "time", "n", "events", "n_groups", "df_cluster", *cols]]
