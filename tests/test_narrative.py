@@ -1066,3 +1066,34 @@ def test_no_sentence_prints_nan_inf_or_none_on_degenerate_results():
               for s in ("apa", "plain")]
     for t in texts:
         assert t and not re.search(r"\bnan\b|\binf\b|∞|None|n/a", t), t
+
+
+def test_every_method_key_a_statistics_result_can_list_has_words_and_references():
+    # Source of truth: the method keys written in src/groupeval/statistics (result .methods tuples);
+    # each must be in narrative METHODS so the methods paragraph names it with its source.
+    import ast
+    from pathlib import Path
+
+    from groupeval.reporting.narrative.citations import METHOD_REFERENCES, METHODS
+
+    src = Path(groupeval.__file__).parent / "statistics"
+    keys: set[str] = set()
+    for path in src.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            target = None
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in ("methods", "keys")
+                                                    for t in node.targets):
+                target = node.value
+            elif isinstance(node, ast.keyword) and node.arg == "methods":
+                target = node.value
+            compared = {id(c) for sub in (ast.walk(target) if target is not None else ())
+                        if isinstance(sub, ast.Compare) for c in ast.walk(sub)}
+            for sub in ast.walk(target) if target is not None else ():
+                if (isinstance(sub, ast.Constant) and isinstance(sub.value, str) and sub.value.isidentifier()
+                        and id(sub) not in compared):
+                    keys.add(sub.value)
+    keys |= {"cr2", "cr1", "mancl_derouen", "lin_wei"}  # built from vcov=/variance= values
+    missing = sorted(k for k in keys if k not in METHODS)
+    assert not missing, f"add these method keys to reporting/narrative/citations.py METHODS: {missing}"
+    unknown_refs = sorted(r for m in METHODS.values() for r in m.refs if r not in METHOD_REFERENCES)
+    assert not unknown_refs, unknown_refs

@@ -76,6 +76,17 @@ METHOD_REFERENCES: dict[str, str] = {
     "shrout_fleiss": "Shrout PE, Fleiss JL. Intraclass correlations: uses in assessing rater reliability. "
                      "Psychol Bull 1979;86(2):420-428.",
     "kish": "Kish L. Survey Sampling. Wiley; 1965.",
+    "austin_smd": "Austin PC. Balance diagnostics for comparing the distribution of baseline covariates between "
+                  "treatment groups in propensity-score matched samples. Stat Med 2009;28(25):3083-3107.",
+    "yang_dalton": "Yang D, Dalton JE. A unified approach to measuring the effect size between two groups using "
+                   "SAS. SAS Global Forum 2012; paper 335-2012.",
+    "therneau_grambsch": "Therneau TM, Grambsch PM. Modeling Survival Data: Extending the Cox Model. Springer; "
+                         "2000.",
+    "brenner_gefeller": "Brenner H, Gefeller O. An alternative approach to monitoring cancer patient survival. "
+                        "Cancer 1996;78(9):2004-2010.",
+    "lipsitz": "Lipsitz SR, Dear KBG, Zhao L. Jackknife estimators of variance for parameter estimates from "
+               "estimating equations with applications to clustered survival data. Biometrics "
+               "1994;50(3):842-846.",
     "van_buuren": "van Buuren S, Groothuis-Oudshoorn K. mice: multivariate imputation by chained equations "
                   "in R. J Stat Softw 2011;45(3):1-67.",
     "rubin": "Rubin DB. Multiple Imputation for Nonresponse in Surveys. Wiley; 1987.",
@@ -122,8 +133,9 @@ METHODS: dict[str, Method] = {
     "kaplan_meier": Method("the Kaplan–Meier product-limit estimator", ("kaplan_meier",), "retention"),
     "greenwood": Method("Greenwood's variance with log–log confidence intervals", ("greenwood", "kalbfleisch"),
                         "retention"),
-    "km_cluster_variance": Method("a group-clustered (robust) variance of the Kaplan–Meier curve",
-                                  ("lin_wei",), "retention"),
+    "km_cluster_variance": Method("a group-clustered (robust) variance of the Kaplan–Meier curve, with t "
+                                  "intervals on G − 1 degrees of freedom when there are fewer than 30 groups",
+                                  ("lin_wei", "therneau_grambsch"), "retention"),
     "late_entry": Method("late entry (left truncation) for members who enrolled before the data window",
                          ("kalbfleisch",), "retention"),
     "logrank": Method("the member-level log-rank test, as a secondary result because it ignores clustering in "
@@ -147,6 +159,19 @@ METHODS: dict[str, Method] = {
     "htz": Method("the HTZ small-sample Wald test for several contrasts at once", ("pustejovsky_tipton",),
                   "clustering"),
     "cluster_wald_f": Method("a cluster-robust Wald F test", ("cameron_miller",), "clustering"),
+    "g_minus_1": Method("t and F references with G − 1 degrees of freedom", ("cameron_miller",), "clustering"),
+    "naive_f": Method("the cluster-robust Wald F test with G − 1 denominator degrees of freedom",
+                      ("cameron_miller",), "clustering"),
+    "ols": Method("ordinary least squares regression", (), "dose_response"),
+    "smd": Method("standardised mean differences between those who stayed and those who left",
+                  ("austin_smd", "yang_dalton"), "retention"),
+    "kaplan_meier_period_analysis": Method("period analysis of retention (late entry at the start of each period, "
+                                           "censoring at its end)", ("brenner_gefeller",), "retention"),
+    "group_jackknife": Method("the delete-one-group jackknife variance of differences between periods",
+                              ("lipsitz",), "clustering"),
+    "cr2_period_indicator": Method("a regression on a period indicator with the CR2 variance clustered by group "
+                                   "and Satterthwaite degrees of freedom", ("bell_mccaffrey", "pustejovsky_tipton"),
+                                   "clustering"),
     "ancova": Method("analysis of covariance of the follow-up score on the baseline score and the compared "
                      "factor", ("vickers_altman",), "comparison"),
     "holm": Method("Holm's correction of the pairwise p values", ("holm",), "comparison"),
