@@ -269,9 +269,15 @@ def text_to_float(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return out, np.asarray(bad.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _to_items(f: pd.DataFrame, items: list[str], raw: RawSheet, problems, recode_99: bool, info) -> None:
+def _to_items(f: pd.DataFrame, items: list[str], raw: RawSheet, problems, recode_99: bool, info,
+              text_items: bool = False) -> None:
     for c in items:
         num, bad = text_to_float(f[c])
+        if bad.any() and text_items:
+            # answers in words: kept as (stripped) text for validation to map answer labels to codes
+            info["text_items"].append(c)
+            f[c] = f[c].astype(object).where(f[c].notna(), None)
+            continue
         if bad.any():
             problems.extend(Problem(raw.label, int(r), c, v, "item response is not a number",
                                     "export numeric values (REDCap: raw data, not labels; Qualtrics: "
@@ -287,7 +293,7 @@ def _to_items(f: pd.DataFrame, items: list[str], raw: RawSheet, problems, recode
 
 def read_survey(path, format: str = "auto", *, columns: Mapping[str, str] | None = None, dictionary=None,
                 events: Mapping[str, str] | None = None, sheet: str | None = None,
-                timepoint: str | None = None, dayfirst: bool | None = None) -> pd.DataFrame:
+                timepoint: str | None = None, dayfirst: bool | None = None, text_items: bool = False) -> pd.DataFrame:
     """Read a survey export (wide, REDCap or Qualtrics) into the canonical responses table.
 
     Parameters
@@ -319,6 +325,11 @@ def read_survey(path, format: str = "auto", *, columns: Mapping[str, str] | None
         The timepoint of a file that holds one (e.g. a Qualtrics survey per wave).
     dayfirst
         Reading of dates such as ``03/02/2025`` in ``completed_on``.
+    text_items
+        Keep item columns that hold words (answers such as "Strongly agree")
+        as text instead of refusing them; their names are in
+        ``df.attrs["groupeval_text_items"]``.  :func:`groupeval.load` uses it:
+        validation turns answer labels into codes and reports other words.
 
     Returns
     -------
@@ -352,7 +363,7 @@ def read_survey(path, format: str = "auto", *, columns: Mapping[str, str] | None
                                      "redcap_repeat_instrument"))
     _require_rows(sheets)
     problems: list[Problem] = []
-    info = {"dropped_columns": [], "recoded_minus99": 0}
+    info: dict = {"dropped_columns": [], "recoded_minus99": 0, "text_items": []}
     frames = []
     shapes = set()
     for raw in sheets:
@@ -391,7 +402,7 @@ def read_survey(path, format: str = "auto", *, columns: Mapping[str, str] | None
                          + hint + "; columns found: " + ", ".join(c for c in f.columns if not c.startswith("_")))])
         items = list(dict.fromkeys(items + [c for c in f.columns if ITEM_PATTERN.match(c) and c not in _CANON
                                             and not c.endswith("_complete") and not c.startswith("redcap_")]))
-        _to_items(f, items, raw, problems, shape == "qualtrics", info)
+        _to_items(f, items, raw, problems, shape == "qualtrics", info, text_items)
         for c in ("member_id", "timepoint", "group_id"):
             if c in f.columns:
                 f[c] = _text(f[c])
@@ -416,6 +427,7 @@ def read_survey(path, format: str = "auto", *, columns: Mapping[str, str] | None
         "groupeval_dropped_columns": info["dropped_columns"],
         "groupeval_recoded_minus99": info["recoded_minus99"],
         "groupeval_blank_rows": sum(r.blank_rows for r in sheets),
+        "groupeval_text_items": list(dict.fromkeys(info["text_items"])),
     }
     return out
 

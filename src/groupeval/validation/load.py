@@ -22,9 +22,12 @@ from typing import Any
 
 import pandas as pd
 
-from ..base.dataset import Dataset
+from ..base.dataset import Dataset, QualityReport
 from ..base.exceptions import ConfigError, DataQualityWarning, GroupevalError, Problem, ReadError, SchemaError
 from .checks import item_columns, normalise_column_name, raise_problems, validate_tables
+from .forms import check_items_spec, item_columns_by_position
+from .identities import check_groups, pseudonymise_frames
+from .labels import check_label_maps, code_answer_labels
 
 __all__ = ["load", "validate", "read_config", "CONFIG_NAME", "FILE_STEMS"]
 
@@ -42,9 +45,10 @@ _SURVEY_FORMATS = ("auto", "wide", "redcap", "qualtrics")
 _BLANK = ("absent", "not_scheduled")
 _COMMON_FILE_KEYS = {"path", "columns", "sheet"}
 _EXTRA_FILE_KEYS = {"attendance": {"format", "blank", "group", "dayfirst"},
-                    "surveys": {"format", "dictionary", "events"}}
+                    "surveys": {"format", "dictionary", "events", "items", "timepoint"}}
 _PROGRAMME_KEYS = ("name", "timepoints", "instruments", "cutoff", "dayfirst", "unenrolled", "today")
-_TOP_KEYS = ("programme", "files", "privacy")
+_TOP_KEYS = ("programme", "files", "privacy", "labels")
+_PRIVACY_KEYS = ("allow_identifiers", "pseudonymise", "salt_file", "same_person", "not_same")
 
 
 # --------------------------------------------------------------------------
@@ -148,13 +152,32 @@ def read_config(config: Mapping[str, Any] | str | Path, *, base: Path | None = N
     if not isinstance(privacy, Mapping):
         _cfg_problem(problems, where, "privacy", privacy, "[privacy] must be a table", "write [privacy]")
         privacy = {}
+    privacy = dict(privacy)
     for k, v in privacy.items():
-        if k != "allow_identifiers":
+        if k not in _PRIVACY_KEYS:
             _cfg_problem(problems, where, f"privacy.{k}", None, "unknown key",
-                         "the only key in [privacy] is allow_identifiers")
-        elif not isinstance(v, bool):
-            _cfg_problem(problems, where, "privacy.allow_identifiers", v, "must be true or false",
-                         "allow_identifiers = false")
+                         f"allowed keys in [privacy]: {', '.join(_PRIVACY_KEYS)}")
+        elif k in ("allow_identifiers", "pseudonymise") and not isinstance(v, bool):
+            _cfg_problem(problems, where, f"privacy.{k}", v, "must be true or false", f"{k} = true")
+        elif k == "salt_file":
+            if not isinstance(v, str) or not v.strip():
+                _cfg_problem(problems, where, "privacy.salt_file", v, "must be a path (text)",
+                             'salt_file = "../private/.groupeval_salt"  (relative to the TOML file)')
+            else:
+                sf = Path(v)
+                privacy[k] = sf if sf.is_absolute() else (base / sf).resolve()
+        elif k in ("same_person", "not_same"):
+            try:
+                privacy[k] = check_groups(v, f"[privacy] {k}")
+            except ConfigError as err:
+                _cfg_problem(problems, where, f"privacy.{k}", None, err.message,
+                             f'{k} = [["P-1a2b3c4d5e", "P-9f8e7d6c5b"]]')
+    labels_cfg: dict[str, dict[str, int]] = {}
+    try:
+        labels_cfg = check_label_maps(data.get("labels"), "[labels]")
+    except ConfigError as err:
+        problems.extend((ConfigError, Problem(where, None, f"labels.{p.column}", p.value, p.reason, p.fix))
+                        for p in err.problems)
     files_in = data.get("files", {}) or {}
     files: dict[str, list[dict[str, Any]]] = {}
     if not isinstance(files_in, Mapping):
@@ -198,7 +221,13 @@ def read_config(config: Mapping[str, Any] | str | Path, *, base: Path | None = N
             if "dayfirst" in fs and not isinstance(fs["dayfirst"], bool):
                 _cfg_problem(problems, where, f"{label}.dayfirst", fs["dayfirst"], "must be true or false",
                              "dayfirst = true")
-            for sk in ("sheet", "group", "dictionary"):
+            if "items" in fs:
+                try:
+                    check_items_spec(fs["items"], f"[{label}] items")
+                except ConfigError as err:
+                    problems.extend((ConfigError, Problem(where, None, f"{label}.items.{p.column}", p.value,
+                                                          p.reason, p.fix)) for p in err.problems)
+            for sk in ("sheet", "group", "dictionary", "timepoint"):
                 if sk in fs and not isinstance(fs[sk], str):
                     _cfg_problem(problems, where, f"{label}.{sk}", fs[sk], "must be a string", f'{sk} = "..."')
             item = dict(fs)
@@ -209,7 +238,8 @@ def read_config(config: Mapping[str, Any] | str | Path, *, base: Path | None = N
             out.append(item)
         files[key] = out
     raise_problems(problems, f"The configuration {where} has problems")
-    return {"programme": dict(prog), "files": files, "privacy": dict(privacy), "base": base, "where": where}
+    return {"programme": dict(prog), "files": files, "privacy": dict(privacy), "labels": labels_cfg, "base": base,
+            "where": where}
 
 
 def _discover(folder: Path) -> dict[str, Any]:
@@ -238,7 +268,7 @@ def _discover(folder: Path) -> dict[str, Any]:
                                  f"(extensions {', '.join(_DATA_SUFFIXES)})",
                                  "rename the files, or write a groupeval.toml that names them")])
     raise_problems(problems, f"The folder {folder} is ambiguous")
-    return {"programme": {}, "files": files, "privacy": {}, "base": folder, "where": str(folder)}
+    return {"programme": {}, "files": files, "privacy": {}, "labels": {}, "base": folder, "where": str(folder)}
 
 
 def _merge_config(cfg: dict[str, Any], extra: Mapping[str, Any] | str | Path) -> dict[str, Any]:
@@ -246,6 +276,7 @@ def _merge_config(cfg: dict[str, Any], extra: Mapping[str, Any] | str | Path) ->
     cfg = dict(cfg)
     cfg["programme"] = {**cfg["programme"], **more["programme"]}
     cfg["privacy"] = {**cfg["privacy"], **more["privacy"]}
+    cfg["labels"] = {**cfg.get("labels", {}), **more.get("labels", {})}
     cfg["files"] = {**cfg["files"], **more["files"]}
     return cfg
 
@@ -311,8 +342,20 @@ def _split_columns(columns: Mapping[str, Any] | None) -> tuple[dict[str, dict], 
     return per, flat
 
 
+def _items_columns(path: Path, spec: Mapping[str, Any], items: Mapping[str, list[str]] | None) -> dict[str, str]:
+    """``items=`` (the file's own, else the one given to load) as a ``columns=`` mapping."""
+    own = spec.get("items")
+    chosen = check_items_spec(own) if own is not None else dict(items or {})
+    if not chosen:
+        return {}
+    from ..base import instruments as _instruments
+
+    sizes = {k: _instruments.get(k).n_items for k in chosen if k in _instruments.available()}
+    return item_columns_by_position(path, chosen, sheet=spec.get("sheet"), n_items=sizes)
+
+
 def _read_all(cfg: dict[str, Any], columns: Mapping[str, Any] | None,
-              problems: list) -> dict[str, list[pd.DataFrame]]:
+              problems: list, items: Mapping[str, list[str]] | None = None) -> dict[str, list[pd.DataFrame]]:
     from .. import io as gio
 
     per, flat = _split_columns(columns)
@@ -321,7 +364,15 @@ def _read_all(cfg: dict[str, Any], columns: Mapping[str, Any] | None,
     for key, specs in cfg["files"].items():
         for spec in specs:
             path = Path(spec["path"])
-            cols = dict(spec.get("columns") or {})
+            cols: dict[str, str] = {}
+            if key == "surveys":
+                try:
+                    cols.update(_items_columns(path, spec, items))
+                except GroupevalError as err:
+                    problems.extend((type(err), p) for p in err.problems or
+                                    [Problem(path.name, None, None, None, err.message)])
+                    continue
+            cols.update(dict(spec.get("columns") or {}))
             if flat:
                 cols.update(_columns_for(path, flat))
             cols.update(per.get(key, {}))
@@ -338,10 +389,11 @@ def _read_all(cfg: dict[str, Any], columns: Mapping[str, Any] | None,
                         kwargs["dayfirst"] = df_
                     df = gio.read_attendance(path, spec.get("format", "auto"), **kwargs)
                 elif key == "surveys":
-                    for k in ("dictionary", "events"):
+                    for k in ("dictionary", "events", "timepoint"):
                         if spec.get(k) is not None:
                             kwargs[k] = spec[k]
-                    df = gio.read_survey(path, spec.get("format", "auto"), **kwargs)
+                    # answers in words are kept as text: validation turns answer labels into codes
+                    df = gio.read_survey(path, spec.get("format", "auto"), text_items=True, **kwargs)
                 else:
                     df = gio.read_table(path, **kwargs)
             except GroupevalError as err:
@@ -363,7 +415,10 @@ def _read_all(cfg: dict[str, Any], columns: Mapping[str, Any] | None,
 # --------------------------------------------------------------------------
 def load(path: str | Path, *, columns: Mapping[str, Any] | None = None,
          config: Mapping[str, Any] | str | Path | None = None, allow_identifiers: bool = False,
-         today: Any = None, **kwargs: Any) -> Dataset:
+         today: Any = None, pseudonymise: bool = False, salt: str | None = None,
+         labels: Mapping[str, Mapping[str, int]] | None = None, items: Mapping[str, Any] | None = None,
+         same_person: Sequence[Sequence[str]] | None = None, not_same: Sequence[Sequence[str]] | None = None,
+         **kwargs: Any) -> Dataset:
     """Read and validate a programme: a folder of files or a TOML configuration.
 
     Parameters
@@ -387,6 +442,34 @@ def load(path: str | Path, *, columns: Mapping[str, Any] | None = None,
         are still removed from every table (the removal is recorded).
     today
         Dates after it are errors (default: the current date).
+    pseudonymise
+        The member key of every file is a person's name or e-mail address
+        (TOML: ``[privacy] pseudonymise = true``): keys are normalised (case,
+        accents, surrounding and repeated spaces) and replaced by salted
+        pseudonyms *before* validation, so no raw name reaches the Dataset,
+        its quality report, an error message or an output.  Other identifier
+        columns are removed as with ``allow_identifiers=True`` (recorded).
+        Keys that look alike but were not joined are listed in
+        ``meta["near_duplicates"]`` (pseudonyms, similarity, where they first
+        occur) and in the quality report, for you to confirm with
+        ``same_person`` / ``not_same``.  See docs/reading-data.md.
+    salt
+        The secret for the pseudonyms.  Default: ``[privacy] salt_file`` of
+        the TOML, else the environment variable ``GROUPEVAL_SALT``, else the
+        file ``.groupeval_salt`` in the data folder (created on first use).
+        Weak salts (short, few distinct characters, placeholders) are refused.
+    labels
+        Your answer labels per instrument or item column, ``{"brs": {"Somewhat
+        agree": 4}}`` (TOML: ``[labels.brs]``), used with the instrument's own
+        (:attr:`~groupeval.instruments.Instrument.answer_labels`).
+    items
+        Item columns of the survey files by position: ``{"brs": "C:H"}`` or
+        ``{"brs": ["C", "D", "E", "F", "G", "H"]}`` (spreadsheet letters, or
+        header texts), numbered in that order (TOML: ``items = {...}`` in
+        ``[files.surveys]``).
+    same_person, not_same
+        Groups of pseudonyms you confirmed to be one person / different
+        people (TOML: ``[privacy] same_person = [["P-...", "P-..."]]``).
     **kwargs
         Passed to :func:`validate`: ``timepoints``, ``instruments``,
         ``cutoff``, ``unenrolled``, ``dayfirst``, ``item_ranges``.
@@ -430,9 +513,29 @@ def load(path: str | Path, *, columns: Mapping[str, Any] | None = None,
     if config is not None:
         cfg = _merge_config(cfg, config)
     prog = cfg["programme"]
+    privacy = cfg["privacy"]
+    label_maps = {**cfg.get("labels", {}), **check_label_maps(labels)}
     problems: list = []
-    frames = _read_all(cfg, columns, problems)
-    allow = bool(allow_identifiers or cfg["privacy"].get("allow_identifiers", False))
+    frames = _read_all(cfg, columns, problems, items=check_items_spec(items))
+    pseudo = bool(pseudonymise or privacy.get("pseudonymise", False))
+    allow = bool(allow_identifiers or privacy.get("allow_identifiers", False) or pseudo)
+    extra_quality = None
+    door = None
+    if pseudo:
+        from ..base.pseudonyms import resolve_salt
+
+        secret = resolve_salt(salt, directory=cfg["base"], salt_file=privacy.get("salt_file"))
+        door = pseudonymise_frames(
+            frames, salt=secret,
+            same_person=[*privacy.get("same_person", []), *check_groups(same_person, "same_person=")],
+            not_same=[*privacy.get("not_same", []), *check_groups(not_same, "not_same=")])
+        frames = door.frames
+        problems = [(cls, _hide_row_dump(door.scrub_problem(pr))) for cls, pr in problems]
+        extra_quality = door.quality
+        if len(door.near_duplicates):
+            warnings.warn(f"{len(door.near_duplicates)} pair(s) of member keys look alike but are kept as different "
+                          "people; confirm them (dataset.meta['near_duplicates'], [privacy] same_person / not_same)",
+                          DataQualityWarning, stacklevel=2)
     opts = {"timepoints": prog.get("timepoints"), "instruments": prog.get("instruments"),
             "cutoff": prog.get("cutoff"), "dayfirst": prog.get("dayfirst"),
             "unenrolled": prog.get("unenrolled", "error")}
@@ -441,8 +544,30 @@ def load(path: str | Path, *, columns: Mapping[str, Any] | None = None,
     name = prog.get("name") or (p.stem if p.is_file() else p.resolve().name)
     tables = {t: (f if len(f) > 1 else f[0]) for t, f in frames.items()}
     files = {key: [str(s["path"]) for s in specs] for key, specs in cfg["files"].items()}
-    return validate(**tables, today=today, allow_identifiers=allow, source=str(p), programme=name,
-                    _problems=problems, _files=files, _stacklevel=3, **opts)
+    extra_meta: dict[str, Any] = {}
+    if door is not None:
+        extra_meta = {"pseudonymised": True, "near_duplicates": door.near_duplicates,
+                      "n_key_spellings": door.n_spellings}
+    failure: GroupevalError | None = None
+    try:
+        return validate(**tables, today=today, allow_identifiers=allow, source=str(p), programme=name,
+                        labels=label_maps, _problems=problems, _files=files, _stacklevel=3,
+                        _quality=extra_quality, _meta=extra_meta, **opts)
+    except GroupevalError as err:
+        if door is None:
+            raise
+        failure = err
+    # outside the except block: the new error carries no reference to the one with raw names
+    cleaned = type(failure)(door.scrub(failure.message), [door.scrub_problem(pr) for pr in failure.problems])
+    del failure
+    raise cleaned
+
+
+def _hide_row_dump(p: Problem) -> Problem:
+    """A reader's problem whose value is a whole raw row (it may hold names) keeps its place, not its text."""
+    if isinstance(p.value, str) and "fields but the header has" in p.reason:
+        return Problem(p.file, p.row, p.column, "(row hidden: pseudonymise=True)", p.reason, p.fix)
+    return p
 
 
 def validate(groups: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
@@ -454,8 +579,9 @@ def validate(groups: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
              cutoff: Any = None, today: Any = None, allow_identifiers: bool = False,
              source: str | None = None, programme: str | None = None,
              item_ranges: Mapping[str, tuple[float, float]] | None = None, unenrolled: str = "error",
-             dayfirst: bool | None = None, _problems: Sequence = (), _files: Mapping | None = None,
-             _stacklevel: int = 2) -> Dataset:
+             dayfirst: bool | None = None, labels: Mapping[str, Mapping[str, int]] | None = None,
+             _problems: Sequence = (), _files: Mapping | None = None, _stacklevel: int = 2,
+             _quality: pd.DataFrame | None = None, _meta: Mapping[str, Any] | None = None) -> Dataset:
     """Validate in-memory tables and return a :class:`Dataset`.
 
     Parameters
@@ -495,6 +621,11 @@ def validate(groups: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
     dayfirst
         How to read dates such as ``03/02/2025`` (None: inferred; asked when
         it cannot be told).
+    labels
+        Answer labels per instrument or item column (``{"brs": {"Somewhat
+        agree": 4}}``).  Item columns answered in words are converted with
+        these and the instrument's own labels; every conversion is a
+        quality-report line per file, column and label; other words are errors.
 
     Returns
     -------
@@ -544,6 +675,14 @@ def validate(groups: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
         inst = _instruments.get(n)
         ranges[inst.name] = (inst.item_min, inst.item_max)
     ranges.update(dict(item_ranges or {}))
+    label_quality = None
+    if resp_frames:
+        label_maps = check_label_maps(labels)
+        by_prefix: dict[str, Any] = {n: _instruments.get(n) for n in names}
+        converted, label_problems, label_quality = code_answer_labels(
+            resp_frames, instruments=by_prefix, labels=label_maps, item_ranges=ranges)
+        problems.extend(label_problems)
+        responses = converted if isinstance(responses, (list, tuple)) else converted[0]
     tables = {"groups": groups, "members": members, "sessions": sessions, "attendance": attendance,
               "responses": responses}
     result = validate_tables(tables, timepoints=timepoints, item_ranges=ranges, cutoff=cutoff, today=today,
@@ -554,7 +693,11 @@ def validate(groups: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
                             "row_counts": result.row_counts}
     if _files:
         meta["files"] = dict(_files)
+    meta.update(dict(_meta or {}))
     q = result.quality
+    extra = [f for f in (label_quality, _quality) if f is not None and len(f)]
+    if extra:
+        q = QualityReport.concat([q, *extra])
     n_ex = q.n_excluded
     n_rep = int((q.entries["action"] == "repaired").sum()) if len(q) else 0
     if n_ex or n_rep:

@@ -1,0 +1,271 @@
+"""Name-keyed programmes: member keys replaced by salted pseudonyms at the door.
+
+``groupeval.load(path, pseudonymise=True)`` calls :func:`pseudonymise_frames`
+on the frames the readers return, *before* any validation rule runs, so a
+programme whose member key is a person's name (or e-mail address) in every
+file is validated on pseudonyms only and raw names reach no table, quality
+report, error message, pickle or output:
+
+1. every ``member_id`` cell of the members, attendance and responses frames
+   is normalised with :func:`groupeval.base.pseudonyms.name_keys` (case,
+   accents, surrounding and repeated whitespace), so ``"Ann  Lee"``,
+   ``"ann lee"`` and ``"Ann Lee "`` are one member;
+2. the key becomes ``P-`` + 10 hex digits of HMAC-SHA256(salt, key);
+3. pseudonyms the user confirmed to be one person (``same_person``) are
+   merged into the first of each group;
+4. keys that normalisation did not join but that look alike (``"Ann Lee"`` /
+   ``"Anne Lee"``, ``"Ann"`` / ``"Ann Lee"``) are listed with their
+   pseudonyms, a similarity and where each first occurs (file and row), for
+   the user to confirm - never merged silently;
+5. a scrubber replaces any raw spelling left in the text of a reader's
+   problem by its pseudonym.
+
+The work is per distinct spelling; rows are touched once (one take).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..base.exceptions import ConfigError, Problem
+from ..base.pseudonyms import _hash_ids, check_salt, name_keys, near_duplicates
+from ..base.schema import SOURCE_FILE, SOURCE_ROW
+
+__all__ = ["Pseudonymised", "pseudonymise_frames", "check_groups", "KEY_TABLES"]
+
+#: tables whose ``member_id`` column is a member key
+KEY_TABLES = ("members", "attendance", "responses")
+_STR = "string[pyarrow]"
+
+
+@dataclass(frozen=True)
+class Pseudonymised:
+    """What :func:`pseudonymise_frames` returns.
+
+    Attributes
+    ----------
+    frames
+        The frames by table, ``member_id`` replaced by pseudonyms.
+    near_duplicates
+        ``pseudonym_a``, ``pseudonym_b``, ``kind`` (spelling / word order /
+        part of), ``similarity`` (Levenshtein similarity of the normalised
+        keys, 0-1), ``where_a``, ``where_b`` (file and row of the first
+        occurrence), ``confirm`` (the TOML line that merges them).
+    quality
+        Quality-report lines (one per file: keys replaced; one per merge; one
+        per near-duplicate pair).
+    n_spellings, n_members
+        Distinct raw spellings read, distinct members after normalisation and merges.
+    scrub
+        Text -> text with every raw spelling (whole words, any case) replaced by its pseudonym.
+    """
+
+    frames: dict[str, list[pd.DataFrame]]
+    near_duplicates: pd.DataFrame
+    quality: pd.DataFrame
+    n_spellings: int
+    n_members: int
+    scrub: Callable[[str], str] = field(repr=False, default=lambda t: t)
+
+    def scrub_problem(self, p: Problem) -> Problem:
+        """The problem with raw spellings replaced in its value, reason and fix."""
+        val = p.value
+        if isinstance(val, str):
+            val = self.scrub(val)
+        elif isinstance(val, (list, tuple)):
+            val = type(val)(self.scrub(v) if isinstance(v, str) else v for v in val)
+        return Problem(p.file, p.row, p.column, val, self.scrub(p.reason), self.scrub(p.fix))
+
+
+def check_groups(value: Any, where: str) -> list[list[str]]:
+    """``same_person`` / ``not_same``: a list of lists of at least two pseudonyms."""
+    if value is None:
+        return []
+    ok = isinstance(value, (list, tuple)) and all(
+        isinstance(g, (list, tuple)) and len(g) >= 2 and all(isinstance(x, str) and x.strip() for x in g)
+        for g in value)
+    if not ok:
+        raise ConfigError(f"{where} must be a list of lists of pseudonyms, e.g. "
+                          '[["P-1a2b3c4d5e", "P-9f8e7d6c5b"]] (each inner list: one person)')
+    return [[x.strip() for x in g] for g in value]
+
+
+def _frames_of(frames: Mapping[str, Any]) -> Iterable[tuple[str, int, pd.DataFrame]]:
+    for table in KEY_TABLES:
+        for k, df in enumerate(frames.get(table, []) or []):
+            if isinstance(df, pd.DataFrame) and "member_id" in df.columns:
+                yield table, k, df
+
+
+def pseudonymise_frames(frames: Mapping[str, Sequence[pd.DataFrame]], *, salt: str,
+                        same_person: Sequence[Sequence[str]] = (), not_same: Sequence[Sequence[str]] = (),
+                        prefix: str = "P-", length: int = 10) -> Pseudonymised:
+    """Replace the member keys of raw frames by salted pseudonyms (see the module docstring).
+
+    Parameters
+    ----------
+    frames
+        ``{table: [DataFrame, ...]}`` as read (``members``, ``attendance``,
+        ``responses`` frames with a ``member_id`` column are changed; others
+        are returned as they are).
+    salt
+        The secret (:func:`groupeval.base.pseudonyms.resolve_salt`); a weak one is refused.
+    same_person
+        Groups of pseudonyms the user confirmed to be one person each; the
+        rows of the others get the first one's pseudonym.
+    not_same
+        Groups the user confirmed to be different people: their pairs are no
+        longer listed as near-duplicates.
+
+    Raises
+    ------
+    ConfigError
+        A weak salt; a pseudonym in ``same_person`` / ``not_same`` that no
+        member key gives (a typo, or another salt); two keys whose pseudonyms
+        collide.
+    """
+    check_salt(salt)
+    key = salt.encode("utf-8")
+    parts = list(_frames_of(frames))
+    # distinct raw spellings of all frames, and each frame's codes into them (one factorisation per frame)
+    raws: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    for _, _, df in parts:
+        c, u = pd.factorize(df["member_id"].astype(object), use_na_sentinel=True)
+        codes.append(c)
+        raws.append(np.asarray(u, dtype=object))
+    all_raw = pd.Index(np.concatenate(raws) if raws else np.array([], dtype=object)).unique()
+    spell_key = name_keys(pd.Series(all_raw.to_numpy(dtype=object), dtype=object))
+    keys = pd.Index(spell_key.dropna().unique())
+    hashed = _hash_ids(keys.to_numpy(dtype=object), key, prefix, length)
+    if len(set(hashed)) != len(hashed):
+        raise ConfigError(f"two member keys collide after truncating their pseudonyms to {length} hex digits; "
+                          "this is very unlikely - report it, and use another salt meanwhile")
+    pseudo_of_key = pd.Series(hashed, index=keys, dtype=object)
+    known = set(hashed)
+    same = check_groups(list(same_person), "same_person")
+    differ = check_groups(list(not_same), "not_same")
+    unknown = sorted({x for g in same + differ for x in g} - known)
+    if unknown:
+        raise ConfigError("same_person / not_same name pseudonyms that no member key gives",
+                          [Problem("[privacy]", None, "same_person", u, "no member key has this pseudonym",
+                                   "copy pseudonyms from the near-duplicate list of groupeval validate; the salt "
+                                   "must be the same one") for u in unknown])
+    merge = {x: g[0] for g in same for x in g[1:]}
+    final_of_key = pseudo_of_key.map(merge).fillna(pseudo_of_key) if merge else pseudo_of_key
+    # spelling -> final pseudonym
+    spell_pseudo = pd.Series(final_of_key.reindex(spell_key.to_numpy(dtype=object)).to_numpy(dtype=object),
+                             index=all_raw)
+    out: dict[str, list[pd.DataFrame]] = {t: list(v) for t, v in frames.items()}
+    quality: list[dict[str, Any]] = []
+    seen_parts: list[pd.DataFrame] = []
+    for (table, k, df), c, u in zip(parts, codes, raws):
+        vals = np.append(spell_pseudo.reindex(u).to_numpy(dtype=object), None)
+        per_row = vals[np.where(c >= 0, c, len(u))]
+        new = df.copy(deep=False)
+        new["member_id"] = pd.array(per_row, dtype=_STR)
+        out[table][k] = new
+        n_keys = int(pd.Series(vals[:-1], dtype=object).nunique())
+        quality.append({"file": _file_label(df, table), "row": pd.NA, "column": "member_id", "value": str(n_keys),
+                        "reason": f"member keys (names or e-mail addresses) replaced by salted pseudonyms before "
+                                  f"validation: {len(u)} spelling(s) -> {n_keys} member(s) (case, accents and spaces "
+                                  "ignored)", "action": "repaired"})
+        # where each pseudonym first occurs (file, row): lets the user find the people in the raw files
+        if len(df):
+            rows = df[SOURCE_ROW].astype("Int64").astype(str).to_numpy(dtype=object) if SOURCE_ROW in df else None
+            files = df[SOURCE_FILE].astype(str).to_numpy(dtype=object) if SOURCE_FILE in df else np.full(
+                len(df), table, dtype=object)
+            where = files if rows is None else files + " row " + rows
+            seen_parts.append(pd.DataFrame({"p": per_row, "where": where}).dropna(subset=["p"])
+                              .drop_duplicates("p"))
+    first_seen: dict[str, str] = {}
+    if seen_parts:
+        seen = pd.concat(seen_parts, ignore_index=True).drop_duplicates("p")
+        first_seen = dict(zip(seen["p"], seen["where"]))
+    for g in same:
+        quality.append({"file": "[privacy] same_person", "row": pd.NA, "column": "member_id",
+                        "value": ", ".join(g), "reason": f"confirmed as one person: rows of {', '.join(g[1:])} "
+                        f"merged into {g[0]}", "action": "repaired"})
+    # near-duplicates among the keys that are still distinct members
+    near = _near(keys, pseudo_of_key, final_of_key, differ, first_seen)
+    for rec in near.itertuples(index=False):
+        quality.append({"file": None, "row": pd.NA, "column": "member_id",
+                        "value": f"{rec.pseudonym_a} ~ {rec.pseudonym_b}",
+                        "reason": f"two member keys look alike ({rec.kind}, similarity {rec.similarity:.2f}; first "
+                                  f"seen {rec.where_a} and {rec.where_b}) and are kept as two people: if they are "
+                                  "one, add them to [privacy] same_person; if not, to [privacy] not_same",
+                        "action": "flagged"})
+    scrub = _scrubber(all_raw.to_numpy(dtype=object), spell_pseudo.to_numpy(dtype=object))
+    qf = pd.DataFrame(quality, columns=["file", "row", "column", "value", "reason", "action"])
+    n_members = len(set(final_of_key.to_numpy(dtype=object)))
+    return Pseudonymised(out, near, qf, len(all_raw), n_members, scrub)
+
+
+def _file_label(df: pd.DataFrame, table: str) -> str:
+    if SOURCE_FILE in df.columns and len(df):
+        files = list(dict.fromkeys(str(f).split(" [")[0] for f in pd.unique(df[SOURCE_FILE].dropna())))
+        return ", ".join(files) if files else table
+    return table
+
+
+def _near(keys: pd.Index, pseudo_of_key: pd.Series, final_of_key: pd.Series, differ: list[list[str]],
+          first_seen: Mapping[str, str]) -> pd.DataFrame:
+    cols = ["pseudonym_a", "pseudonym_b", "kind", "similarity", "where_a", "where_b", "confirm"]
+    if len(keys) < 2:
+        return pd.DataFrame(columns=cols)
+    pairs = near_duplicates(list(keys))
+    if not len(pairs):
+        return pd.DataFrame(columns=cols)
+    fin = final_of_key.to_numpy(dtype=object)
+    a, b = fin[pairs["a"].to_numpy()], fin[pairs["b"].to_numpy()]
+    keep = a != b
+    if differ:
+        ok = {frozenset((x, y)) for g in differ for x in g for y in g if x != y}
+        orig_a = pseudo_of_key.to_numpy(dtype=object)[pairs["a"].to_numpy()]
+        orig_b = pseudo_of_key.to_numpy(dtype=object)[pairs["b"].to_numpy()]
+        keep &= np.array([frozenset((x, y)) not in ok and frozenset((p, q)) not in ok
+                          for x, y, p, q in zip(a, b, orig_a, orig_b)], dtype=bool)  # flagged pairs only
+    pairs, a, b = pairs[keep], a[keep], b[keep]
+    df = pd.DataFrame({"pseudonym_a": a, "pseudonym_b": b, "kind": pairs["kind"].to_numpy(),
+                       "similarity": pairs["similarity"].to_numpy(dtype=float),
+                       "where_a": [first_seen.get(x, "") for x in a], "where_b": [first_seen.get(x, "") for x in b]})
+    df["confirm"] = [f'same_person = [["{x}", "{y}"]]' for x, y in zip(a, b)]
+    return df.drop_duplicates(["pseudonym_a", "pseudonym_b"]).sort_values(
+        ["similarity", "pseudonym_a"], ascending=[False, True]).reset_index(drop=True)[cols]
+
+
+def _scrubber(raw: np.ndarray, pseudo: np.ndarray) -> Callable[[str], str]:
+    """Text -> text with each raw spelling (trimmed, whole words, any case) replaced by its pseudonym.
+
+    Built on first use (only error messages need it).
+    """
+    state: dict[str, Any] = {}
+
+    def build() -> None:
+        spell = pd.Series(raw, dtype=object)
+        ok = spell.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool) & pd.notna(pseudo)
+        keys = spell[ok].str.strip().str.replace(r"\s+", " ", regex=True).str.casefold()
+        table = dict(zip(keys, pd.Series(pseudo, dtype=object)[ok].astype(str)))
+        table.pop("", None)
+        state["table"] = table
+        if table:
+            alts = sorted(table, key=len, reverse=True)
+            state["re"] = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(a).replace(r"\ ", r"\s+") for a in alts)
+                                     + r")(?!\w)", re.IGNORECASE)
+
+    def scrub(text: str) -> str:
+        if not text or not isinstance(text, str):
+            return text
+        if "table" not in state:
+            build()
+        if "re" not in state:
+            return text
+        table = state["table"]
+        return state["re"].sub(lambda m: table.get(re.sub(r"\s+", " ", m.group(0)).casefold(), "P-?"), text)
+
+    return scrub
