@@ -288,7 +288,7 @@ def name_keys(values: pd.Series) -> pd.Series:
     arr = pc.utf8_lower(arr)
     arr = pc.utf8_trim_whitespace(pc.replace_substring_regex(arr, r"\s+", " "))
     arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
-    keys = np.append(arr.to_numpy(zero_copy_only=False).astype(object), None)
+    keys = np.concatenate([arr.to_numpy(zero_copy_only=False).astype(object), np.array([None], dtype=object)])
     return pd.Series(keys[codes], index=values.index, dtype=object)
 
 

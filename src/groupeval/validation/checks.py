@@ -301,7 +301,7 @@ def _prepare(name: str, raw: Any, log: _Log) -> _Table:
         # canonical names matched case/space-insensitively ("Member ID " -> member_id)
         spec = TABLES[name]
         canon = {c: c for c in (*spec.required, *spec.optional)}
-        renames = {}
+        renames: dict[str, str] = {}
         for c in df.columns:
             n = normalise_column_name(c)
             if c not in canon and n in canon and canon[n] not in df.columns and canon[n] not in renames.values():
@@ -745,7 +745,7 @@ def _check_vocab(t: _Table, log: _Log, col: str) -> None:
     if bad is not None and bad.any():
         log.row_problems(t, bad & t.live, col, f"{col} must be one of {', '.join(allowed)}",
                          f"recode {col} to one of: {', '.join(allowed)} (or leave it blank)",
-                         values=np.append(clean, None)[codes])
+                         values=np.concatenate([clean, np.array([None], dtype=object)])[codes])
     t.df[col] = _from_codes(codes, mapped).set_axis(s.index)
     t.coded[col] = (codes, mapped)  # reused (status -> attended) without factorising again
 
@@ -1281,7 +1281,11 @@ def validate_tables(tables: Mapping[str, Any], *, timepoints: Sequence[str] | No
     _references(ts, log, keys, ng=ng, nd=nd, dmin=dmin, unenrolled=unenrolled, days=days)
 
     # stop here if anything is wrong: every problem of every table at once
-    raise_problems(log.problems, "The data cannot be used as it is")
+    try:
+        raise_problems(log.problems, "The data cannot be used as it is")
+    except GroupevalError as err:  # the repairs found so far travel with the error (CLI --quality-csv)
+        err.quality = QualityReport(pd.concat(log.quality, ignore_index=True)) if log.quality else QualityReport()
+        raise
 
     # 6. inference: groups, members, sessions, sign-in absences
     data_cutoff = cutoff

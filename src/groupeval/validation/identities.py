@@ -41,6 +41,7 @@ __all__ = ["Pseudonymised", "pseudonymise_frames", "check_groups", "KEY_TABLES"]
 #: tables whose ``member_id`` column is a member key
 KEY_TABLES = ("members", "attendance", "responses")
 _STR = "string[pyarrow]"
+_NONE = np.array([None], dtype=object)
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ def pseudonymise_frames(frames: Mapping[str, Sequence[pd.DataFrame]], *, salt: s
     quality: list[dict[str, Any]] = []
     seen_parts: list[pd.DataFrame] = []
     for (table, k, df), c, u in zip(parts, codes, raws):
-        vals = np.append(spell_pseudo.reindex(u).to_numpy(dtype=object), None)
+        vals = np.concatenate([spell_pseudo.reindex(u).to_numpy(dtype=object), _NONE])
         per_row = vals[np.where(c >= 0, c, len(u))]
         new = df.copy(deep=False)
         new["member_id"] = pd.array(per_row, dtype=_STR)
@@ -201,9 +202,51 @@ def pseudonymise_frames(frames: Mapping[str, Sequence[pd.DataFrame]], *, salt: s
                                   "one, add them to [privacy] same_person; if not, to [privacy] not_same",
                         "action": "flagged"})
     scrub = _scrubber(all_raw.to_numpy(dtype=object), spell_pseudo.to_numpy(dtype=object))
+    # names in other text columns (a free-text comment that names another member): replaced too
+    for table, fl in out.items():
+        for k, df in enumerate(fl):
+            if not isinstance(df, pd.DataFrame):
+                continue
+            new, changed = _scrub_text_columns(df, scrub)
+            if changed:
+                fl[k] = new
+                for col, n in changed.items():
+                    quality.append({"file": _file_label(df, table), "row": pd.NA, "column": col, "value": str(n),
+                                    "reason": "member names in this text column replaced by their pseudonyms "
+                                              "(value: cells changed)", "action": "repaired"})
     qf = pd.DataFrame(quality, columns=["file", "row", "column", "value", "reason", "action"])
     n_members = len(set(final_of_key.to_numpy(dtype=object)))
     return Pseudonymised(out, near, qf, len(all_raw), n_members, scrub)
+
+
+def _scrub_text_columns(df: pd.DataFrame, scrub: Callable[[str], str]) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Text columns (other than the key and provenance) with member names replaced, per distinct value."""
+    changed: dict[str, int] = {}
+    new_cols: dict[str, pd.Series] = {}
+    for col in df.columns:
+        if col == "member_id" or str(col).startswith("_"):
+            continue
+        s = df[col]
+        if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+            continue
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        if not len(uniques):
+            continue
+        u = pd.Series(np.asarray(uniques, dtype=object))
+        is_text = u.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+        cleaned = u.where(~is_text, u[is_text].map(scrub)) if is_text.any() else u
+        diff = (cleaned != u).to_numpy(dtype=bool)
+        if not diff.any():
+            continue
+        vals = np.concatenate([cleaned.to_numpy(dtype=object), _NONE])[np.where(codes >= 0, codes, len(u))]
+        new_cols[str(col)] = pd.Series(vals, index=df.index, dtype=s.dtype if s.dtype != object else object)
+        changed[str(col)] = int(np.append(diff, False)[np.where(codes >= 0, codes, len(u))].sum())
+    if not new_cols:
+        return df, {}
+    out = df.copy(deep=False)
+    for c, v in new_cols.items():
+        out[c] = v
+    return out, changed
 
 
 def _file_label(df: pd.DataFrame, table: str) -> str:

@@ -132,9 +132,10 @@ def code_answer_labels(frames: Iterable[pd.DataFrame], *, instruments: Mapping[s
         The frames with converted columns (other columns untouched; a column
         that still holds words keeps NaN in their cells, and each such cell is
         a problem), the problems (``ValidationError``), and the quality-report
-        lines (``file``, ``row`` = NA, ``column``, ``value`` = the label,
-        ``reason`` with the code and the number of cells, ``action`` =
-        ``"repaired"``).
+        lines, one per file, column and label: ``row`` = NA, ``value`` =
+        ``"<label> = <code> (<n> cell(s))"``, ``reason`` = ``"answer labels
+        converted to codes (with <where the labels come from>)"``, ``action``
+        = ``"repaired"``.
     """
     user = {k: dict(v) for k, v in (labels or {}).items()}
     prefixes = list(dict.fromkeys([*instruments, *(item_ranges or {}),
@@ -176,9 +177,9 @@ def code_answer_labels(frames: Iterable[pd.DataFrame], *, instruments: Mapping[s
                 tab = pd.DataFrame({"file": pd.Series(files[conv], dtype=object).map(lambda f: str(f).split(" [")[0]),
                                     "key": key_rows[conv], "code": codes_rows[conv]})
                 for (file, key, code), n in tab.groupby(["file", "key", "code"], sort=True).size().items():
-                    quality.append({"file": file, "row": pd.NA, "column": str(col), "value": shown.get(key, key),
-                                    "reason": f"answer label converted to code {int(code)} (with {whence}) "
-                                              f"in {int(n)} cell(s)",
+                    quality.append({"file": file, "row": pd.NA, "column": str(col),
+                                    "value": f"{shown.get(key, key)} = {int(code)} ({int(n)} cell(s))",
+                                    "reason": f"answer labels converted to codes (with {whence})",
                                     "action": "repaired"})
             bad_rows = np.flatnonzero(words != "")
             if len(bad_rows):

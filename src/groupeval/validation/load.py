@@ -45,7 +45,7 @@ _SURVEY_FORMATS = ("auto", "wide", "redcap", "qualtrics")
 _BLANK = ("absent", "not_scheduled")
 _COMMON_FILE_KEYS = {"path", "columns", "sheet"}
 _EXTRA_FILE_KEYS = {"attendance": {"format", "blank", "group", "dayfirst"},
-                    "surveys": {"format", "dictionary", "events", "items", "timepoint"}}
+                    "surveys": {"format", "dictionary", "events", "items", "timepoint", "dayfirst"}}
 _PROGRAMME_KEYS = ("name", "timepoints", "instruments", "cutoff", "dayfirst", "unenrolled", "today")
 _TOP_KEYS = ("programme", "files", "privacy", "labels")
 _PRIVACY_KEYS = ("allow_identifiers", "pseudonymise", "salt_file", "same_person", "not_same")
@@ -392,6 +392,9 @@ def _read_all(cfg: dict[str, Any], columns: Mapping[str, Any] | None,
                     for k in ("dictionary", "events", "timepoint"):
                         if spec.get(k) is not None:
                             kwargs[k] = spec[k]
+                    df_ = spec.get("dayfirst", dayfirst_prog)
+                    if df_ is not None:
+                        kwargs["dayfirst"] = df_
                     # answers in words are kept as text: validation turns answer labels into codes
                     df = gio.read_survey(path, spec.get("format", "auto"), text_items=True, **kwargs)
                 else:
@@ -542,7 +545,7 @@ def load(path: str | Path, *, columns: Mapping[str, Any] | None = None,
     opts.update({k: v for k, v in kwargs.items()})
     today = today if today is not None else prog.get("today")
     name = prog.get("name") or (p.stem if p.is_file() else p.resolve().name)
-    tables = {t: (f if len(f) > 1 else f[0]) for t, f in frames.items()}
+    tables: dict[str, Any] = {t: (f if len(f) > 1 else f[0]) for t, f in frames.items()}
     files = {key: [str(s["path"]) for s in specs] for key, specs in cfg["files"].items()}
     extra_meta: dict[str, Any] = {}
     if door is not None:
@@ -559,6 +562,7 @@ def load(path: str | Path, *, columns: Mapping[str, Any] | None = None,
         failure = err
     # outside the except block: the new error carries no reference to the one with raw names
     cleaned = type(failure)(door.scrub(failure.message), [door.scrub_problem(pr) for pr in failure.problems])
+    cleaned.quality = failure.quality
     del failure
     raise cleaned
 
@@ -685,9 +689,14 @@ def validate(groups: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
         responses = converted if isinstance(responses, (list, tuple)) else converted[0]
     tables = {"groups": groups, "members": members, "sessions": sessions, "attendance": attendance,
               "responses": responses}
-    result = validate_tables(tables, timepoints=timepoints, item_ranges=ranges, cutoff=cutoff, today=today,
-                             allow_identifiers=allow_identifiers, unenrolled=unenrolled, dayfirst=dayfirst,
-                             extra_problems=problems)
+    extra = [f for f in (label_quality, _quality) if f is not None and len(f)]
+    try:
+        result = validate_tables(tables, timepoints=timepoints, item_ranges=ranges, cutoff=cutoff, today=today,
+                                 allow_identifiers=allow_identifiers, unenrolled=unenrolled, dayfirst=dayfirst,
+                                 extra_problems=problems)
+    except GroupevalError as err:  # the repairs made so far go with the error (CLI --quality-csv)
+        err.quality = QualityReport.concat([err.quality or QualityReport(), *extra])
+        raise
     t = result.tables
     meta: dict[str, Any] = {"source": source, "programme": programme, "instruments": names,
                             "row_counts": result.row_counts}
@@ -695,7 +704,6 @@ def validate(groups: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
         meta["files"] = dict(_files)
     meta.update(dict(_meta or {}))
     q = result.quality
-    extra = [f for f in (label_quality, _quality) if f is not None and len(f)]
     if extra:
         q = QualityReport.concat([q, *extra])
     n_ex = q.n_excluded

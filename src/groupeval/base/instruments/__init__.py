@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..exceptions import ConfigError, Problem
 
@@ -334,10 +334,10 @@ class Instrument:
                                             description="every item must be answered")
         s(self, "missing_rules", _frozen(rules))
         s(self, "bands", tuple((float(lo), str(lab)) for lo, lab in self.bands))
-        rel = {"alpha": None, "test_retest": None}
+        rel: dict[str, float | None] = {"alpha": None, "test_retest": None}
         rel.update(self.reliability)
         s(self, "reliability", _frozen(rel))
-        norms = {"clinical": None, "functional": None}
+        norms: dict[str, tuple[float, float] | None] = {"clinical": None, "functional": None}
         norms.update({k: (None if v is None else (float(v[0]), float(v[1]))) for k, v in self.norms.items()})
         s(self, "norms", _frozen(norms))
         s(self, "subscale_reliability", _frozen({k: _frozen(v) for k, v in self.subscale_reliability.items()}))
@@ -618,7 +618,7 @@ def _validate_instrument(inst: Instrument) -> None:
             bad(f"norms.{key}", key, "norm keys are 'clinical' and 'functional'")
         elif v is not None:
             try:
-                m, sd = v
+                _mean, sd = v
                 if not (float(sd) > 0):
                     raise ValueError
             except (TypeError, ValueError):
@@ -862,7 +862,7 @@ def from_dict(data: Mapping[str, Any], *, source: str = "definition") -> Instrum
             scale=score.get("scale", 1.0), shift=score.get("shift", 0.0), lookup=lookup,
             raw_column=score.get("raw_column"), score_min=score.get("min"), score_max=score.get("max"),
             subscale_specs=tuple(subs), missing_rules=rules, missing_rule=missing.get("default", "complete"),
-            bands=tuple(bands), bands_closed=closed, flags=tuple(flags), clinical_cutoff=cutoff,
+            bands=tuple(bands), bands_closed=closed, flags=tuple(flags), clinical_cutoff=cast(Any, cutoff),
             reliability=reliability,
             norms=norms, subscale_reliability=sub_rel, subscale_norms=sub_norms, sources=sources,
             citation=data.get("citation", ""), licence=data.get("licence", ""),
