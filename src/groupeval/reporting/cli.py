@@ -141,7 +141,10 @@ def _where(p: Problem) -> str:
     if p.column:
         parts.append(f"column {p.column}")
     head = ", ".join(parts)
-    val = "" if p.value is None else f": {p.value!s}"
+    text = "" if p.value is None else str(p.value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    val = f": {text}" if text else ""
     return (head + val) if head else (str(p.value) if p.value is not None else "")
 
 
@@ -167,6 +170,8 @@ def format_problems(err: GroupevalError, command: str) -> str:
         lines.append(f"{i}. {_headline(reason, len(ps), max(len(cols), 1))}")
         if not re.search(re.escape(reason[:20]), lines[-1]):
             lines.append(f"   ({reason})")
+        elif len(lines[-1]) > 240:
+            lines[-1] = lines[-1][:237] + "..."
         if files:
             lines.append(f"   in {', '.join(files[:4])}" + (f" and {len(files) - 4} more file(s)"
                                                             if len(files) > 4 else ""))

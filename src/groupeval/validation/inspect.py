@@ -57,7 +57,7 @@ _SLASH_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})\b")
 
 # the readers recognise these already; init names them explicitly so the TOML says what was decided
 _MEMBER = ("member_id", "member", "participant_id", "participant", "client_id", "person_id", "member_code",
-           "participant_code", "id", "code")
+           "participant_code", "record_id", "id", "code")
 _GROUP = ("group_id", "group", "group_code", "group_name")
 _DATE = ("session_date", "date", "session", "meeting_date", "attendance_date", "sign_in_date", "signed_in",
          "date_attended", "signed_in_at", "check_in")
@@ -67,6 +67,8 @@ _COMPLETED = ("timestamp", "completion_time", "completed_on", "completion_date",
 _TIMEPOINT = ("timepoint", "time_point", "wave", "survey_wave")
 _ENROLLED = ("enrolled_on", "enrolled", "joined", "join_date", "start_date", "date_joined", "enrolment_date",
              "enrollment_date")
+_EXITED = ("exited_on", "exited", "exit_date", "left", "left_on", "date_left", "end_date")
+_EXIT_REASON = ("exit_reason", "reason_for_leaving", "reason_left")
 _ITEM = re.compile(r"^(?P<p>[a-z][a-z0-9_]*?)_(?P<n>\d+)$")
 #: words in a file name -> timepoint
 _TIMEPOINT_WORDS = (
@@ -88,7 +90,7 @@ def _identifier_kind(header: str) -> str | None:
     for kind, pattern in IDENTIFIER_PATTERNS.items():
         if re.search(pattern, n):
             return kind
-    if re.search(r"(^|_)(first|given|full|your)_?name($|_)|(^|_)name($|_)", n):
+    if re.search(r"(^|_)(first|given|full|your|last|sur|family)_?name($|_)", n):
         return "name"
     return None
 
@@ -108,6 +110,8 @@ class FileGuess:
     identifier_columns: dict[str, str] = field(default_factory=dict)
     key_is_name: bool = False
     item_runs: list[tuple[str, int, int]] = field(default_factory=list)  # (instrument, first col, last col)
+    dictionary: Path | None = None                                     # REDCap data dictionary
+    events: list[str] = field(default_factory=list)                    # REDCap event names
     labels_missing: dict[str, list[str]] = field(default_factory=dict)   # instrument -> answer words not known
 
 
@@ -360,9 +364,10 @@ def _guess_roster(g: FileGuess, raw: Any, header: list[str]) -> None:
 def _guess_members(g: FileGuess, header: list[str]) -> None:
     g.kind = "members"
     _member_column(g, header)
-    enr = _first_alias(header, _ENROLLED)
-    if enr is not None:
-        g.columns.setdefault(enr, "enrolled_on")
+    for names, canon in ((_ENROLLED, "enrolled_on"), (_EXITED, "exited_on"), (_EXIT_REASON, "exit_reason")):
+        col = _first_alias(header, names)
+        if col is not None and col not in g.columns:
+            g.columns[col] = canon
     grp = _first_alias(header, _GROUP)
     if grp is not None:
         g.columns.setdefault(grp, "group_id")
@@ -408,7 +413,18 @@ def _guess_survey(g: FileGuess, raw: Any, header: list[str]) -> None:
     if comp is not None:
         g.columns.setdefault(comp, "completed_on")
     tp = _first_alias(header, _TIMEPOINT)
-    if tp is not None:
+    if "redcap_event_name" in header:
+        g.shape = "redcap"
+        ev = _text_values(frame["redcap_event_name"]) if "redcap_event_name" in frame.columns else []
+        g.events = [str(e) for e in ev]
+        dicts = [p for p in sorted(g.path.parent.iterdir()) if p.is_file() and "dictionary" in p.stem.lower()
+                 and p.suffix.lower() in _SUFFIXES]
+        if len(dicts) == 1:
+            g.dictionary = dicts[0]
+            g.notes.append(f"a REDCap export; its data dictionary is {dicts[0].name}")
+        else:
+            g.notes.append("a REDCap export (timepoints from its events)")
+    elif tp is not None:
         g.columns.setdefault(tp, "timepoint")
     else:
         g.timepoint = _timepoint_from_name(g.path.stem)
@@ -580,16 +596,18 @@ def inspect_folder(folder: str | Path) -> Plan:
     for f in plan.by_kind("surveys"):
         if f.timepoint:
             tps.append(f.timepoint)
+        tps.extend(dict.fromkeys(re.sub(r"_arm_\d+$", "", e) for e in f.events))
     order = {"baseline": 0, "end": 2, "follow_up": 3}
 
     def rank(tp: str) -> tuple[float, str]:
-        m = re.match(r"(week|month)_(\d+)", tp)
+        m = re.match(r"(week|month)_?(\d+)", tp)
         if m:
             return (1 + int(m.group(2)) / (100 if m.group(1) == "week" else 25), tp)
         return (order.get(tp, 1.5), tp)
 
     plan.timepoints = sorted(dict.fromkeys(tps), key=rank)
-    dup = [tp for tp in plan.timepoints if tps.count(tp) > 1]
+    per_file = [f.timepoint for f in plan.by_kind("surveys") if f.timepoint]
+    dup = [tp for tp in plan.timepoints if per_file.count(tp) > 1]
     for tp in dup:
         plan.undecided.append(f"several survey files read as timepoint {tp!r}; give each file its own timepoint")
     if not plan.by_kind("attendance"):
@@ -620,7 +638,7 @@ def render_toml(plan: Plan, *, name: str | None = None) -> str:
         lines += [f"#   - {u}" for u in plan.undecided]
     lines += ["", "[programme]", f"name = {_q(name or plan.folder.resolve().name)}"]
     if plan.timepoints:
-        lines += ["# the survey rounds, in order (from the survey file names)",
+        lines += ["# the survey rounds, in order (from the survey files: their names or REDCap events)",
                   "timepoints = [" + ", ".join(_q(t) for t in plan.timepoints) + "]"]
     if plan.dayfirst is not None:
         lines += ["# how to read dates such as 04/02/2025: true = 4 February, false = 2 April",
@@ -656,6 +674,8 @@ def render_toml(plan: Plan, *, name: str | None = None) -> str:
             lines += [f"group = {_q(f.group)}"]
         if f.kind == "surveys" and f.timepoint is not None:
             lines += [f"timepoint = {_q(f.timepoint)}"]
+        if f.dictionary is not None:
+            lines += [f"dictionary = {_q(f.dictionary.name)}"]
         if f.columns:
             lines += [f"[files.{table}.columns]"]
             runs = {i: (inst, j) for inst, i, j in f.item_runs}
