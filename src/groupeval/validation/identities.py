@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..base.exceptions import ConfigError, Problem
-from ..base.pseudonyms import _hash_ids, check_salt, name_keys, near_duplicates
+from ..base.pseudonyms import _hash_ids, check_salt, name_key, name_keys, near_duplicates
 from ..base.schema import SOURCE_FILE, SOURCE_ROW
 
 __all__ = ["Pseudonymised", "pseudonymise_frames", "check_groups", "KEY_TABLES"]
@@ -292,9 +292,13 @@ def _scrubber(raw: np.ndarray, pseudo: np.ndarray) -> Callable[[str], str]:
     def build() -> None:
         spell = pd.Series(raw, dtype=object)
         ok = spell.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool) & pd.notna(pseudo)
+        ps = pd.Series(pseudo, dtype=object)[ok].astype(str)
         keys = spell[ok].str.strip().str.replace(r"\s+", " ", regex=True).str.casefold()
-        table = dict(zip(keys, pd.Series(pseudo, dtype=object)[ok].astype(str)))
+        # the spellings as written, and their name keys (no accents): "ZOË", "Zoe" and "zoë" are all found
+        table = dict(zip(name_keys(spell[ok]), ps))
+        table.update(dict(zip(keys, ps)))
         table.pop("", None)
+        table.pop(None, None)
         state["table"] = table
         if table:
             alts = sorted(table, key=len, reverse=True)
@@ -309,6 +313,11 @@ def _scrubber(raw: np.ndarray, pseudo: np.ndarray) -> Callable[[str], str]:
         if "re" not in state:
             return text
         table = state["table"]
-        return state["re"].sub(lambda m: table.get(re.sub(r"\s+", " ", m.group(0)).casefold(), "P-?"), text)
+
+        def repl(m: re.Match) -> str:
+            hit = re.sub(r"\s+", " ", m.group(0)).casefold()
+            return table.get(hit) or table.get(name_key(hit) or "", "P-?")
+
+        return state["re"].sub(repl, text)
 
     return scrub
