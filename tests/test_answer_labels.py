@@ -12,9 +12,9 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from _helpers_forms import BRS_LABELS, BRS_Q, END_FILE, NAME_Q, PHQ_LABELS, PHQ_Q, START_FILE, write_forms_programme
 
 import groupeval as ge
+from _helpers_forms import BRS_LABELS, BRS_Q, END_FILE, NAME_Q, PHQ_LABELS, PHQ_Q, START_FILE, write_forms_programme
 from groupeval.base import instruments
 from groupeval.base.exceptions import ConfigError, ValidationError
 from groupeval.base.instruments import Instrument, label_key

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from _helpers_forms import BRS_Q, END_FILE, GROUP_Q, NAME_Q, PHQ_Q, REGISTER, START_FILE, write_forms_programme
 
 import groupeval as ge
+from _helpers_forms import BRS_Q, END_FILE, GROUP_Q, NAME_Q, PHQ_Q, REGISTER, START_FILE, write_forms_programme
 from groupeval.base.exceptions import ConfigError, GroupevalError, ReadError, ValidationError
 from groupeval.base.pseudonyms import (
     _levenshtein,
@@ -244,7 +244,8 @@ def test_scrubber_replaces_names_in_reader_problems(forms):
     from groupeval.base.exceptions import Problem
     from groupeval.validation.identities import pseudonymise_frames
 
-    frames = {"attendance": [pd.DataFrame({"member_id": ["Ann Lee", "Zoë"], "_source_file": "x", "_source_row": [2, 3]})]}
+    frames = {"attendance": [pd.DataFrame({"member_id": ["Ann Lee", "Zoë"], "_source_file": "x",
+                                           "_source_row": [2, 3]})]}
     door = pseudonymise_frames(frames, salt=SALT)
     p = door.scrub_problem(Problem("x", 2, "c", "ann  lee", "member 'ZOË' differs from Zoe", "ask Ann Lee"))
     assert _hits(str(p), ["Ann Lee", "Zoë", "Zoe", "ann"]) == []

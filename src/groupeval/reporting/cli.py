@@ -118,7 +118,7 @@ _PY_FIXES: tuple[tuple[str, str], ...] = (
     (r"\btimepoints=", "timepoints = [...] in [programme]"),
     (r"\(or labels=\{[^)]*\}\} in Python\)|\(or labels= in Python\)", ""),
     (r"\bpass timepoint='([^']*)'", r'set timepoint = "\1" for the file in groupeval.toml'),
-    (r"columns=\{'([^']*)': '([^']*)'\}", r'columns = { "\1" = "\2" } in the file\'s section of groupeval.toml'),
+    (r"columns=\{'([^']*)': '([^']*)'\}", r'columns = { "\1" = "\2" } in the file section of groupeval.toml'),
     (r"\bcolumns=", "columns = {...} in groupeval.toml"),
     (r"\bpass (\w+)=", r"set \1 = "),
     (r"\bTrue\b", "true"),
