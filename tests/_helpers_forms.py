@@ -148,3 +148,11 @@ def write_forms_programme(folder: str | Path, *, seed: int = 7, comments_with_na
     for n in names_written:
         variants.add(n)
     return FormsProgramme(folder, sorted(variants), start, end, pd.DataFrame(brs_rows), pd.DataFrame(phq_rows))
+
+
+if __name__ == "__main__":  # python tests/_helpers_forms.py FOLDER: write the example programme (docs/reading-data.md)
+    import sys
+
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "my-programme")
+    write_forms_programme(target)
+    print(f"Example programme (invented people) written to {target}")

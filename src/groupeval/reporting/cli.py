@@ -277,7 +277,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
             print(f"  - {u}")
     else:
         print("Everything could be decided; check the guesses in the file all the same.")
-    print(f"Next: groupeval validate {args.folder}" + ("  --pseudonymise" if plan.pseudonymise else ""))
+    print(f"Next: groupeval validate {args.folder}    then: groupeval report {args.folder} --out report.html")
     return 0
 
 
