@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 from ..base.exceptions import ConfigError, IdentifierError, Problem
+from ..base.identifiers import find_identifier_columns
 from ..base.pseudonyms import SALT_ENV, SALT_FILE, new_salt, pseudonymise, resolve_salt  # noqa: F401 (re-exported)
-from ..base.schema import IDENTIFIER_PATTERNS
 
 __all__ = [
     "AUDIENCES",
@@ -398,19 +398,8 @@ _PHONE = re.compile(
 _DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+")
 
 
-def _normalise_col(name: Any) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
-
-
 def _identifier_columns(frame: pd.DataFrame) -> dict[str, str]:
-    found = {}
-    for col in frame.columns:
-        norm = _normalise_col(col)
-        for kind, pat in IDENTIFIER_PATTERNS.items():
-            if re.search(pat, norm):
-                found[str(col)] = kind
-                break
-    return found
+    return find_identifier_columns(frame.columns)
 
 
 def _texts_of(obj: Any) -> list[tuple[str, str]]:

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ import pandas as pd
 from ..base.exceptions import ConfigError, Problem
 from ..base.pseudonyms import _hash_ids, check_salt, name_key, name_keys, near_duplicates
 from ..base.schema import SOURCE_FILE, SOURCE_ROW
+from ..io import SourceTable
 
 __all__ = ["Pseudonymised", "pseudonymise_frames", "check_groups", "KEY_TABLES"]
 
@@ -66,7 +67,7 @@ class Pseudonymised:
         Text -> text with every raw spelling (whole words, any case) replaced by its pseudonym.
     """
 
-    frames: dict[str, list[pd.DataFrame]]
+    frames: dict[str, list[Any]]
     near_duplicates: pd.DataFrame
     quality: pd.DataFrame
     n_spellings: int
@@ -96,14 +97,38 @@ def check_groups(value: Any, where: str) -> list[list[str]]:
     return [[x.strip() for x in g] for g in value]
 
 
-def _frames_of(frames: Mapping[str, Any]) -> Iterable[tuple[str, int, pd.DataFrame]]:
+def _data(obj: Any) -> pd.DataFrame | None:
+    """The data columns of a reader's SourceTable or of a DataFrame (None for anything else)."""
+    if isinstance(obj, SourceTable):
+        return obj.table
+    return obj if isinstance(obj, pd.DataFrame) else None
+
+
+def _with(obj: Any, table: pd.DataFrame) -> Any:
+    """``obj`` with its data replaced (same rows, same provenance)."""
+    return obj.with_table(table) if isinstance(obj, SourceTable) else table
+
+
+def _provenance(obj: Any, table: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """(file label, spreadsheet row) of every row."""
+    if isinstance(obj, SourceTable):
+        return np.asarray(obj.file, dtype=object), np.asarray(obj.row)
+    df = obj
+    files = df[SOURCE_FILE].astype(str).to_numpy(dtype=object) if SOURCE_FILE in df else np.full(len(df), table,
+                                                                                               dtype=object)
+    rows = df[SOURCE_ROW].to_numpy() if SOURCE_ROW in df else None
+    return files, rows
+
+
+def _frames_of(frames: Mapping[str, Any]) -> Iterable[tuple[str, int, Any]]:
     for table in KEY_TABLES:
-        for k, df in enumerate(frames.get(table, []) or []):
-            if isinstance(df, pd.DataFrame) and "member_id" in df.columns:
-                yield table, k, df
+        for k, obj in enumerate(frames.get(table, []) or []):
+            df = _data(obj)
+            if df is not None and "member_id" in df.columns:
+                yield table, k, obj
 
 
-def pseudonymise_frames(frames: Mapping[str, Sequence[pd.DataFrame]], *, salt: str,
+def pseudonymise_frames(frames: Mapping[str, Sequence[Any]], *, salt: str,
                         same_person: Sequence[Sequence[str]] = (), not_same: Sequence[Sequence[str]] = (),
                         prefix: str = "P-", length: int = 10) -> Pseudonymised:
     """Replace the member keys of raw frames by salted pseudonyms (see the module docstring).
@@ -111,9 +136,10 @@ def pseudonymise_frames(frames: Mapping[str, Sequence[pd.DataFrame]], *, salt: s
     Parameters
     ----------
     frames
-        ``{table: [DataFrame, ...]}`` as read (``members``, ``attendance``,
-        ``responses`` frames with a ``member_id`` column are changed; others
-        are returned as they are).
+        ``{table: [SourceTable or DataFrame, ...]}`` as read (``members``,
+        ``attendance``, ``responses`` tables with a ``member_id`` column are
+        changed; other tables only have member names in their text columns
+        replaced; the readers' notes are scrubbed too).
     salt
         The secret (:func:`groupeval.base.pseudonyms.resolve_salt`); a weak one is refused.
     same_person
@@ -136,7 +162,8 @@ def pseudonymise_frames(frames: Mapping[str, Sequence[pd.DataFrame]], *, salt: s
     # distinct raw spellings of all frames, and each frame's codes into them (one factorisation per frame)
     raws: list[np.ndarray] = []
     codes: list[np.ndarray] = []
-    for _, _, df in parts:
+    for _, _, obj in parts:
+        df = cast(pd.DataFrame, _data(obj))
         c, u = pd.factorize(df["member_id"].astype(object), use_na_sentinel=True)
         codes.append(c)
         raws.append(np.asarray(u, dtype=object))
@@ -162,25 +189,25 @@ def pseudonymise_frames(frames: Mapping[str, Sequence[pd.DataFrame]], *, salt: s
     # spelling -> final pseudonym
     spell_pseudo = pd.Series(final_of_key.reindex(spell_key.to_numpy(dtype=object)).to_numpy(dtype=object),
                              index=all_raw)
-    out: dict[str, list[pd.DataFrame]] = {t: list(v) for t, v in frames.items()}
+    out: dict[str, list[Any]] = {t: list(v) for t, v in frames.items()}
     quality: list[dict[str, Any]] = []
     seen_parts: list[pd.DataFrame] = []
-    for (table, k, df), c, u in zip(parts, codes, raws):
+    for (table, k, obj), c, u in zip(parts, codes, raws):
+        df = cast(pd.DataFrame, _data(obj))
         vals = np.concatenate([spell_pseudo.reindex(u).to_numpy(dtype=object), _NONE])
         per_row = vals[np.where(c >= 0, c, len(u))]
         new = df.copy(deep=False)
         new["member_id"] = pd.array(per_row, dtype=_STR)
-        out[table][k] = new
+        out[table][k] = _with(obj, new)
         n_keys = int(pd.Series(vals[:-1], dtype=object).nunique())
-        quality.append({"file": _file_label(df, table), "row": pd.NA, "column": "member_id", "value": str(n_keys),
+        quality.append({"file": _file_label(obj, table), "row": pd.NA, "column": "member_id", "value": str(n_keys),
                         "reason": f"member keys (names or e-mail addresses) replaced by salted pseudonyms before "
                                   f"validation: {len(u)} spelling(s) -> {n_keys} member(s) (case, accents and spaces "
                                   "ignored)", "action": "repaired"})
         # where each pseudonym first occurs (file, row): lets the user find the people in the raw files
         if len(df):
-            rows = df[SOURCE_ROW].astype("Int64").astype(str).to_numpy(dtype=object) if SOURCE_ROW in df else None
-            files = df[SOURCE_FILE].astype(str).to_numpy(dtype=object) if SOURCE_FILE in df else np.full(
-                len(df), table, dtype=object)
+            files, rows_ = _provenance(obj, table)
+            rows = None if rows_ is None else pd.Series(rows_).astype("Int64").astype(str).to_numpy(dtype=object)
             where = files if rows is None else files + " row " + rows
             seen_parts.append(pd.DataFrame({"p": per_row, "where": where}).dropna(subset=["p"])
                               .drop_duplicates("p"))
@@ -204,14 +231,18 @@ def pseudonymise_frames(frames: Mapping[str, Sequence[pd.DataFrame]], *, salt: s
     scrub = _scrubber(all_raw.to_numpy(dtype=object), spell_pseudo.to_numpy(dtype=object))
     # names in other text columns (a free-text comment that names another member): replaced too
     for table, fl in out.items():
-        for k, df in enumerate(fl):
-            if not isinstance(df, pd.DataFrame):
+        for k, obj in enumerate(fl):
+            df = _data(obj)
+            if df is None:
                 continue
             new, changed = _scrub_text_columns(df, scrub)
             if changed:
-                fl[k] = new
+                obj = fl[k] = _with(obj, new)
+            if isinstance(obj, SourceTable) and obj.notes:
+                fl[k] = replace(obj, notes=tuple(_scrub_note(n, scrub) for n in obj.notes))
+            if changed:
                 for col, n in changed.items():
-                    quality.append({"file": _file_label(df, table), "row": pd.NA, "column": col, "value": str(n),
+                    quality.append({"file": _file_label(obj, table), "row": pd.NA, "column": col, "value": str(n),
                                     "reason": "member names in this text column replaced by their pseudonyms "
                                               "(value: cells changed)", "action": "repaired"})
     qf = pd.DataFrame(quality, columns=["file", "row", "column", "value", "reason", "action"])
@@ -249,7 +280,16 @@ def _scrub_text_columns(df: pd.DataFrame, scrub: Callable[[str], str]) -> tuple[
     return out, changed
 
 
-def _file_label(df: pd.DataFrame, table: str) -> str:
+def _scrub_note(note: Any, scrub: Callable[[str], str]) -> Any:
+    value = scrub(note.value) if isinstance(note.value, str) else note.value
+    return replace(note, value=value, reason=scrub(note.reason))
+
+
+def _file_label(obj: Any, table: str) -> str:
+    if isinstance(obj, SourceTable):
+        files = list(dict.fromkeys(str(f).split(" [")[0] for f in pd.unique(np.asarray(obj.file, dtype=object))))
+        return ", ".join(files) if files else table
+    df = obj
     if SOURCE_FILE in df.columns and len(df):
         files = list(dict.fromkeys(str(f).split(" [")[0] for f in pd.unique(df[SOURCE_FILE].dropna())))
         return ", ".join(files) if files else table

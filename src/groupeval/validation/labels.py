@@ -26,6 +26,7 @@ import pandas as pd
 from ..base.exceptions import ConfigError, GroupevalError, Problem, ValidationError
 from ..base.instruments import Instrument, label_key
 from ..base.schema import SOURCE_FILE, SOURCE_ROW
+from ..io import SourceTable
 
 __all__ = ["code_answer_labels", "check_label_maps", "WORD_REASON"]
 
@@ -104,17 +105,18 @@ def _lookup(text: str, keys: Mapping[str, int]) -> tuple[int | None, str | None,
     return None, None, "unknown"
 
 
-def code_answer_labels(frames: Iterable[pd.DataFrame], *, instruments: Mapping[str, Instrument | None],
+def code_answer_labels(frames: Iterable[Any], *, instruments: Mapping[str, Instrument | None],
                        labels: Mapping[str, Mapping[str, int]] | None = None,
                        item_ranges: Mapping[str, tuple[float, float]] | None = None,
-                       ) -> tuple[list[pd.DataFrame], list[tuple[type[GroupevalError], Problem]], pd.DataFrame]:
+                       ) -> tuple[list[Any], list[tuple[type[GroupevalError], Problem]], pd.DataFrame]:
     """Convert answer labels in the item columns of response frames to codes.
 
     Parameters
     ----------
     frames
-        Raw responses frames (as the readers give them; ``_source_file`` /
-        ``_source_row`` name the cells of problems).
+        Raw responses tables: the readers' :class:`~groupeval.io.SourceTable`
+        objects, or DataFrames (their ``_source_file`` / ``_source_row``
+        columns, when present, name the cells of problems).
     instruments
         Item-column prefix -> its :class:`Instrument` (None for a prefix known
         only from ``item_ranges`` / user labels).
@@ -143,9 +145,10 @@ def code_answer_labels(frames: Iterable[pd.DataFrame], *, instruments: Mapping[s
     problems: list[tuple[type[GroupevalError], Problem]] = []
     quality: list[dict[str, Any]] = []
     out = []
-    for df in frames:
+    for obj in frames:
+        df = obj.table if isinstance(obj, SourceTable) else obj
         if not isinstance(df, pd.DataFrame):
-            out.append(df)
+            out.append(obj)
             continue
         changed: dict[str, pd.Series] = {}
         for col in df.columns:
@@ -169,9 +172,7 @@ def code_answer_labels(frames: Iterable[pd.DataFrame], *, instruments: Mapping[s
                 continue
             values, words, codes_rows, key_rows = res
             changed[col] = values
-            files = df[SOURCE_FILE].to_numpy(dtype=object) if SOURCE_FILE in df else np.full(len(df), "responses",
-                                                                                              dtype=object)
-            rows = df[SOURCE_ROW].to_numpy() if SOURCE_ROW in df else np.arange(2, len(df) + 2)
+            files, rows = _provenance(obj, df)
             conv = codes_rows >= 0
             if conv.any():
                 tab = pd.DataFrame({"file": pd.Series(files[conv], dtype=object).map(lambda f: str(f).split(" [")[0]),
@@ -206,11 +207,20 @@ def code_answer_labels(frames: Iterable[pd.DataFrame], *, instruments: Mapping[s
                     problems.append((ValidationError, Problem(str(files[r]), int(rows[r]), str(col), raw[r],
                                                               reason, fix)))
         if changed:
-            df = df.assign(**changed) if all(isinstance(c, str) and c.isidentifier() for c in changed) else \
-                _replace_columns(df, changed)
-        out.append(df)
+            df = _replace_columns(df, changed)
+        out.append(obj.with_table(df) if isinstance(obj, SourceTable) else df)
     qf = pd.DataFrame(quality, columns=["file", "row", "column", "value", "reason", "action"])
     return out, problems, qf
+
+
+def _provenance(obj: Any, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(file label, spreadsheet row) of every row of a SourceTable or a DataFrame."""
+    if isinstance(obj, SourceTable):
+        return np.asarray(obj.file, dtype=object), np.asarray(obj.row)
+    files = df[SOURCE_FILE].to_numpy(dtype=object) if SOURCE_FILE in df else np.full(len(df), "responses",
+                                                                                      dtype=object)
+    rows = df[SOURCE_ROW].to_numpy() if SOURCE_ROW in df else np.arange(2, len(df) + 2)
+    return files, rows
 
 
 def _replace_columns(df: pd.DataFrame, changed: Mapping[str, pd.Series]) -> pd.DataFrame:
