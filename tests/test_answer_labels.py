@@ -145,8 +145,8 @@ def test_read_survey_alone_still_refuses_words(tmp_path):
     with pytest.raises(ge.ReadError, match="item response is not a number"):
         ge.read_survey(fp.folder / START_FILE, columns=cols, timepoint="baseline")
     kept = ge.read_survey(fp.folder / START_FILE, columns=cols, timepoint="baseline", text_items=True)
-    assert kept.attrs["groupeval_text_items"] == [f"brs_{k}" for k in range(1, 7)]
-    assert set(kept["brs_1"].dropna()) <= set(BRS_LABELS)
+    assert kept.attrs["groupeval_items"] == [f"brs_{k}" for k in range(1, 7)]
+    assert set(kept["brs_1"].dropna()) <= set(BRS_LABELS) and kept["brs_1"].notna().all()
 
 
 def test_google_forms_export_loads_with_a_columns_mapping_and_codes_are_the_truth(tmp_path):

@@ -17,8 +17,6 @@ import unicodedata
 import warnings
 from pathlib import Path
 
-import pytest
-
 import groupeval as ge
 from _helpers_forms import GROUPS, write_forms_programme
 
@@ -106,29 +104,14 @@ def test_init_and_validate_write_no_name_and_give_a_dataset(tmp_path):
     assert len(_found(raw, _all_spellings(fp))) > 40
 
 
-@pytest.mark.xfail(strict=True, reason="without a groups file the report crashes (KeyError 'group_type' in "
-                                       "RetentionResult by group type): issue 10 item 4, the report helper's fix "
-                                       "(branch h/report); remove this mark when it passes")
 def test_report_without_groups_file_writes_no_name(tmp_path):
     fp, out, runs = _programme(tmp_path, groups_file=False)
-    report = _run("report", str(fp.folder), "--out", str(out / "report.html"), "--pseudonymise", "--quiet",
-                  cwd=tmp_path)
-    assert report.returncode == 0, report.stderr
-    texts = _texts([fp.folder / "groupeval.toml", out])
-    texts.update({"report stdout": report.stdout, "report stderr": report.stderr})
-    assert (out / "report.html").exists() and _found(texts, _all_spellings(fp)) == []
-
-
-def test_report_of_a_name_keyed_programme_writes_no_name(tmp_path):
-    """The same programme with a one-line-per-group groups file, so the report runs today."""
-    fp, out, runs = _programme(tmp_path, groups_file=True)
     assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
     report = _run("report", str(fp.folder), "--out", str(out / "report.html"), "--pseudonymise", "--quiet",
                   cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     produced = sorted(p for p in out.rglob("*") if p.is_file())
-    suffixes = {p.suffix for p in produced}
-    assert {".html", ".csv", ".xlsx"} <= suffixes
+    assert {".html", ".csv", ".xlsx"} <= {p.suffix for p in produced}
     texts = _texts([fp.folder / "groupeval.toml", out])
     texts.update({"report stdout": report.stdout, "report stderr": report.stderr})
     assert _found(texts, _all_spellings(fp)) == []
