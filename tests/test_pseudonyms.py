@@ -96,6 +96,8 @@ def test_edit_distances_against_R_adist():
     a, b = ref["a"].to_numpy(), ref["b"].to_numpy()
     got = _levenshtein(codes[a], lens[a], codes[b], lens[b])
     assert np.array_equal(got, ref["distance"].to_numpy())
+    banded = _levenshtein(codes[a], lens[a], codes[b], lens[b], band=2)   # exact up to 2, else 3
+    assert np.array_equal(banded, np.minimum(ref["distance"].to_numpy(), 3))
 
 
 def test_near_duplicates_flag_exactly_the_rule_on_R_distances():

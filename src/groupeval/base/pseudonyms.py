@@ -293,39 +293,45 @@ def name_keys(values: pd.Series) -> pd.Series:
 
 
 # --------------------------------------------------------------------------- near-duplicates
-_CHUNK = 200_000  # candidate pairs per vectorised block
+_CHUNK = 200_000  # candidate pairs per edit-distance block
+_BLOCK_CELLS = 20_000_000  # pairs screened per matrix product (rows x keys)
 
 
-def _pairs_upper(n: int) -> tuple[np.ndarray, np.ndarray]:
-    i, j = np.triu_indices(n, k=1)
-    return i.astype(np.int64), j.astype(np.int64)
-
-
-def _levenshtein(a: np.ndarray, la: np.ndarray, b: np.ndarray, lb: np.ndarray) -> np.ndarray:
+def _levenshtein(a: np.ndarray, la: np.ndarray, b: np.ndarray, lb: np.ndarray,
+                 band: int | None = None) -> np.ndarray:
     """Edit distance of many string pairs at once (rows of code-point arrays, padded with -1).
 
     The classic dynamic programme (Levenshtein 1966) run on all pairs together:
     one numpy step per cell of the (longest a) x (longest b) table, each
     covering every pair.  Cells past a string's end are ignored by reading
-    the result at ``(la, lb)`` of each pair.
+    the result at ``(la, lb)`` of each pair.  With ``band=k`` only the cells
+    within ``k`` of the diagonal are computed (Ukkonen's band): distances up
+    to ``k`` are exact, larger ones are returned as ``k + 1``.
     """
-    p, ma = a.shape
-    mb = b.shape[1]
+    p = a.shape[0]
+    if p == 0:
+        return np.zeros(0, dtype=np.int32)
+    ma, mb = int(la.max()), int(lb.max())
+    a, b = a[:, :max(ma, 1)], b[:, :max(mb, 1)]
+    cap = np.int32(band + 1) if band is not None else None
     prev = np.tile(np.arange(mb + 1, dtype=np.int32), (p, 1))
+    if cap is not None:
+        np.minimum(prev, cap, out=prev)
     out = np.where(la == 0, lb, 0).astype(np.int32)
     rows = np.arange(p)
     for i in range(1, ma + 1):  # a loop over character positions (<= the longest name), not over people
-        cur = np.empty_like(prev)
-        cur[:, 0] = i
+        cur = np.empty_like(prev) if cap is None else np.full_like(prev, cap)
+        cur[:, 0] = i if cap is None else min(i, int(cap))
         ai = a[:, i - 1][:, None]
         cost = (ai != b).astype(np.int32)
-        for j in range(1, mb + 1):
+        lo, hi = (1, mb) if band is None else (max(1, i - band), min(mb, i + band))
+        for j in range(lo, hi + 1):
             cur[:, j] = np.minimum(np.minimum(prev[:, j] + 1, cur[:, j - 1] + 1), prev[:, j - 1] + cost[:, j - 1])
         done = la == i
         if done.any():
             out[done] = cur[rows[done], lb[done]]
         prev = cur
-    return out
+    return out if cap is None else np.minimum(out, cap)
 
 
 def near_duplicates(keys: Sequence[str], *, max_edits: int = 2, min_similarity: float = 0.75) -> pd.DataFrame:
@@ -353,74 +359,99 @@ def near_duplicates(keys: Sequence[str], *, max_edits: int = 2, min_similarity: 
 
     Notes
     -----
-    Vectorised: candidate pairs are first screened by length and by the bag
-    distance (a lower bound of the edit distance computed from letter
-    counts), then the edit distance of the survivors is computed for all of
-    them at once.  Word containment uses a word-incidence matrix product.
-    The pairs are all :math:`n(n-1)/2` pairs of distinct keys, screened in
-    blocks, so memory stays bounded; programmes have hundreds of names, where
-    this takes milliseconds.
+    Vectorised, without comparing every pair letter by letter.  Words: a
+    self-join of the (key, word) table on the word gives, for every pair
+    with a word in common, how many they share.  Spelling: a pair within
+    :math:`k` edits shares at least :math:`\\max(|a|, |b|) - 1 - 2k` letter
+    pairs (bigrams; Ukkonen's q-gram lemma, q = 2), and the product of the
+    bigram-count matrices bounds the shared bigrams from above, so pairs
+    failing the bound are dropped safely (here :math:`k = \\min(\\text{max\\_edits},
+    \\lfloor (1 - \\text{min\\_similarity}) \\max(|a|, |b|) \\rfloor)`, the
+    largest distance that can still pass).  The edit distance of the
+    survivors is computed for all of them at once.
+
+    References: Ukkonen E. Approximate string-matching with q-grams and
+    maximal matches. Theoretical Computer Science 1992;92:191-211.
 
     In R: ``adist(keys)`` gives the same distances.
     """
     keys = [str(k) for k in keys]
     n = len(keys)
-    empty = pd.DataFrame({"a": pd.Series(dtype=np.int64), "b": pd.Series(dtype=np.int64),
-                          "kind": pd.Series(dtype=object), "similarity": pd.Series(dtype=float),
-                          "edits": pd.Series(dtype=np.int64)})
+    cols = {"a": pd.Series(dtype=np.int64), "b": pd.Series(dtype=np.int64), "kind": pd.Series(dtype=object),
+            "similarity": pd.Series(dtype=float), "edits": pd.Series(dtype=np.int64)}
     if n < 2:
-        return empty
-    lens = pd.Series(keys, dtype=object).str.len().to_numpy(dtype=np.int32)
+        return pd.DataFrame(cols)
+    ser = pd.Series(keys, dtype=object)
+    lens = ser.str.len().to_numpy(dtype=np.int32)
     width = max(int(lens.max()), 1)
     # code points of every key as rows of a matrix (UTF-32 view; -1 past the end)
-    codes = np.array(keys, dtype=f"<U{width}").view(np.uint32).reshape(n, width).astype(np.int64)
-    codes[np.arange(width)[None, :] >= lens[:, None]] = -1
-    # letter counts (for the bag distance): each code point -> its column in the alphabet
-    valid = codes >= 0
-    alphabet, inv = np.unique(codes[valid], return_inverse=True)
-    counts = np.zeros((n, max(len(alphabet), 1)), dtype=np.int16)
-    np.add.at(counts, (np.nonzero(valid)[0], inv), 1)
-    codes = np.where(valid, np.searchsorted(alphabet, np.where(valid, codes, alphabet[0] if len(alphabet) else 0)),
-                     -1).astype(np.int32)
-    # words: an incidence matrix keys x distinct words
-    exploded = pd.Series(keys, dtype=object).str.split(" ").explode()
-    wcodes, _ = pd.factorize(exploded)
-    wm = np.zeros((n, int(wcodes.max()) + 1 if len(wcodes) else 1), dtype=np.float32)
-    wm[exploded.index.to_numpy(), wcodes] = 1.0
-    n_words = wm.sum(axis=1)
-    found = []
-    ii, jj = _pairs_upper(n)
-    for s in range(0, len(ii), _CHUNK):
-        i, j = ii[s:s + _CHUNK], jj[s:s + _CHUNK]
-        common = np.einsum("pw,pw->p", wm[i], wm[j])
-        same_words = (common == n_words[i]) & (common == n_words[j])
-        part = ~same_words & (common > 0) & ((common == n_words[i]) | (common == n_words[j]))
-        diff = np.abs(lens[i] - lens[j]) <= max_edits
-        cand = diff.copy()
-        if cand.any():
-            ci, cj = i[cand], j[cand]
-            d = counts[ci].astype(np.int32) - counts[cj].astype(np.int32)
-            bag = np.maximum(np.where(d > 0, d, 0).sum(axis=1), np.where(d < 0, -d, 0).sum(axis=1))
-            cand[np.flatnonzero(cand)[bag > max_edits]] = False
-        edits = np.full(len(i), -1, dtype=np.int32)
-        if cand.any():
-            ci, cj = i[cand], j[cand]
-            edits[cand] = _levenshtein(codes[ci], lens[ci], codes[cj], lens[cj])
-        longest = np.maximum(lens[i], lens[j])
-        sim_known = edits >= 0
-        spelling = sim_known & (edits <= max_edits) & (1 - edits / np.maximum(longest, 1) >= min_similarity)
-        flagged = spelling | same_words | part
-        if not flagged.any():
-            continue
-        fi, fj = i[flagged], j[flagged]
-        need = flagged & ~sim_known
-        if need.any():
-            edits[need] = _levenshtein(codes[i[need]], lens[i[need]], codes[j[need]], lens[j[need]])
-        e = edits[flagged]
-        kind = np.where(same_words[flagged], "word order", np.where(spelling[flagged], "spelling", "part of"))
-        found.append(pd.DataFrame({"a": fi, "b": fj, "kind": kind.astype(object),
-                                   "similarity": 1 - e / np.maximum(longest[flagged], 1),
-                                   "edits": e.astype(np.int64)}))
-    if not found:
-        return empty
-    return pd.concat(found, ignore_index=True)
+    raw = np.array(keys, dtype=f"<U{width}").view(np.uint32).reshape(n, width).astype(np.int64)
+    valid = np.arange(width)[None, :] < lens[:, None]
+    alphabet, inv = np.unique(raw[valid], return_inverse=True)
+    codes = np.full((n, width), -1, dtype=np.int32)
+    codes[valid] = inv
+    # ---- words: pairs sharing a word, and how many
+    exploded = ser.str.split(" ").explode()
+    kw = pd.DataFrame({"k": exploded.index.to_numpy(), "w": exploded.to_numpy()}).drop_duplicates()
+    n_words = kw.groupby("k").size().reindex(range(n), fill_value=0).to_numpy()
+    joined = kw.merge(kw, on="w")
+    joined = joined[joined["k_x"] < joined["k_y"]]
+    common = joined.groupby(["k_x", "k_y"]).size()
+    wa = common.index.get_level_values(0).to_numpy(dtype=np.int64)
+    wb = common.index.get_level_values(1).to_numpy(dtype=np.int64)
+    cw = common.to_numpy()
+    same_words = (cw == n_words[wa]) & (cw == n_words[wb])
+    part = ~same_words & ((cw == n_words[wa]) | (cw == n_words[wb]))
+    word_pairs = pd.DataFrame({"a": wa, "b": wb, "kind": np.where(same_words, "word order", "part of")})
+    word_pairs = word_pairs[same_words | part]
+    # ---- spelling: bigram bound, then the edit distance of the survivors
+    pairs_a, pairs_b = [], []
+    if width >= 2:
+        left, right = codes[:, :-1], codes[:, 1:]
+        ok = (left >= 0) & (right >= 0)
+        big = left.astype(np.int64) * (len(alphabet) + 1) + right
+        bid, binv = np.unique(big[ok], return_inverse=True)
+        bg = np.zeros((n, len(bid)), dtype=np.float32)
+        np.add.at(bg, (np.nonzero(ok)[0], binv), 1.0)
+        # per length of the longer key: the largest distance that can pass, and the bigrams it needs
+        ln = np.arange(width + 1)
+        k_of = np.minimum(max_edits, np.floor((1 - min_similarity) * ln + 1e-9)).astype(np.int16)
+        need_of = (ln - 1 - 2 * k_of).astype(np.float32)
+        lens16 = lens.astype(np.int16)
+        step = max(1, _BLOCK_CELLS // n)
+        for r0 in range(0, n, step):  # blocks of rows against the keys after them: one matrix product each
+            r1 = min(n, r0 + step)
+            shared = bg[r0:r1] @ bg[r0:].T
+            li, lj = lens16[r0:r1, None], lens16[None, r0:]
+            longest = np.maximum(li, lj)
+            k = k_of[longest]
+            cand = (k >= 1) & (np.abs(li - lj) <= k) & (shared >= need_of[longest])
+            cand &= np.arange(r1 - r0)[:, None] < np.arange(n - r0)[None, :]
+            ci, cj = np.nonzero(cand)
+            pairs_a.append(ci + r0)
+            pairs_b.append(cj + r0)
+    sa = np.concatenate(pairs_a) if pairs_a else np.zeros(0, np.int64)
+    sb = np.concatenate(pairs_b) if pairs_b else np.zeros(0, np.int64)
+    # every candidate (spelling or word) gets its edit distance, in blocks
+    allp = pd.concat([pd.DataFrame({"a": sa, "b": sb, "kind": "spelling?"}), word_pairs], ignore_index=True)
+    allp = allp.drop_duplicates(["a", "b"], keep="last")  # a word relation wins over "spelling?"
+    if not len(allp):
+        return pd.DataFrame(cols)
+    a = allp["a"].to_numpy(dtype=np.int64)
+    b = allp["b"].to_numpy(dtype=np.int64)
+    edits = np.empty(len(allp), dtype=np.int32)
+    spelling_only = (allp["kind"] == "spelling?").to_numpy()
+    for sel, band in ((np.flatnonzero(spelling_only), max_edits), (np.flatnonzero(~spelling_only), None)):
+        for s0 in range(0, len(sel), _CHUNK):  # spelling candidates: only "within max_edits?" matters
+            ix = sel[s0:s0 + _CHUNK]
+            edits[ix] = _levenshtein(codes[a[ix]], lens[a[ix]], codes[b[ix]], lens[b[ix]], band=band)
+    longest = np.maximum(lens[a], lens[b])
+    sim = 1 - edits / np.maximum(longest, 1)
+    spelling = (edits <= max_edits) & (sim >= min_similarity - 1e-12)
+    kind = allp["kind"].to_numpy(dtype=object)
+    is_word = kind != "spelling?"
+    kind = np.where(is_word & ~((kind == "part of") & spelling), kind, "spelling")
+    keep = spelling | is_word
+    out = pd.DataFrame({"a": a[keep], "b": b[keep], "kind": kind[keep].astype(object),
+                        "similarity": sim[keep].astype(float), "edits": edits[keep].astype(np.int64)})
+    return out.sort_values(["a", "b"], kind="stable").reset_index(drop=True)

@@ -264,8 +264,9 @@ def _scrub_text_columns(df: pd.DataFrame, scrub: Callable[[str], str]) -> tuple[
         if not len(uniques):
             continue
         u = pd.Series(np.asarray(uniques, dtype=object))
-        is_text = u.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
-        cleaned = u.where(~is_text, u[is_text].map(scrub)) if is_text.any() else u
+        many = getattr(scrub, "many", None)
+        cleaned = pd.Series(many(u.tolist()) if many is not None else [scrub(v) if isinstance(v, str) else v
+                                                                       for v in u], dtype=object)
         diff = (cleaned != u).to_numpy(dtype=bool)
         if not diff.any():
             continue
@@ -322,42 +323,86 @@ def _near(keys: pd.Index, pseudo_of_key: pd.Series, final_of_key: pd.Series, dif
         ["similarity", "pseudonym_a"], ascending=[False, True]).reset_index(drop=True)[cols]
 
 
-def _scrubber(raw: np.ndarray, pseudo: np.ndarray) -> Callable[[str], str]:
-    """Text -> text with each raw spelling (trimmed, whole words, any case) replaced by its pseudonym.
+_WORD = r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*"
 
-    Built on first use (only error messages need it).
+
+class _Scrubber:
+    """Text -> text with each member's name (as spelled anywhere, or its key: any case, accents or not,
+    whole words) replaced by the member's pseudonym.
+
+    Vectorised on many texts (:meth:`many`): the words of all texts are normalised together, only
+    the names all of whose words occur are kept, and a regular expression of those few names is
+    applied to the texts that hold one of their words.  Built on first use.
     """
-    state: dict[str, Any] = {}
 
-    def build() -> None:
-        spell = pd.Series(raw, dtype=object)
-        ok = spell.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool) & pd.notna(pseudo)
-        ps = pd.Series(pseudo, dtype=object)[ok].astype(str)
-        keys = spell[ok].str.strip().str.replace(r"\s+", " ", regex=True).str.casefold()
-        # the spellings as written, and their name keys (no accents): "ZOË", "Zoe" and "zoë" are all found
-        table = dict(zip(name_keys(spell[ok]), ps))
-        table.update(dict(zip(keys, ps)))
-        table.pop("", None)
-        table.pop(None, None)
-        state["table"] = table
-        if table:
-            alts = sorted(table, key=len, reverse=True)
-            state["re"] = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(a).replace(r"\ ", r"\s+") for a in alts)
-                                     + r")(?!\w)", re.IGNORECASE)
+    def __init__(self, raw: np.ndarray, pseudo: np.ndarray):
+        self._raw, self._pseudo = raw, pseudo
+        self._table: dict[str, str] | None = None
+        self._words: pd.DataFrame | None = None
 
-    def scrub(text: str) -> str:
-        if not text or not isinstance(text, str):
-            return text
-        if "table" not in state:
-            build()
-        if "re" not in state:
-            return text
-        table = state["table"]
+    def _build(self) -> None:
+        spell = pd.Series(self._raw, dtype=object)
+        ok = spell.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool) & pd.notna(self._pseudo)
+        ps = pd.Series(self._pseudo, dtype=object)[ok].astype(str).to_numpy(dtype=object)
+        keys = name_keys(spell[ok]).to_numpy(dtype=object)
+        written = spell[ok].str.strip().str.replace(r"\s+", " ", regex=True).str.casefold().to_numpy(dtype=object)
+        table = {str(k): str(v) for k, v in zip(keys, ps) if k}
+        table.update({str(k): str(v) for k, v in zip(written, ps) if k})
+        self._table = table
+        # every name's words (as keys), to find which names a text could contain
+        names = pd.Series(list(table), dtype=object)
+        words = names.str.findall(_WORD).explode().dropna()
+        wk = name_keys(words.astype(object))
+        self._words = pd.DataFrame({"name": words.index.to_numpy(), "word": wk.to_numpy(dtype=object)}).dropna()
+        self._names = names
+
+    def many(self, texts: Sequence[Any]) -> list[Any]:
+        """The texts (non-text values kept as they are) with names replaced."""
+        if self._table is None:
+            self._build()
+        words_of_names = cast(pd.DataFrame, self._words)
+        table = cast(dict, self._table)
+        vals = pd.Series(list(texts), dtype=object)
+        is_text = vals.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+        if not is_text.any() or not table:
+            return list(texts)
+        tw = vals[is_text].str.findall(_WORD).explode().dropna()
+        text_words = pd.DataFrame({"t": tw.index.to_numpy(), "word": name_keys(tw.astype(object)).to_numpy(
+            dtype=object)}).dropna()
+        present = set(text_words["word"])
+        w = words_of_names
+        inside = w["word"].isin(present).groupby(w["name"]).all()
+        hits = self._names[inside[inside].index.to_numpy()] if inside.any() else pd.Series(dtype=object)
+        if not len(hits):
+            return list(texts)
+        hit_words = set(w.loc[w["name"].isin(hits.index), "word"])
+        todo = text_words.loc[text_words["word"].isin(hit_words), "t"].unique()
+        pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(a).replace(r"\ ", r"\s+")
+                                                     for a in sorted(hits, key=len, reverse=True)) + r")(?!\w)",
+                             re.IGNORECASE)
 
         def repl(m: re.Match) -> str:
             hit = re.sub(r"\s+", " ", m.group(0)).casefold()
             return table.get(hit) or table.get(name_key(hit) or "", "P-?")
 
-        return state["re"].sub(repl, text)
+        out = vals.copy()
+        out[todo] = [pattern.sub(repl, vals[t]) for t in todo]  # the texts that hold a name's word only
+        # accents in the text but not in the name as written (or the reverse): match on the key
+        plain = [t for t in todo if out[t] == vals[t]]
+        if plain:
+            keyed = name_keys(pd.Series([vals[t] for t in plain], dtype=object))
+            for t, k in zip(plain, keyed):  # rare: texts that still hold a name in another spelling
+                if k:
+                    new = pattern.sub(repl, str(k))
+                    if new != k:
+                        out[t] = new
+        return out.tolist()
 
-    return scrub
+    def __call__(self, text: str) -> str:
+        if not text or not isinstance(text, str):
+            return text
+        return str(self.many([text])[0])
+
+
+def _scrubber(raw: np.ndarray, pseudo: np.ndarray) -> _Scrubber:
+    return _Scrubber(raw, pseudo)
