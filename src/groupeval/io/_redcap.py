@@ -212,6 +212,17 @@ def check_repeat_timepoints(spec: Any) -> None:
                           "template such as 'visit_{instance}'")
 
 
+def _instances_problem(raw: RawSheet, f: pd.DataFrame) -> Problem:
+    rep = f["redcap_repeat_instrument"].notna() & (f["redcap_repeat_instrument"].astype(str) != "")
+    names = ", ".join(sorted(set(f.loc[rep, "redcap_repeat_instrument"].astype(str))))
+    top = int(pd.to_numeric(f["redcap_repeat_instance"], errors="coerce").max())
+    return Problem(raw.label, None, "redcap_repeat_instance", names,
+                   f"repeating instrument(s) {names} have several instances per record (up to {top}) with "
+                   "different values; groupeval cannot tell which timepoint each is",
+                   "say how instances map to timepoints: repeat_timepoints={1: 'baseline', 2: 'week_12'} (TOML: "
+                   "repeat_timepoints = { 1 = \"baseline\", 2 = \"week_12\" }) or repeat_timepoints='visit_{instance}'")
+
+
 def _several_instances(f: pd.DataFrame) -> bool:
     return "redcap_repeat_instance" in f.columns and bool(
         (pd.to_numeric(f["redcap_repeat_instance"], errors="coerce") > 1).any())
@@ -227,14 +238,7 @@ def _repeats(raw: RawSheet, f: pd.DataFrame, spec: Any, timepoint: str | None, p
     if not rep.any() or (spec is None and not (inst[rep] > 1).any()):
         return f  # at most one instance per record: merged into the record's row
     if spec is None:
-        names = ", ".join(sorted(set(f.loc[rep, "redcap_repeat_instrument"].astype(str))))
-        problems.append(Problem(raw.label, None, "redcap_repeat_instance", names,
-                                f"repeating instrument(s) {names} have several instances per record (up to "
-                                f"{int(inst[rep].max())}); groupeval cannot tell which timepoint each is",
-                                "say how instances map to timepoints: repeat_timepoints={1: 'baseline', 2: "
-                                "'week_12'} (TOML: repeat_timepoints = { 1 = \"baseline\", 2 = \"week_12\" }) or "
-                                "repeat_timepoints='visit_{instance}'"))
-        return f
+        return f  # merged if the instances agree; else the conflicts and _instances_problem say what to do
     has_event = "timepoint" in f.columns
     event = f["timepoint"].astype(object) if has_event else pd.Series("", index=f.index, dtype=object)
     tps = [_repeat_timepoint(spec, str(i), int(n), str(e)) if r else None
@@ -389,6 +393,8 @@ def redcap_frame(raw: RawSheet, dictionary: Any, events: Mapping[str, str] | Non
              if fld.identifier and c in f.columns and c != "member_id"}
     if len(problems) == before:  # rows of unknown timepoints (arms, instances) are not merged
         f = merge_rows(f, raw, problems)
+        if len(problems) > before and repeat_timepoints is None and _several_instances(f):
+            problems.insert(before, _instances_problem(raw, f))
     f = f.drop(columns=[c for c in ("redcap_repeat_instrument", "redcap_repeat_instance") if c in f.columns])
     for c in f.columns:
         if c.endswith("_complete"):
