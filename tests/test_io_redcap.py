@@ -71,7 +71,9 @@ def test_label_export_mapped_back_to_codes_and_noted(tmp_path):
     # (True / False cells are booleans to the CSV parser already: read as 1 / 0 without a label mapping)
     assert noted == {"phq9_1": 2, "flower": 2, "smoker": 2, "support___1": 2, "support___2": 2}
     # the same data as raw codes read the same
-    raw = read_survey(_files(tmp_path / "raw", RAW)[0], dictionary=_files(tmp_path / "raw", RAW)[1])
+    (tmp_path / "raw").mkdir()
+    rp, rd = _files(tmp_path / "raw", RAW)
+    raw = read_survey(rp, dictionary=rd)
     assert raw[["phq9_1", "smoker", "agree", "support___1"]].values.tolist() == \
         t[["phq9_1", "smoker", "agree", "support___1"]].values.tolist()
 
