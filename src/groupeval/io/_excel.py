@@ -200,7 +200,7 @@ def _excel_sheet(rows: list[list[Any]], label: str, sheet_name: str, opts: ReadO
         raw_header, extra = opts.header_plan(head_text, hidx)
         raw_header = raw_header + [""] * (width - len(raw_header))
     header_row = hidx + 1
-    check_header(raw_header, label, header_row)
+    check_header(raw_header, label, header_row, opts.columns)
     raw_header = name_blanks(raw_header)
     columns = columns_for_sheet(opts.columns, raw_header, matched)
     rename, names = rename_plan(raw_header, columns, opts.recognise, label, header_row)
