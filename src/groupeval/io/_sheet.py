@@ -203,6 +203,13 @@ def missing_text_to_null(table: Any, keep: Iterable[str]) -> tuple[Any, dict[str
     masks: dict[str, np.ndarray] = {}
     for i, name in enumerate(table.column_names):
         col = table.column(i)
+        if pa.types.is_floating(col.type) and pc.any(pc.is_nan(col)).as_py():  # "NaN" text parsed as a number
+            nan = np.asarray(pc.is_nan(col).fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+            text = np.full(len(nan), None, dtype=object)
+            text[nan] = "NaN"
+            masks[name] = text
+            table = table.set_column(i, name, pc.if_else(pc.is_nan(col), pa.scalar(None, col.type), col))
+            continue
         if name in keep or not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
             continue
         hit = pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(col)), value_set=tokens)
