@@ -141,8 +141,20 @@ def _check_date_range(col: Any, name: str, label: str, first_row: int) -> None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if pa.types.is_timestamp(col.type) and col.type.unit == "ns":
+        return  # nanosecond time stamps fit by construction
     lo = pa.scalar(pd.Timestamp.min.ceil("D").to_pydatetime(), pa.timestamp("us"))
     hi = pa.scalar(pd.Timestamp.max.floor("D").to_pydatetime(), pa.timestamp("us"))
+    mm = pc.min_max(col)  # the usual case: the smallest and largest value are in range (no row-sized work)
+    if not mm["min"].is_valid:
+        return
+    ends = pa.array([mm["min"].as_py(), mm["max"].as_py()], type=col.type)
+    ends_us = ends.cast(pa.timestamp("us", tz=getattr(col.type, "tz", None))) if not pa.types.is_date(col.type) \
+        else ends.cast(pa.timestamp("us"))
+    if getattr(ends_us.type, "tz", None) is not None:
+        ends_us = ends_us.cast(pa.timestamp("us"))
+    if pc.greater_equal(ends_us[0], lo).as_py() and pc.less_equal(ends_us[1], hi).as_py():
+        return
     as_us = col.cast(pa.timestamp("us", tz=getattr(col.type, "tz", None))) if not pa.types.is_date(col.type) \
         else col.cast(pa.timestamp("us"))
     if getattr(as_us.type, "tz", None) is not None:
