@@ -101,7 +101,7 @@ IDENTIFIER_PATTERNS = {
             r"names?(_\d+)?($|_)"
             r"|^[flm]_?name$|(^|_)(initials|nombres?|apellidos?|vorname|nachname|familienname|prenom|"
             r"nom_de_famille|nome|cognome|sobrenome|naam|voornaam|achternaam|fornavn|efternavn)($|_)"
-            r"|(^|_)next_of_kin($|_)|(^|_)(emergency|ice)_contacts?($|_)|(^|_)kin_contact",
+            r"|(^|_)next_of_kin($|_)|(^|_)(emergency|ice)_contacts?($|_)|(^|_)kin_contact|^customers?$",
     "email": r"(^|_)e_?mail(_address|s)?($|_)|(^|_)correo($|_)|(^|_)courriel($|_)",
     "phone": r"(^|_)(phone|telephone|tel|mobile|cell|cellphone|cell_phone|whats_?app|telefono|telefon|fax|sms)"
              r"(_?(no|number|num|nr))?($|_)",

@@ -109,7 +109,7 @@ def _footer_like(member: object, marks: pd.Series | None) -> bool:
     """A totals row: labelled as one ("Total", "# present"), or unlabelled with counts among the marks."""
     if isinstance(member, str) and member.strip():
         return bool(_FOOTER.search(member))
-    if member is not None and not (isinstance(member, float) and np.isnan(member)):
+    if not pd.isna(member):
         return False
     if marks is None:
         return False

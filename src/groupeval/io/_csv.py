@@ -349,7 +349,7 @@ def _parse(data: Any, head: bytes, delim: str | None, label: str, opts: ReadOpti
     extra = 0
     if opts.header_plan is not None:
         raw_header, extra = opts.header_plan(head_rows, hidx)
-    check_header(raw_header, label, header_row)
+    check_header(raw_header, label, header_row, opts.columns)
     raw_header = name_blanks(raw_header)
     rename, names = rename_plan(raw_header, opts.columns, opts.recognise, label, header_row)
     literal = opts.literal

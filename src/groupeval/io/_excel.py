@@ -57,6 +57,14 @@ def _resave(path: Path, what: str, detail: str = "") -> ReadError:
                               "sheet as CSV UTF-8")])
 
 
+def _size(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
 def _check_archive(path: Path) -> None:
     """Refuse workbooks that are not zips, or whose parts expand beyond :data:`MAX_UNCOMPRESSED`."""
     try:
@@ -66,9 +74,9 @@ def _check_archive(path: Path) -> None:
         raise _resave(path, "the file is not a valid .xlsx workbook", f"{type(e).__name__}: {e}") from None
     if size > MAX_UNCOMPRESSED:
         raise ReadError(f"{path.name} is too large to read as a workbook", [Problem(
-            path.name, None, None, f"{size / 2**30:.1f} GiB uncompressed",
-            f"the workbook's parts expand to more than {MAX_UNCOMPRESSED / 2**30:.0f} GiB (a damaged or "
-            "malicious file, or far more data than a programme keeps)",
+            path.name, None, None, f"{_size(size)} uncompressed",
+            f"the workbook's parts expand to more than {_size(MAX_UNCOMPRESSED)} (a damaged or malicious file, "
+            "or far more data than a programme keeps)",
             "save the sheet as CSV (File > Save As > CSV UTF-8) and read that, or check the file")])
 
 
@@ -200,7 +208,7 @@ def _excel_sheet(rows: list[list[Any]], label: str, sheet_name: str, opts: ReadO
         raw_header, extra = opts.header_plan(head_text, hidx)
         raw_header = raw_header + [""] * (width - len(raw_header))
     header_row = hidx + 1
-    check_header(raw_header, label, header_row)
+    check_header(raw_header, label, header_row, opts.columns)
     raw_header = name_blanks(raw_header)
     columns = columns_for_sheet(opts.columns, raw_header, matched)
     rename, names = rename_plan(raw_header, columns, opts.recognise, label, header_row)

@@ -61,16 +61,22 @@ def _looks_like_data(text: str) -> bool:
     return bool(_NUMBER_RE.match(text) or _DATE_RE.match(text))
 
 
-def check_header(header: list[str], label: str, header_row: int) -> None:
-    """Raise ReadError when the header looks like data or repeats a name."""
+def check_header(header: list[str], label: str, header_row: int, columns: Mapping[str, str] | None = None) -> None:
+    """Raise ReadError when the header looks like data or repeats a name.
+
+    A header of dates with blank cells is a wide sheet whose id column has no
+    name: accepted when ``columns=`` maps the blank cell (``unnamed_A``).
+    """
     filled = [h for h in header if h != ""]
-    if filled and all(_looks_like_data(h) for h in filled):
+    blanks = [f"unnamed_{col_letter(i)}" for i, h in enumerate(header) if h == ""]
+    if filled and all(_looks_like_data(h) for h in filled) and not set(blanks) & set(columns or ()):
+        hint = f", or pass columns={{{blanks[0]!r}: 'member_id'}} for the unnamed column" if blanks else ""
         raise ReadError(
             f"{label} has no header row",
             [Problem(label, header_row, None, ", ".join(filled[:6]),
                      "the first row holds numbers or dates, not column names",
                      "add a first row with column names (e.g. member_id, group_id, session_date); "
-                     "in a wide attendance sheet the column of member ids needs a header too (member_id)")],
+                     "in a wide attendance sheet the column of member ids needs a header too (member_id)" + hint)],
         )
     seen: dict[str, list[int]] = {}
     for i, h in enumerate(header):

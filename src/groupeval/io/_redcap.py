@@ -212,8 +212,24 @@ def check_repeat_timepoints(spec: Any) -> None:
                           "template such as 'visit_{instance}'")
 
 
-def _repeats(raw: RawSheet, f: pd.DataFrame, spec: Any, timepoint: str | None,
-             problems: list[Problem]) -> pd.DataFrame:
+def _instances_problem(raw: RawSheet, f: pd.DataFrame) -> Problem:
+    rep = f["redcap_repeat_instrument"].notna() & (f["redcap_repeat_instrument"].astype(str) != "")
+    names = ", ".join(sorted(set(f.loc[rep, "redcap_repeat_instrument"].astype(str))))
+    top = int(pd.to_numeric(f["redcap_repeat_instance"], errors="coerce").max())
+    return Problem(raw.label, None, "redcap_repeat_instance", names,
+                   f"repeating instrument(s) {names} have several instances per record (up to {top}) with "
+                   "different values; groupeval cannot tell which timepoint each is",
+                   "say how instances map to timepoints: repeat_timepoints={1: 'baseline', 2: 'week_12'} (TOML: "
+                   "repeat_timepoints = { 1 = \"baseline\", 2 = \"week_12\" }) or repeat_timepoints='visit_{instance}'")
+
+
+def _several_instances(f: pd.DataFrame) -> bool:
+    return "redcap_repeat_instance" in f.columns and bool(
+        (pd.to_numeric(f["redcap_repeat_instance"], errors="coerce") > 1).any())
+
+
+def _repeats(raw: RawSheet, f: pd.DataFrame, spec: Any, timepoint: str | None, problems: list[Problem],
+             notes: list[Note]) -> pd.DataFrame:
     """Repeating-instrument rows: timepoints from ``repeat_timepoints=`` (several instances need it)."""
     if "redcap_repeat_instrument" not in f.columns:
         return f
@@ -222,14 +238,7 @@ def _repeats(raw: RawSheet, f: pd.DataFrame, spec: Any, timepoint: str | None,
     if not rep.any() or (spec is None and not (inst[rep] > 1).any()):
         return f  # at most one instance per record: merged into the record's row
     if spec is None:
-        names = ", ".join(sorted(set(f.loc[rep, "redcap_repeat_instrument"].astype(str))))
-        problems.append(Problem(raw.label, None, "redcap_repeat_instance", names,
-                                f"repeating instrument(s) {names} have several instances per record (up to "
-                                f"{int(inst[rep].max())}); groupeval cannot tell which timepoint each is",
-                                "say how instances map to timepoints: repeat_timepoints={1: 'baseline', 2: "
-                                "'week_12'} (TOML: repeat_timepoints = { 1 = \"baseline\", 2 = \"week_12\" }) or "
-                                "repeat_timepoints='visit_{instance}'"))
-        return f
+        return f  # merged if the instances agree; else the conflicts and _instances_problem say what to do
     has_event = "timepoint" in f.columns
     event = f["timepoint"].astype(object) if has_event else pd.Series("", index=f.index, dtype=object)
     tps = [_repeat_timepoint(spec, str(i), int(n), str(e)) if r else None
@@ -247,20 +256,31 @@ def _repeats(raw: RawSheet, f: pd.DataFrame, spec: Any, timepoint: str | None,
         f["timepoint"] = pd.Series(np.where(rep, np.array(tps, dtype=object), base_tp.to_numpy(dtype=object)),
                                    index=f.index).astype(_STR)
         return f
-    return _spread_base_rows(f, rep, tps)
+    return _spread_base_rows(raw, f, rep, tps, notes)
 
 
-def _spread_base_rows(f: pd.DataFrame, rep: np.ndarray, tps: list[str | None]) -> pd.DataFrame:
-    """Fields of a record's non-repeating row carried onto each of its repeat rows (the base row goes)."""
+def _spread_base_rows(raw: RawSheet, f: pd.DataFrame, rep: np.ndarray, tps: list[str | None],
+                      notes: list[Note]) -> pd.DataFrame:
+    """Fields of a record's non-repeating row carried onto each of its repeat rows (the base row goes).
+
+    A record without any repeat row has no timepoint: its row is excluded (one note for all such rows).
+    """
     base = f.loc[~rep].drop_duplicates("member_id").set_index("member_id")
     reps = f.loc[rep].copy()
+    alone = ~rep & ~f["member_id"].isin(set(reps["member_id"])).to_numpy()
+    if alone.any():
+        ids = f.loc[alone, "member_id"].astype(str).tolist()
+        notes.append(Note(raw.file, int(f.loc[alone, SOURCE_ROW].iloc[0]), "member_id", ", ".join(ids[:20]),
+                          f"{len(ids)} record(s) without any repeated-instrument row: no timepoint, so their "
+                          "row is excluded (pass timepoint= to keep the non-repeating rows as a timepoint of "
+                          "their own)", "excluded", int(alone.sum())))
     reps["timepoint"] = pd.array([t for t, r in zip(tps, rep) if r], dtype=_STR)
     for c in f.columns:
         if c in ("member_id", "timepoint", SOURCE_FILE, SOURCE_ROW) or c.startswith("redcap_repeat"):
             continue
         fill = reps["member_id"].map(base[c]) if c in base.columns else None
         if fill is not None and fill.notna().any():
-            reps[c] = reps[c].astype(object).where(reps[c].notna(), fill.astype(object))
+            reps[c] = reps[c].where(reps[c].notna(), fill)
     return reps.reset_index(drop=True)
 
 
@@ -268,6 +288,8 @@ def _spread_base_rows(f: pd.DataFrame, rep: np.ndarray, tps: list[str | None]) -
 
 
 def _cell_text(v: object) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "1" if v else "0"
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
         return str(int(v))
     return " ".join(str(v).split())
@@ -355,20 +377,24 @@ def redcap_frame(raw: RawSheet, dictionary: Any, events: Mapping[str, str] | Non
     """(frame, item columns or None without a dictionary, identifier fields) of a REDCap export."""
     dic = read_dictionary(dictionary) if dictionary is not None else None
     f = _member(raw.frame.copy(deep=False), dic)
+    before = len(problems)
     if "timepoint" not in f.columns:
         if "redcap_event_name" in f.columns:
             _events(raw, f, events, problems)
-        elif timepoint is None and repeat_timepoints is None:
+        elif timepoint is None and repeat_timepoints is None and not _several_instances(f):
             raise SchemaError(f"{raw.label} has no redcap_event_name or timepoint column",
                               [Problem(raw.label, raw.header_row, "timepoint", None,
                                        "a classic (non-longitudinal) REDCap export does not say the timepoint",
                                        "pass timepoint='baseline' (one file per timepoint) or add a "
                                        "'timepoint' field")])
-    f = _repeats(raw, f, repeat_timepoints, timepoint, problems)
+    f = _repeats(raw, f, repeat_timepoints, timepoint, problems, notes)
     items = _apply_dictionary(raw, f, dic, problems, notes) if dic is not None else None
     ident = {c: "identifier (REDCap dictionary)" for c, fld in (dic.fields.items() if dic else ())
              if fld.identifier and c in f.columns and c != "member_id"}
-    f = merge_rows(f, raw, problems)
+    if len(problems) == before:  # rows of unknown timepoints (arms, instances) are not merged
+        f = merge_rows(f, raw, problems)
+        if len(problems) > before and repeat_timepoints is None and _several_instances(f):
+            problems.insert(before, _instances_problem(raw, f))
     f = f.drop(columns=[c for c in ("redcap_repeat_instrument", "redcap_repeat_instance") if c in f.columns])
     for c in f.columns:
         if c.endswith("_complete"):

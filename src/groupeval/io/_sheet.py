@@ -141,8 +141,20 @@ def _check_date_range(col: Any, name: str, label: str, first_row: int) -> None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if pa.types.is_timestamp(col.type) and col.type.unit == "ns":
+        return  # nanosecond time stamps fit by construction
     lo = pa.scalar(pd.Timestamp.min.ceil("D").to_pydatetime(), pa.timestamp("us"))
     hi = pa.scalar(pd.Timestamp.max.floor("D").to_pydatetime(), pa.timestamp("us"))
+    mm = pc.min_max(col)  # the usual case: the smallest and largest value are in range (no row-sized work)
+    if not mm["min"].is_valid:
+        return
+    ends = pa.array([mm["min"].as_py(), mm["max"].as_py()], type=col.type)
+    ends_us = ends.cast(pa.timestamp("us", tz=getattr(col.type, "tz", None))) if not pa.types.is_date(col.type) \
+        else ends.cast(pa.timestamp("us"))
+    if getattr(ends_us.type, "tz", None) is not None:
+        ends_us = ends_us.cast(pa.timestamp("us"))
+    if pc.greater_equal(ends_us[0], lo).as_py() and pc.less_equal(ends_us[1], hi).as_py():
+        return
     as_us = col.cast(pa.timestamp("us", tz=getattr(col.type, "tz", None))) if not pa.types.is_date(col.type) \
         else col.cast(pa.timestamp("us"))
     if getattr(as_us.type, "tz", None) is not None:
@@ -203,6 +215,13 @@ def missing_text_to_null(table: Any, keep: Iterable[str]) -> tuple[Any, dict[str
     masks: dict[str, np.ndarray] = {}
     for i, name in enumerate(table.column_names):
         col = table.column(i)
+        if pa.types.is_floating(col.type) and pc.any(pc.is_nan(col)).as_py():  # "NaN" text parsed as a number
+            nan = np.asarray(pc.is_nan(col).fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+            text = np.full(len(nan), None, dtype=object)
+            text[nan] = "NaN"
+            masks[name] = text
+            table = table.set_column(i, name, pc.if_else(pc.is_nan(col), pa.scalar(None, col.type), col))
+            continue
         if name in keep or not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
             continue
         hit = pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(col)), value_set=tokens)

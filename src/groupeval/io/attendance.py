@@ -155,8 +155,8 @@ def _frames(classified: list[tuple[RawSheet, str, list[str], list[str]]], header
         if shape == "wide":
             problems.extend(orphan_mark_columns(raw, date_cols, partial))
             info.notes.extend(drop_footer_rows(raw, date_cols, len(date_cols)))
-            if any(c not in header_dates for c in date_cols):
-                continue
+            if not date_cols or any(c not in header_dates for c in date_cols):
+                continue  # the header problems say what to do
             frames.append(wide_frame(raw, date_cols, header_dates, group, blank, problems, info))
         else:
             mark = [c for c in ("status", "attended") if c in raw.frame.columns]

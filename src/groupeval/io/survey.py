@@ -54,10 +54,12 @@ def _recognise(header: list[str]) -> dict[str, str]:
     return out
 
 
-def _detect(f: pd.DataFrame) -> str:
-    if is_qualtrics(f.columns):
+def _detect(raw: RawSheet) -> str:
+    """The export a sheet comes from, told by its raw header (before ``columns=`` renamed anything)."""
+    cols = set(raw.frame.columns) | set(raw.raw_header)
+    if is_qualtrics(cols):
         return "qualtrics"
-    if is_redcap(f.columns):
+    if is_redcap(cols):
         return "redcap"
     return "wide"
 
@@ -70,8 +72,8 @@ def text_to_float(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        return s.astype("float64"), np.zeros(len(s), bool)
+    if pd.api.types.is_numeric_dtype(s.dtype) or (pd.api.types.is_bool_dtype(s.dtype) and not s.isna().any()):
+        return s.astype("float64"), np.zeros(len(s), bool)  # TRUE / FALSE items read as 1 / 0
     if not isinstance(s.dtype, pd.StringDtype):
         obj = s.astype(object)
         vals = obj.to_numpy()
@@ -199,7 +201,10 @@ def _timepoint_and_member(sh: _Sheet, timepoint: str | None, several: bool) -> N
 
 def _read_sheet(sh: _Sheet, dictionary: Any, events: Mapping[str, str] | None, timepoint: str | None,
                 repeat_timepoints: Any, dayfirst: bool | None, several: bool, problems: list[Problem]) -> None:
+    before = len(problems)
     by_dictionary = _shape_frame(sh, dictionary, events, timepoint, repeat_timepoints, problems)
+    if len(problems) > before and "timepoint" not in sh.frame.columns:
+        return  # the timepoints could not be told (REDCap repeats): that problem says what to do
     _timepoint_and_member(sh, timepoint, several)
     f = sh.frame
     if by_dictionary is not None:
@@ -246,7 +251,7 @@ def read_survey_source(path: Any, format: str = "auto", *, columns: Mapping[str,
     problems: list[Problem] = []
     done: list[_Sheet] = []
     for raw in sheets:
-        shape = _detect(raw.frame) if format == "auto" else format
+        shape = _detect(raw) if format == "auto" else format
         if format == "auto" and (dictionary is not None or repeat_timepoints is not None) and shape == "wide":
             shape = "redcap"
         _check_options(format, events, shape, raw.label)

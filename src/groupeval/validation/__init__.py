@@ -1,4 +1,4 @@
-"""Validation: canonical tables -> a checked, frozen Dataset and its QualityReport.
+"""Validation: the readers' SourceTables (or frames) -> a checked, frozen Dataset and its QualityReport.
 
 Owns every data rule (required columns, types, vocabularies, references between
 tables, duplicates, dates, enrolment windows), the row accounting (read −

@@ -82,8 +82,12 @@ def _coerce_dates(t: Table, log: Log, col: str, required: bool, dayfirst: bool |
                     "dates are written both day-first and month-first: one only makes sense day-first, "
                     "another only month-first", "write all dates the same way, preferably as YYYY-MM-DD")
     if p.other_format.any():
+        shown = np.full(len(df), None, dtype=object)
+        idx = np.flatnonzero(p.other_format)
+        read_as = pd.DatetimeIndex(p.dates.to_numpy()[idx]).strftime("%Y-%m-%d")
+        shown[idx] = [f"{v} (read as {d})" for v, d in zip(df[col].to_numpy(dtype=object)[idx], read_as)]
         log.record(t, p.other_format, col, f"date written in another format than the rest of the column "
-                   f"({p.majority}); read as the date shown in the repaired column", "repaired")
+                   f"({p.majority})", "repaired", values=shown)
     if p.dates is not df[col]:  # (setting a column copies it)
         df[col] = p.dates
     if required:

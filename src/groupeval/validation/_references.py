@@ -139,7 +139,7 @@ def _responses(r: Table, m: Table, log: Log, keys: dict[str, np.ndarray], ng: in
 
 def references(ts: dict[str, Table], log: Log, keys: dict[str, np.ndarray], space: Space, unenrolled: str) -> None:
     """Every reference rule between the tables."""
-    g, m, s, a, r = (ts[n] for n in TABLE_NAMES)
+    _, m, s, a, r = (ts[n] for n in TABLE_NAMES)
     _unknown_groups(ts, log, keys, space.ng)
     _exit_order(m, log)
     if a.usable:
@@ -152,4 +152,3 @@ def references(ts: dict[str, Table], log: Log, keys: dict[str, np.ndarray], spac
             _enrolment(a, m, log, ad, valid, att, space.ng, unenrolled)
     if r.usable and m.usable and m.given:
         _responses(r, m, log, keys, space.ng, unenrolled)
-    del g
