@@ -111,7 +111,8 @@ def _is_text(s: pd.Series) -> bool:
 
 def find_identifier_columns(columns: Iterable[object] | pd.DataFrame, *,
                             values: bool | None = None,
-                            known: Mapping[str, str] | None = None) -> dict[str, str]:
+                            known: Mapping[str, str] | None = None,
+                            exclude: Iterable[str] = ()) -> dict[str, str]:
     """Columns that look like direct identifiers, mapped to the kind found.
 
     Parameters
@@ -125,6 +126,8 @@ def find_identifier_columns(columns: Iterable[object] | pd.DataFrame, *,
     known
         Columns already known to be identifiers (e.g. flagged ``Identifier?
         = y`` in a REDCap data dictionary) and their kind.
+    exclude
+        Column names never flagged (working columns).
 
     Returns
     -------
@@ -137,9 +140,10 @@ def find_identifier_columns(columns: Iterable[object] | pd.DataFrame, *,
     names = list(frame.columns) if frame is not None else list(columns)
     scan = frame is not None if values is None else bool(values and frame is not None)
     found: dict[str, str] = {}
+    skip = set(exclude)
     for col in names:
         label = str(col)
-        if label in _CANONICAL or label.startswith("_") or _plain_name(col) in _CANONICAL:
+        if label in skip or label in _CANONICAL or label.startswith("_") or _plain_name(col) in _CANONICAL:
             continue
         kind = (known or {}).get(label) or identifier_name(col)
         if kind is None and scan and frame is not None and _is_text(frame[col]):

@@ -7,7 +7,17 @@ the same table to frames given directly.
 """
 from __future__ import annotations
 
-__all__ = ["TABLE_ALIASES"]
+import re
+
+__all__ = ["TABLE_ALIASES", "ITEM_PATTERN", "is_item_name"]
+
+#: item columns are ``<instrument>_<n>`` (e.g. ``phq9_1``, ``whoqol_bref_26``)
+ITEM_PATTERN = re.compile(r"^[a-z][a-z0-9_]*?_\d+$")
+
+
+def is_item_name(column: str) -> bool:
+    """A column named like an item (and not a REDCap form-status or system column)."""
+    return bool(ITEM_PATTERN.match(column)) and not column.endswith("_complete") and not column.startswith("redcap_")
 
 _MEMBER = ("member_id", "member", "participant_id", "participant", "client_id", "person_id", "member_code")
 _GROUP = ("group_id", "group", "group_code", "group_name")

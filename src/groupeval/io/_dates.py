@@ -291,7 +291,8 @@ def _from_datetimes(values: pd.Series, dayfirst: bool | None) -> ParsedDates:
     out = v if v.dtype == "datetime64[ns]" else v.astype("datetime64[ns]")
     i8 = out.to_numpy().view("i8")
     nat = i8 == np.iinfo(np.int64).min
-    whole = np.floor_divide(i8, _DAY) * _DAY
+    whole = np.floor_divide(i8, _DAY)
+    whole *= _DAY  # the day part of each value, in place (NaT wraps round: hence the second test)
     if (whole != i8).any() and ((whole != i8) & ~nat).any():  # some value has a time of day
         out = out.dt.normalize()
     none = np.zeros(len(values), dtype=bool)

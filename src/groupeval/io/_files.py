@@ -128,7 +128,7 @@ def sheet_notes(sheets: Iterable[RawSheet]) -> list[Note]:
 
 def source_of_sheets(kind: str, sheets: list[RawSheet], frame: pd.DataFrame, **facts: Any) -> SourceTable:
     """A :class:`SourceTable` from a frame carrying ``_source_file`` / ``_source_row`` and the sheets read."""
-    table = frame.drop(columns=[c for c in (SOURCE_FILE, SOURCE_ROW) if c in frame])
+    table = pd.DataFrame({c: frame[c] for c in frame.columns if c not in (SOURCE_FILE, SOURCE_ROW)}, copy=False)
     shapes = facts.pop("sheet_shapes", {})
     rules = facts.pop("blank_rules", {})
     infos = tuple(SheetFacts(s.label, s.sheet, s.header_row, shapes.get(s.label), rules.get(s.label),

@@ -31,6 +31,7 @@ import pandas as pd
 from ..base.exceptions import ConfigError, Problem, SchemaError
 from ..base.schema import SOURCE_FILE, SOURCE_ROW
 from ..base.vocab import norm_name
+from ._aliases import is_item_name
 from ._notes import Note
 from ._sheet import MAX_LISTED, RawSheet
 
@@ -356,6 +357,8 @@ def _apply_dictionary(raw: RawSheet, f: pd.DataFrame, dic: Dictionary, problems:
             _labels_to_codes(raw, f, col, _BINARY_LABELS["checkbox"], problems, notes, "checkbox")
             items.append(col)
         elif fld is None:
+            if is_item_name(col) and "___" not in col and col not in ("member_id", "timepoint"):
+                items.append(col)  # a field the dictionary does not know: an item by its name, as without one
             continue
         elif fld.type in _BINARY_LABELS:
             _labels_to_codes(raw, f, col, _BINARY_LABELS[fld.type], problems, notes, "field")

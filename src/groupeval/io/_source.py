@@ -231,7 +231,8 @@ def as_source(obj: Any, kind: str, label: str) -> SourceTable:
     column = df[SOURCE_COLUMN].astype("category").array if SOURCE_COLUMN in df else None
     blank = (df[BLANK_CELL].fillna(False).to_numpy(dtype=bool) if BLANK_CELL in df
              else np.full(len(df), bool(attrs.get("groupeval_blank_absences", False))))
-    table = df.drop(columns=[c for c in (SOURCE_FILE, SOURCE_ROW, SOURCE_COLUMN, BLANK_CELL) if c in df])
+    table = pd.DataFrame({c: df[c] for c in df.columns if c not in (SOURCE_FILE, SOURCE_ROW, SOURCE_COLUMN,
+                                                                    BLANK_CELL)}, index=df.index, copy=False)
     first = str(files[0]).split(" [")[0] if len(df) else label
     file_label = first if SOURCE_FILE in df else label
     return SourceTable(

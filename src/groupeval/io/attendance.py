@@ -220,7 +220,8 @@ def read_attendance_source(path: Any, format: str = "auto", *, columns: Mapping[
     if info.empty_sessions:
         notes.append(_empty_sessions_note(file, info.empty_sessions))
     return source_of_sheets(
-        "attendance", sheets, out.drop(columns=[SOURCE_COLUMN, BLANK_CELL]),
+        "attendance", sheets, pd.DataFrame({c: out[c] for c in out.columns if c not in (SOURCE_COLUMN, BLANK_CELL)},
+                                           copy=False),
         sheet_shapes={r.label: s for r, s, _, _ in classified}, blank_rules=info.blank,
         column=out[SOURCE_COLUMN].array, blank_cell=out[BLANK_CELL].to_numpy(dtype=bool),
         shape=shapes.pop() if len(shapes) == 1 else "wide", notes=tuple(notes),

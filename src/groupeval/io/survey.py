@@ -20,7 +20,7 @@ import pandas as pd
 from ..base.exceptions import ConfigError, Problem, ReadError, SchemaError
 from ..base.schema import SOURCE_FILE, SOURCE_ROW
 from ..base.vocab import is_missing_text, norm_name
-from ._aliases import TABLE_ALIASES
+from ._aliases import ITEM_PATTERN, TABLE_ALIASES, is_item_name
 from ._files import read_sheets, recognise_aliases, source_of_sheets
 from ._notes import Note
 from ._qualtrics import QUALTRICS_DROPPED, is_qualtrics, qualtrics_frame, qualtrics_header
@@ -32,8 +32,6 @@ from .attendance import _require_rows
 __all__ = ["read_survey", "read_survey_source", "FORMATS", "ITEM_PATTERN", "QUALTRICS_DROPPED", "text_to_float"]
 
 FORMATS = ("auto", "wide", "redcap", "qualtrics")
-#: item columns are ``<instrument>_<n>`` (e.g. ``phq9_1``, ``whoqol_bref_26``)
-ITEM_PATTERN = re.compile(r"^[a-z][a-z0-9_]*?_\d+$")
 _STR = "string[pyarrow]"
 _CANON = ("member_id", "timepoint", "completed_on", "group_id")
 _TEXT_NAMES = ("member_id", "timepoint", "group_id", "record_id", "redcap_event_name", "redcap_repeat_instrument")
@@ -210,8 +208,7 @@ def _read_sheet(sh: _Sheet, dictionary: Any, events: Mapping[str, str] | None, t
     if by_dictionary is not None:
         items = by_dictionary  # the dictionary decides: a text field named like an item is not one
     else:
-        items = [c for c in f.columns if ITEM_PATTERN.match(c) and c not in _CANON
-                 and not c.endswith("_complete") and not c.startswith("redcap_")]
+        items = [c for c in f.columns if is_item_name(c) and c not in _CANON]
     sh.items = list(dict.fromkeys(items))
     sh.notes += _missing_text_notes(sh.raw, sh.items)
     sh.recoded = _to_items(f, sh.items, sh.raw, problems, sh.shape == "qualtrics", sh.notes, sh.keep_text)

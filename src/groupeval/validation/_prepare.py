@@ -117,8 +117,7 @@ def _empty_raw(name: str) -> pd.DataFrame:
 
 def check_identifiers(t: Table, log: Log, allow: bool) -> None:
     """Columns holding names, contact details or other direct identifiers: refused, or dropped if allowed."""
-    data = t.df[[c for c in t.df.columns if c not in INTERNAL]]
-    found = find_identifier_columns(data, known=t.identifiers)
+    found = find_identifier_columns(t.df, known=t.identifiers, exclude=INTERNAL)
     if not found:
         return
     file = files_of(t)
