@@ -173,3 +173,14 @@ def test_google_forms_export_loads_with_a_columns_mapping_and_codes_are_the_trut
     for c in [f"brs_{k}" for k in range(1, 7)] + [f"phq9_{k}" for k in range(1, 10)]:
         assert (got[c] == got[c + "_true"]).all(), c
     assert ge.score(ds.responses, "brs")["score"].notna().all()
+
+
+def test_missing_value_text_beside_labels_is_unanswered_and_recorded_once():
+    vals = {f"phq9_{k}": ["Not at all", "N/A", "Several days"] for k in range(1, 10)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = ge.validate(responses=_responses(vals, 3))
+    assert ds.responses["phq9_1"].tolist()[0] == 0 and np.isnan(ds.responses["phq9_1"].tolist()[1])
+    q = ds.quality.to_frame()
+    assert (q["reason"].str.contains("missing-value text")).sum() == 9          # one per cell, by validation
+    assert not q["value"].astype(str).str.contains("N/A =").any()              # never taken for a label

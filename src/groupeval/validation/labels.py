@@ -26,6 +26,7 @@ import pandas as pd
 from ..base.exceptions import ConfigError, GroupevalError, Problem, ValidationError
 from ..base.instruments import Instrument, label_key
 from ..base.schema import SOURCE_FILE, SOURCE_ROW
+from ..base.vocab import is_missing_text
 from ..io import SourceTable
 
 __all__ = ["code_answer_labels", "check_label_maps", "WORD_REASON"]
@@ -244,6 +245,7 @@ def _convert_column(df: pd.DataFrame, col: str, s: pd.Series, keys: Mapping[str,
     u_word = np.full(len(uniques) + 1, "", dtype=object)
     u_code = np.full(len(uniques) + 1, -1, dtype=np.int64)
     u_key = np.full(len(uniques) + 1, None, dtype=object)
+    u_keep = np.zeros(len(uniques) + 1, dtype=bool)  # cells left as written (missing-value text)
     any_word = False
     for i, v in enumerate(uniques):  # distinct values only
         if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
@@ -251,6 +253,10 @@ def _convert_column(df: pd.DataFrame, col: str, s: pd.Series, keys: Mapping[str,
             continue
         t = str(v).strip()
         if not t:
+            continue
+        if is_missing_text(t):  # "N/A", "#N/A", "NULL": validation reads them as unanswered and records it
+            u_val[i] = np.nan
+            u_keep[i] = True
             continue
         if _NUMBER.match(t):
             u_val[i] = float(t.replace(",", "."))
@@ -265,4 +271,8 @@ def _convert_column(df: pd.DataFrame, col: str, s: pd.Series, keys: Mapping[str,
         return None
     idx = np.where(codes >= 0, codes, len(uniques))
     values = pd.Series(u_val[idx], index=df.index, dtype="float64", name=col)
+    if u_keep.any():  # keep missing-value text as written, for validation's own record of it
+        raw = s.astype(object).to_numpy()
+        values = pd.Series(np.where(u_keep[idx], raw, values.to_numpy(dtype=object)), index=df.index, name=col,
+                           dtype=object)
     return values, u_word[idx], u_code[idx], u_key[idx]
