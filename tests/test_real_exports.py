@@ -325,3 +325,32 @@ def test_repeat_timepoints_reach_the_reader_through_load_and_toml(tmp_path):
         ds2 = ge.load(tmp_path)
     pd.testing.assert_frame_equal(ds.responses, ds2.responses)
     assert ds.responses.loc[ds.responses["timepoint"] == "week_12", "bp_systolic"].tolist() == [111.0]
+
+
+LEGITIMATE = {  # columns of the corpus that hold no identifier: the guard must leave them
+    ("redcapr_longitudinal_data.csv", "redcapr_longitudinal_dictionary.csv"): (
+        "next_of_kin_confirmed", "ec_confirmed", "comments", "study_comments", "specify_mood", "withdraw_reason"),
+    ("redcapr_simple_data.csv", "redcapr_simple_dictionary.csv"): ("comments", "mugshot", "age", "bmi"),
+    ("redcapr_checkboxes-1_data.csv", "redcapr_checkboxes-1_dictionary.csv"): ("desired_result",),
+    ("rtd_case01_records.csv", "rtd_case01_dictionary.csv"): ("unvalidated_text", "notes", "calculated",
+                                                              "datetime_dmyhms", "time", "signature_draw"),
+    ("redcapapi_Records.csv", "redcapapi_DataDictionary.csv"): ("text_test", "letters_only_test", "notes_test",
+                                                                "row_purpose", "redcap_data_access_group"),
+    ("redcapr_survey_data.csv", "redcapr_survey_dictionary.csv"): ("redcap_survey_identifier",
+                                                                   "prescreening_survey_timestamp"),
+    ("qualtrics_qualtRics_sample.csv", None): ("Q2", "DistributionChannel", "UserLanguage", "Duration (in seconds)"),
+    ("qualtrics_qtools_Single_Answer_MC_Insights.csv", None): ("mc_question_five_TEXT", "ResponseSet"),
+}
+
+
+@pytest.mark.parametrize("key", LEGITIMATE, ids=lambda k: k[0].rsplit(".", 1)[0])
+def test_legitimate_corpus_columns_are_not_taken_for_identifiers(key):
+    file, dictionary = key
+    kwargs = dict(QUALTRICS_ID) if file.startswith("qualtrics") else {}
+    if file.startswith(("redcapr_simple", "redcapr_checkboxes", "rtd_case01", "redcapr_survey")):
+        kwargs["timepoint"] = "baseline"
+    src = read_survey_source(CORPUS / file, dictionary=CORPUS / dictionary if dictionary else None, **kwargs)
+    flagged = find_identifier_columns(src.table, known=src.identifiers)
+    present = [c for c in LEGITIMATE[key] if c in src.table.columns]
+    assert present == list(LEGITIMATE[key])
+    assert not set(present) & set(flagged), {c: flagged[c] for c in set(present) & set(flagged)}

@@ -53,9 +53,17 @@ def _plain_name(name: object) -> str:
     return re.sub(r"[^0-9a-z]+", "_", text.casefold()).strip("_")
 
 
+#: a column named for a fact *about* an identifier (``next_of_kin_confirmed``, ``email_provided``) holds
+#: no identifier itself: its name does not flag it (its values are still scanned)
+_ABOUT = re.compile(r"_(confirmed|consent|consented|notified|contacted|informed|flag|status|complete|completed|"
+                    r"checked|verified|provided|given|known|available|yn|yes_no|count|changed|updated)$")
+
+
 def identifier_name(name: object) -> str | None:
     """The kind of identifier a column name says it holds ("name", "email" ...), or None."""
     plain = _plain_name(name)
+    if _ABOUT.search(plain):
+        return None
     for kind, pattern in _COMPILED.items():
         if pattern.search(plain):
             return kind

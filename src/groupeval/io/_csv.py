@@ -352,8 +352,8 @@ def _parse(data: Any, head: bytes, delim: str | None, label: str, opts: ReadOpti
     check_header(raw_header, label, header_row, opts.columns)
     raw_header = name_blanks(raw_header)
     rename, names = rename_plan(raw_header, opts.columns, opts.recognise, label, header_row)
-    literal = opts.literal
-    col_types = {n: pa.string() for n in names if n in literal or n in set(opts.csv_text_names)}
+    as_text = opts.as_text(names)
+    col_types = {n: pa.string() for n in as_text}
     skip = lines_after[min(hidx + extra, len(lines_after) - 1)]
     parser = _Parser(data, delim, skip, names, col_types)
     table = parser.parse_all(label, direct)
@@ -363,7 +363,7 @@ def _parse(data: Any, head: bytes, delim: str | None, label: str, opts: ReadOpti
     if parser.bad_rows:
         raise _ragged_error(data, delim, hidx + extra, names, label)
     table = _zoned_as_text(table, parser, label)
-    table, masks = missing_text_to_null(table, literal | set(opts.csv_text_names))
+    table, masks = missing_text_to_null(table, as_text)
     first = header_row + extra + 1
     frame = arrow_to_pandas(table, label, first,
                             {SOURCE_ROW: np.arange(first, first + table.num_rows, dtype=np.int64)})

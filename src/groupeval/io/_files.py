@@ -94,17 +94,20 @@ def check_path(path: Any) -> Path:
 
 def read_sheets(path: Any, *, sheet: str | None = None, columns: Mapping[str, str] | None = None,
                 recognise: Recogniser | None = None, text_names: Iterable[str] = (),
-                csv_text_names: Iterable[str] = (), header_plan: Any = None) -> list[RawSheet]:
+                csv_text_names: Iterable[str] = (), header_plan: Any = None,
+                text_if: Any = None) -> list[RawSheet]:
     """Read a file into one :class:`RawSheet` per table (one per sheet for workbooks).
 
     ``recognise`` receives the (already ``columns=``-mapped) header and returns
     extra renames (auto-recognised canonical names); ``text_names`` are
     canonical names read as text; ``csv_text_names`` (CSV only) columns read as
-    text without type inference (attendance marks); ``header_plan`` lets a
-    shape reader replace the header and skip further header rows (Qualtrics).
+    text without type inference (attendance marks), and so are CSV columns
+    whose name ``text_if`` accepts (the session columns of a wide sheet);
+    ``header_plan`` lets a shape reader replace the header and skip further
+    header rows (Qualtrics).
     """
     p = check_path(path)
-    opts = ReadOptions(columns, recognise, tuple(text_names), tuple(csv_text_names), header_plan)
+    opts = ReadOptions(columns, recognise, tuple(text_names), tuple(csv_text_names), header_plan, text_if)
     suffix = p.suffix.lower()
     if suffix in EXCEL_SUFFIXES:
         return read_excel(p, sheet, opts)

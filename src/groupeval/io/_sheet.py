@@ -9,7 +9,7 @@ column named; :func:`missing_text_to_null` reads ``NA`` / ``NULL`` /
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -45,6 +45,13 @@ class ReadOptions:
     csv_text_names: Iterable[str] = ()
     #: a shape's extra header rows (Qualtrics question text / ImportId rows, legacy V1..Vn headers)
     header_plan: HeaderPlan | None = None
+    #: CSV only: further columns read as text without type inference, told by their name (wide-sheet dates)
+    text_if: Callable[[str], bool] | None = None
+
+    def as_text(self, names: Iterable[str]) -> set[str]:
+        """The CSV columns read as text without type inference."""
+        marks = set(self.csv_text_names)
+        return {n for n in names if n in self.literal or n in marks or (self.text_if is not None and self.text_if(n))}
 
     @property
     def literal(self) -> frozenset[str]:
@@ -198,6 +205,9 @@ def arrow_to_pandas(table: Any, label: str, first_row: int, extra: Mapping[str, 
 
 
 _NUMERIC = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
+#: the spellings of the missing-value text looked for: lower, upper, title and as pyarrow lists them
+_TOKEN_SPELLINGS = sorted({v for t in MISSING_TEXT for v in (t, t.upper(), t.title(), t.capitalize())}
+                          | {"NaN", "-NaN", "#N/A N/A", "-1.#IND", "-1.#QNAN", "1.#IND", "1.#QNAN", "N/a", "n/A"})
 
 
 def missing_text_to_null(table: Any, keep: Iterable[str]) -> tuple[Any, dict[str, np.ndarray]]:
@@ -210,7 +220,7 @@ def missing_text_to_null(table: Any, keep: Iterable[str]) -> tuple[Any, dict[str
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    tokens = pa.array(sorted(MISSING_TEXT))
+    tokens = pa.array(_TOKEN_SPELLINGS)
     keep = set(keep)
     masks: dict[str, np.ndarray] = {}
     for i, name in enumerate(table.column_names):
@@ -224,7 +234,7 @@ def missing_text_to_null(table: Any, keep: Iterable[str]) -> tuple[Any, dict[str
             continue
         if name in keep or not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
             continue
-        hit = pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(col)), value_set=tokens)
+        hit = pc.is_in(col, value_set=tokens)  # one pass over the raw text (no lower-cased copy)
         if not pc.any(hit).as_py():
             continue
         hit_np = np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)

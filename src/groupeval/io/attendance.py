@@ -200,7 +200,8 @@ def read_attendance_source(path: Any, format: str = "auto", *, columns: Mapping[
     """
     _check_options(format, blank)
     sheets = read_sheets(path, sheet=sheet, columns=columns, recognise=_recognise,
-                         text_names=("member_id", "group_id"), csv_text_names=("status", "attended"))
+                         text_names=("member_id", "group_id"), csv_text_names=("status", "attended"),
+                         text_if=_is_date_header)
     _require_rows(sheets)
     classified, skipped = _classify(sheets, format)
     if skipped:
