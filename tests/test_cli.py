@@ -24,7 +24,7 @@ def test_validate_writes_quality_csv(tmp_path, capsys):
     target = tmp_path / "quality.csv"
     assert main(["validate", str(SAMPLE), "--quality-csv", str(target)]) == 0
     header = target.read_text().splitlines()[0]
-    assert header == "file,row,column,value,reason,action"
+    assert header == "file,row,column,value,reason,action,fix"
 
 
 def test_validate_bad_data_lists_every_problem_without_traceback(tmp_path, capsys):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "Problem",
@@ -67,7 +68,15 @@ class GroupevalError(ValueError):
         A sentence saying what is wrong and how to fix it.
     problems
         Optional list of :class:`Problem` records; all are shown.
+
+    Attributes
+    ----------
+    quality
+        For errors raised by validation: the repairs and exclusions found
+        before the problems stopped it (a ``QualityReport``), else None.
     """
+
+    quality: Any = None
 
     def __init__(self, message: str, problems: Iterable[Problem] = ()):
         self.problems: list[Problem] = list(problems)

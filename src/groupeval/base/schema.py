@@ -77,20 +77,40 @@ FORMAT = ("in-person", "online", "hybrid")
 ATTENDANCE_STATUS = ("present", "absent", "excused", "late")
 MEMBER_STATUS = ("active", "completed", "dropped")
 
+#: words naming a place or thing: "<thing>_name" is not a person's name
+_THINGS = ("group", "site", "programme", "program", "session", "instrument", "event", "form", "file", "sheet",
+           "venue", "org", "organisation", "organization", "company", "school", "course", "project", "study",
+           "survey", "field", "variable", "item", "question", "scale", "test", "drug", "medication", "product",
+           "team", "class", "city", "town", "country", "place", "street", "ward", "unit")
+_NOT_A_THING = "".join(f"(?<!{w}_)" for w in _THINGS)
 #: Regular expressions that flag direct identifiers.  They are matched with
-#: ``re.search`` against normalised column names (lower case, every run of
-#: non-alphanumerics replaced by "_"), and anchored on "_"-separated words so
-#: that e.g. "cancelled" or "excellent" never look like a phone column while
-#: "Participant Name", "facilitator_name", "E-mail", "Mobile no" and "DOB" do.
-#: Names of places or things ("group_name", "site_name", "programme_name")
-#: are not identifiers of a person and are not flagged.
+#: ``re.search`` against column names written plainly (camel case split,
+#: accents removed, lower case, every run of non-alphanumerics replaced by
+#: "_": see :func:`groupeval.base.identifiers.find_identifier_columns`), and
+#: anchored on "_"-separated words so that e.g. "cancelled" or "excellent"
+#: never look like a phone column while "Participant Name", "facilitator_name",
+#: "E-mail", "Mobile no", "DOB", "fname", "Vorname", "Next of kin" and "NHS
+#: number" do.  Names of places or things ("group_name", "site_name",
+#: "programme_name", "redcap_event_name") are not identifiers of a person and
+#: are not flagged.
 IDENTIFIER_PATTERNS = {
-    "name": r"^(?!(group|site|programme|program|session|instrument|event|form|file|sheet|venue|org|"
-            r"organisation|organization)_)"
-            r"((\w+_)?(full|first|last|given|family|sur|middle|member|participant|client|patient|facilitator|"
-            r"contact|person)_?name(s)?|name(s)?)(_\d+)?$",
-    "email": r"(^|_)e_?mail(_address)?($|_)",
-    "phone": r"(^|_)(phone|telephone|tel|mobile|cell|cellphone|cell_phone)(_?(no|number|num))?($|_)",
-    "address": r"(^|_)(address|street|postcode|post_code|zip|zipcode|zip_code)($|_)",
-    "date of birth": r"^dob$|(^|_)date_?of_?birth($|_)|(^|_)birth_?date($|_)|(^|_)birthday($|_)",
+    "network address": r"(^|_)ip_?address($|_)|^ip$",
+    "name": r"(^|_)" + _NOT_A_THING +
+            r"((full|first|last|given|family|sur|fore|middle|maiden|nick|user|member|participant|client|"
+            r"patient|person|facilitator|contact|child|parent|carer|guardian|respondent|recipient)_?)?"
+            r"names?(_\d+)?($|_)"
+            r"|^[flm]_?name$|(^|_)(initials|nombres?|apellidos?|vorname|nachname|familienname|prenom|"
+            r"nom_de_famille|nome|cognome|sobrenome|naam|voornaam|achternaam|fornavn|efternavn)($|_)"
+            r"|(^|_)next_of_kin($|_)|(^|_)(emergency|ice)_contacts?($|_)|(^|_)kin_contact|^customers?$",
+    "email": r"(^|_)e_?mail(_address|s)?($|_)|(^|_)correo($|_)|(^|_)courriel($|_)",
+    "phone": r"(^|_)(phone|telephone|tel|mobile|cell|cellphone|cell_phone|whats_?app|telefono|telefon|fax|sms)"
+             r"(_?(no|number|num|nr))?($|_)",
+    "address": r"(^|_)(address|street|postcode|post_code|postal_code|zip|zipcode|zip_code|direccion|adresse|"
+               r"anschrift)($|_)",
+    "date of birth": r"^dob$|(^|_)date_?of_?birth($|_)|(^|_)birth_?date($|_)|(^|_)birthday($|_)"
+                     r"|(^|_)fecha_de_nacimiento($|_)|(^|_)geburtsdatum($|_)",
+    "national or health id number": r"(^|_)(nhs|ssn|medicare|medicaid|mrn|nino)(_?(no|number|num|nr|id))?($|_)"
+                                    r"|(^|_)social_security|(^|_)national_insurance|(^|_)ni_number($|_)"
+                                    r"|(^|_)passport|(^|_)driv(er|ers|ing)_licen[cs]e|(^|_)medical_record",
+    "location": r"(^|_)location_?(latitude|longitude|accuracy)($|_)|^(latitude|longitude|lat|lon|lng)$",
 }

@@ -20,11 +20,8 @@ appear in any audience's output.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import re
-import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from ..base.exceptions import ConfigError, IdentifierError, Problem
-from ..base.schema import IDENTIFIER_PATTERNS
+from ..base.identifiers import find_identifier_columns
+from ..base.pseudonyms import SALT_ENV, SALT_FILE, new_salt, pseudonymise, resolve_salt  # noqa: F401 (re-exported)
 
 __all__ = [
     "AUDIENCES",
@@ -56,10 +54,6 @@ __all__ = [
 AUDIENCES = ("program", "research", "funder", "public")
 SUPPRESSING_AUDIENCES = ("funder", "public")
 DEFAULT_MIN_CELL = 11
-#: Environment variable read by :func:`resolve_salt`.
-SALT_ENV = "GROUPEVAL_SALT"
-#: File name of a per-dataset salt kept beside the data (see :func:`resolve_salt`).
-SALT_FILE = ".groupeval_salt"
 #: Suffix of the boolean flag column added for every suppressible column.
 FLAG_SUFFIX = "_suppressed"
 
@@ -394,122 +388,6 @@ def mask_display(table: pd.DataFrame, *, marker: str | None = None, min_cell: in
     return out
 
 
-# --------------------------------------------------------------------------- pseudonyms
-def new_salt() -> str:
-    """A fresh random salt (64 hex characters, 256 bits, from :mod:`secrets`)."""
-    return secrets.token_hex(32)
-
-
-def resolve_salt(salt: str | bytes | None = None, *, directory: str | os.PathLike | None = None,
-                 create: bool = True) -> str:
-    """Find the salt for pseudonyms.
-
-    Order: the explicit ``salt``; the environment variable ``GROUPEVAL_SALT``;
-    the file ``.groupeval_salt`` in ``directory`` (the data folder), created
-    with :func:`new_salt` when missing and ``create`` is True.  Keeping the
-    salt with the identifiable data (not with the shared outputs) makes the
-    pseudonyms stable across report runs on the same data while nobody who
-    only sees the outputs can link them back to member ids.
-    """
-    if salt is not None:
-        return salt.decode() if isinstance(salt, bytes) else str(salt)
-    env = os.environ.get(SALT_ENV)
-    if env:
-        return env
-    if directory is None:
-        raise ConfigError(f"no salt for pseudonyms: pass salt=..., set the environment variable {SALT_ENV}, "
-                          f"or give directory= so a {SALT_FILE} file can be kept beside the data.")
-    d = Path(directory)
-    if d.is_file():
-        d = d.parent
-    path = d / SALT_FILE
-    if path.exists():
-        text = path.read_text(encoding="utf-8").strip()
-        if text:
-            return text
-    if not create:
-        raise ConfigError(f"no salt file {path}; set {SALT_ENV} or allow create=True.")
-    value = new_salt()
-    path.write_text(value + "\n", encoding="utf-8")
-    try:
-        path.chmod(0o600)
-    except OSError:  # pragma: no cover - e.g. some network file systems
-        pass
-    return value
-
-
-def _hash_ids(values: np.ndarray, key: bytes, prefix: str, length: int) -> np.ndarray:
-    # One HMAC per *distinct* id (hashlib has no vectorised form; C-implemented, ~1 µs each).
-    return np.array([prefix + hmac.new(key, str(v).encode("utf-8"), hashlib.sha256).hexdigest()[:length]
-                     for v in values], dtype=object)
-
-
-def pseudonymise(data: pd.Series | pd.DataFrame, *, salt: str | bytes,
-                 column: str | Sequence[str] = "member_id", prefix: str = "P-", length: int = 10):
-    """Replace member ids by stable salted pseudonyms.
-
-    Parameters
-    ----------
-    data
-        A Series of ids, or a DataFrame whose ``column`` (or columns) hold ids.
-    salt
-        Secret key (see :func:`resolve_salt`).  The same id and salt always give
-        the same pseudonym; a different salt gives unrelated pseudonyms.
-    column
-        Id column(s) of a DataFrame (default ``member_id``).
-    prefix, length
-        Pseudonym = ``prefix`` + the first ``length`` hex digits of
-        HMAC-SHA256(salt, id), e.g. ``P-3f9a1c2b4d``.
-
-    Returns
-    -------
-    Series or DataFrame
-        Same shape; missing ids stay missing.  The column keeps its name.
-
-    Raises
-    ------
-    ConfigError
-        Empty salt, ``length`` outside 8..64, or two ids that collide after
-        truncation (use a larger ``length``).
-
-    Notes
-    -----
-    HMAC-SHA256 (RFC 2104) with a secret salt is a keyed one-way function:
-    without the salt, guessing ids and hashing them does not reveal which
-    pseudonym belongs to whom.  With ``length`` hex digits the chance that two
-    of :math:`n` ids collide is about :math:`n^2 / 2^{4\\,\\mathrm{length}+1}`
-    (10 digits, 10 000 members: 5e-5); collisions are detected and raise.
-    """
-    if salt is None or (isinstance(salt, (str, bytes)) and len(salt) == 0):
-        raise ConfigError("pseudonymise needs a non-empty salt; see groupeval.privacy.resolve_salt.")
-    if not isinstance(length, int) or not 8 <= length <= 64:
-        raise ConfigError(f"length must be an integer from 8 to 64, got {length!r}.")
-    key = salt if isinstance(salt, bytes) else str(salt).encode("utf-8")
-
-    def _one(s: pd.Series) -> pd.Series:
-        codes, uniques = pd.factorize(s.astype("string"), use_na_sentinel=True)
-        hashed = _hash_ids(np.asarray(uniques, dtype=object), key, prefix, length)
-        if len(set(hashed)) != len(hashed):
-            raise ConfigError(f"two ids collide after truncating their pseudonyms to {length} hex digits; "
-                              "use a larger length= (e.g. 16).")
-        out = pd.Series(pd.array(np.where(codes >= 0, hashed[np.maximum(codes, 0)] if len(hashed) else None,
-                                          None), dtype="string"), index=s.index, name=s.name)
-        return out
-
-    if isinstance(data, pd.Series):
-        return _one(data)
-    if not isinstance(data, pd.DataFrame):
-        raise ConfigError(f"pseudonymise takes a pandas Series or DataFrame, got {type(data).__name__}.")
-    cols = _as_list(column)
-    missing = [c for c in cols if c not in data.columns]
-    if missing:
-        raise ConfigError(f"column(s) {missing} not in the table; its columns are {list(data.columns)}.")
-    out = data.copy()
-    for c in cols:
-        out[c] = _one(out[c])
-    return out
-
-
 # --------------------------------------------------------------------------- identifier checks
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(
@@ -520,19 +398,8 @@ _PHONE = re.compile(
 _DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+")
 
 
-def _normalise_col(name: Any) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
-
-
 def _identifier_columns(frame: pd.DataFrame) -> dict[str, str]:
-    found = {}
-    for col in frame.columns:
-        norm = _normalise_col(col)
-        for kind, pat in IDENTIFIER_PATTERNS.items():
-            if re.search(pat, norm):
-                found[str(col)] = kind
-                break
-    return found
+    return find_identifier_columns(frame.columns)
 
 
 def _texts_of(obj: Any) -> list[tuple[str, str]]:

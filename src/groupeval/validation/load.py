@@ -2,292 +2,46 @@
 
 ``load`` reads a programme folder (files found by name: ``groups.*``,
 ``members.*``, ``sessions.*``, ``attendance.*``, ``surveys.*``) or a TOML
-configuration naming the files, their shapes and column renames, with the
-readers of :mod:`groupeval.io`, then calls :func:`validate`.  ``validate``
-checks in-memory tables with the rules of :mod:`groupeval.validation` and
-looks up item ranges in the instrument registry, which is why this module
-sits in the scoring layer of the architecture.  See ``docs/validation.md``.
+configuration (:mod:`.config`) with the readers of :mod:`groupeval.io`
+(their typed ``*_source`` forms), then calls :func:`validate`.  Every
+keyword reaches the layer that needs it: ``dayfirst`` and
+``repeat_timepoints`` the readers (and ``dayfirst`` validation too), the
+rest validation.  ``validate`` checks in-memory tables with the rules of
+:mod:`groupeval.validation` and looks up item ranges in the instrument
+registry.  See ``docs/validation.md``.
 """
 from __future__ import annotations
 
-import csv
-import datetime as _dt
-import io as _stdio
 import re
-import tomllib
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 
-from ..base.dataset import Dataset
+from ..base.dataset import Dataset, QualityReport
 from ..base.exceptions import ConfigError, DataQualityWarning, GroupevalError, Problem, ReadError, SchemaError
-from .checks import item_columns, normalise_column_name, raise_problems, validate_tables
+from ..io import SourceTable, peek_columns
+from .checks import item_columns, normalise_column_name, validate_tables
+from .config import CONFIG_NAME, FILE_KEYS, FILE_STEMS, discover, merge_config, read_config
+from .forms import check_items_spec, item_columns_by_position
+from .identities import Pseudonymised, check_groups, pseudonymise_frames
+from .labels import check_label_maps, code_answer_labels
 
 __all__ = ["load", "validate", "read_config", "CONFIG_NAME", "FILE_STEMS"]
 
-#: name of the configuration file ``load(folder)`` uses when the folder holds one.
-CONFIG_NAME = "groupeval.toml"
-#: file stems ``load(folder)`` looks for, per config key (``surveys`` feeds the ``responses`` table).
-FILE_STEMS = {"groups": ("groups",), "members": ("members",), "sessions": ("sessions",),
-              "attendance": ("attendance",), "surveys": ("surveys", "survey", "responses")}
-_DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq")
-_FILE_KEYS = tuple(FILE_STEMS)
 _TABLE_OF = {"groups": "groups", "members": "members", "sessions": "sessions", "attendance": "attendance",
              "surveys": "responses"}
-_ATT_FORMATS = ("auto", "roster", "signin", "wide")
-_SURVEY_FORMATS = ("auto", "wide", "redcap", "qualtrics")
-_BLANK = ("absent", "not_scheduled")
-_COMMON_FILE_KEYS = {"path", "columns", "sheet"}
-_EXTRA_FILE_KEYS = {"attendance": {"format", "blank", "group", "dayfirst"},
-                    "surveys": {"format", "dictionary", "events"}}
-_PROGRAMME_KEYS = ("name", "timepoints", "instruments", "cutoff", "dayfirst", "unenrolled", "today")
-_TOP_KEYS = ("programme", "files", "privacy")
+#: load() keywords the readers need (dayfirst goes to validation too)
+_READER_KEYS = ("dayfirst", "repeat_timepoints")
 
-
-# --------------------------------------------------------------------------
-# configuration
-# --------------------------------------------------------------------------
-def _cfg_problem(problems: list, where: str, key: str, value: object, reason: str, fix: str) -> None:
-    problems.append((ConfigError, Problem(where, None, key, value, reason, fix)))
-
-
-def _is_date_text(v: object) -> bool:
-    if isinstance(v, (_dt.date, _dt.datetime)):
-        return True
-    try:
-        pd.Timestamp(str(v))
-        return bool(re.match(r"^\d{4}-\d{2}-\d{2}", str(v)))
-    except (ValueError, TypeError):
-        return False
-
-
-def read_config(config: Mapping[str, Any] | str | Path, *, base: Path | None = None) -> dict[str, Any]:
-    """Parse and check a groupeval configuration (a TOML file or the same structure as a dict).
-
-    Returns a normalised dict: ``{"programme": {...}, "files": {key: [filespec, ...]},
-    "privacy": {...}, "base": Path, "name": str}`` with file paths made
-    absolute (relative paths are relative to the TOML file).
-
-    Raises
-    ------
-    ConfigError
-        Listing every bad key with the allowed keys or values.
-    """
-    where = "configuration"
-    if isinstance(config, (str, Path)):
-        path = Path(config)
-        where = path.name
-        if not path.is_file():
-            raise ConfigError(f"configuration file {path} does not exist",
-                              [Problem(str(path), None, None, None, "file not found",
-                                       "check the path (it is relative to the current folder)")])
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError(f"{path.name} is not valid TOML: {err}",
-                              [Problem(path.name, None, None, None, f"TOML syntax error: {err}",
-                                       "fix the line shown (strings need double quotes, tables [like.this])")]
-                              ) from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"{path.name} is not UTF-8 text; save it as UTF-8") from None
-        base = path.parent if base is None else base
-    elif isinstance(config, Mapping):
-        data = dict(config)
-    else:
-        raise ConfigError(f"config must be a path to a TOML file or a dict, got {type(config).__name__}")
-    base = Path(base) if base is not None else Path.cwd()
-    problems: list = []
-    for k in data:
-        if k not in _TOP_KEYS:
-            _cfg_problem(problems, where, k, None, f"unknown top-level key [{k}]",
-                         f"use only {', '.join('[' + t + ']' for t in _TOP_KEYS)}")
-    prog = data.get("programme", {}) or {}
-    if not isinstance(prog, Mapping):
-        _cfg_problem(problems, where, "programme", prog, "[programme] must be a table", "write [programme]")
-        prog = {}
-    for k in prog:
-        if k not in _PROGRAMME_KEYS:
-            _cfg_problem(problems, where, f"programme.{k}", None, "unknown key",
-                         f"allowed keys in [programme]: {', '.join(_PROGRAMME_KEYS)}")
-    if "name" in prog and not isinstance(prog["name"], str):
-        _cfg_problem(problems, where, "programme.name", prog["name"], "must be a string", 'name = "My programme"')
-    tps = prog.get("timepoints")
-    if tps is not None:
-        if (not isinstance(tps, list) or not tps or not all(isinstance(t, str) and t.strip() for t in tps)
-                or len({t.strip().casefold() for t in tps}) != len(tps)):
-            _cfg_problem(problems, where, "programme.timepoints", tps,
-                         "must be a non-empty list of distinct names, in order",
-                         'timepoints = ["baseline", "week_12", "week_26"]')
-    inst = prog.get("instruments")
-    if inst is not None:
-        from ..base import instruments as _instruments
-
-        avail = _instruments.available()
-        if not isinstance(inst, list) or not all(isinstance(i, str) for i in inst):
-            _cfg_problem(problems, where, "programme.instruments", inst, "must be a list of instrument names",
-                         f"choose from: {', '.join(avail)}")
-        else:
-            for i in inst:
-                if i not in avail:
-                    _cfg_problem(problems, where, "programme.instruments", i, "unknown instrument",
-                                 f"choose from: {', '.join(avail)} (or register your own first)")
-    for key in ("cutoff", "today"):
-        if key in prog and not _is_date_text(prog[key]):
-            _cfg_problem(problems, where, f"programme.{key}", prog[key], "must be a date",
-                         f'{key} = "2025-09-30" (YYYY-MM-DD)')
-    if "dayfirst" in prog and not isinstance(prog["dayfirst"], bool):
-        _cfg_problem(problems, where, "programme.dayfirst", prog["dayfirst"], "must be true or false",
-                     "dayfirst = true  (03/02/2025 = 3 February)")
-    if "unenrolled" in prog and prog["unenrolled"] not in ("error", "exclude"):
-        _cfg_problem(problems, where, "programme.unenrolled", prog["unenrolled"], "must be one of error, exclude",
-                     'unenrolled = "exclude"')
-    privacy = data.get("privacy", {}) or {}
-    if not isinstance(privacy, Mapping):
-        _cfg_problem(problems, where, "privacy", privacy, "[privacy] must be a table", "write [privacy]")
-        privacy = {}
-    for k, v in privacy.items():
-        if k != "allow_identifiers":
-            _cfg_problem(problems, where, f"privacy.{k}", None, "unknown key",
-                         "the only key in [privacy] is allow_identifiers")
-        elif not isinstance(v, bool):
-            _cfg_problem(problems, where, "privacy.allow_identifiers", v, "must be true or false",
-                         "allow_identifiers = false")
-    files_in = data.get("files", {}) or {}
-    files: dict[str, list[dict[str, Any]]] = {}
-    if not isinstance(files_in, Mapping):
-        _cfg_problem(problems, where, "files", files_in, "[files] must hold tables such as [files.members]",
-                     '[files.members]\npath = "members.csv"')
-        files_in = {}
-    for key, spec in files_in.items():
-        if key not in _FILE_KEYS:
-            _cfg_problem(problems, where, f"files.{key}", None, "unknown file kind",
-                         f"use [files.<kind>] with kind one of: {', '.join(_FILE_KEYS)}")
-            continue
-        specs = spec if isinstance(spec, list) else [spec]
-        out = []
-        for n, fs in enumerate(specs):
-            label = f"files.{key}" + (f"[{n}]" if isinstance(spec, list) else "")
-            if not isinstance(fs, Mapping):
-                _cfg_problem(problems, where, label, fs, "must be a table with at least path = ...",
-                             f'[files.{key}]\npath = "{key}.csv"')
-                continue
-            allowed = _COMMON_FILE_KEYS | _EXTRA_FILE_KEYS.get(key, set())
-            for k in fs:
-                if k not in allowed:
-                    _cfg_problem(problems, where, f"{label}.{k}", None, "unknown key",
-                                 f"allowed keys in [{label}]: {', '.join(sorted(allowed))}")
-            if not isinstance(fs.get("path"), str) or not fs.get("path"):
-                _cfg_problem(problems, where, f"{label}.path", fs.get("path"), "missing or not a string",
-                             f'path = "{key}.csv"  (relative to the TOML file)')
-                continue
-            for mk in ("columns", "events"):
-                if mk in fs and (not isinstance(fs[mk], Mapping) or
-                                 not all(isinstance(a, str) and isinstance(b, str) for a, b in fs[mk].items())):
-                    _cfg_problem(problems, where, f"{label}.{mk}", fs[mk], "must map names to names",
-                                 f'{mk} = {{ "Raw name" = "canonical_name" }}')
-            fmt_allowed = _ATT_FORMATS if key == "attendance" else _SURVEY_FORMATS if key == "surveys" else None
-            if "format" in fs and fmt_allowed and fs["format"] not in fmt_allowed:
-                _cfg_problem(problems, where, f"{label}.format", fs["format"], "unknown format",
-                             f"format must be one of: {', '.join(fmt_allowed)}")
-            if "blank" in fs and fs["blank"] not in _BLANK:
-                _cfg_problem(problems, where, f"{label}.blank", fs["blank"], "unknown blank rule",
-                             f"blank must be one of: {', '.join(_BLANK)}")
-            if "dayfirst" in fs and not isinstance(fs["dayfirst"], bool):
-                _cfg_problem(problems, where, f"{label}.dayfirst", fs["dayfirst"], "must be true or false",
-                             "dayfirst = true")
-            for sk in ("sheet", "group", "dictionary"):
-                if sk in fs and not isinstance(fs[sk], str):
-                    _cfg_problem(problems, where, f"{label}.{sk}", fs[sk], "must be a string", f'{sk} = "..."')
-            item = dict(fs)
-            item["path"] = (base / fs["path"]).resolve() if not Path(fs["path"]).is_absolute() else Path(fs["path"])
-            if isinstance(fs.get("dictionary"), str):
-                d = Path(fs["dictionary"])
-                item["dictionary"] = d if d.is_absolute() else (base / d).resolve()
-            out.append(item)
-        files[key] = out
-    raise_problems(problems, f"The configuration {where} has problems")
-    return {"programme": dict(prog), "files": files, "privacy": dict(privacy), "base": base, "where": where}
-
-
-def _discover(folder: Path) -> dict[str, Any]:
-    """Config for a folder without a TOML: files found by stem."""
-    files: dict[str, list[dict[str, Any]]] = {}
-    problems: list = []
-    data_files = [p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in _DATA_SUFFIXES
-                  and not p.name.startswith(("~$", "."))]
-    for key, stems in FILE_STEMS.items():
-        found = [p for p in data_files if p.stem.lower() in stems]
-        if len(found) > 1:
-            problems.append((ConfigError, Problem(str(folder), None, key, ", ".join(p.name for p in found),
-                                                  f"several files could be the {key} file",
-                                                  "keep one, or name the files in a groupeval.toml")))
-        elif found:
-            spec: dict[str, Any] = {"path": found[0]}
-            if key == "surveys":
-                dicts = [p for p in data_files if "dictionary" in p.stem.lower()]
-                if len(dicts) == 1:
-                    spec["dictionary"] = dicts[0]
-            files[key] = [spec]
-    if not files and not problems:
-        raise ReadError(f"no programme files found in {folder}",
-                        [Problem(str(folder), None, None, None,
-                                 "no file named groups.*, members.*, sessions.*, attendance.* or surveys.* "
-                                 f"(extensions {', '.join(_DATA_SUFFIXES)})",
-                                 "rename the files, or write a groupeval.toml that names them")])
-    raise_problems(problems, f"The folder {folder} is ambiguous")
-    return {"programme": {}, "files": files, "privacy": {}, "base": folder, "where": str(folder)}
-
-
-def _merge_config(cfg: dict[str, Any], extra: Mapping[str, Any] | str | Path) -> dict[str, Any]:
-    more = read_config(extra, base=cfg["base"])
-    cfg = dict(cfg)
-    cfg["programme"] = {**cfg["programme"], **more["programme"]}
-    cfg["privacy"] = {**cfg["privacy"], **more["privacy"]}
-    cfg["files"] = {**cfg["files"], **more["files"]}
-    return cfg
-
-
-# --------------------------------------------------------------------------
-# reading
-# --------------------------------------------------------------------------
-def _peek_header(path: Path) -> list[str] | None:
-    """Column names of a file's first row (cheap; None when it cannot be told)."""
-    try:
-        suffix = path.suffix.lower()
-        if suffix in (".parquet", ".pq"):
-            import pyarrow.parquet as pq
-
-            return list(pq.read_schema(path).names)
-        if suffix in (".xlsx", ".xlsm"):
-            import openpyxl
-
-            wb = openpyxl.load_workbook(path, read_only=True)
-            names: list[str] = []
-            for ws in wb.worksheets:
-                for row in ws.iter_rows(max_row=1, values_only=True):
-                    names += [str(v) for v in row if v is not None]
-            wb.close()
-            return names
-        raw = path.read_bytes()[:65536]
-        for enc in ("utf-8-sig", "cp1252"):
-            try:
-                text = raw.decode(enc)
-                break
-            except UnicodeDecodeError:
-                continue
-        first = next((ln for ln in text.splitlines() if ln.strip()), "")
-        delim = max(",;\t|", key=first.count)
-        return next(csv.reader(_stdio.StringIO(first), delimiter=delim))
-    except Exception:  # pragma: no cover - the reader reports the real problem
-        return None
+_Problems = list[tuple[type[GroupevalError], Problem]]
 
 
 def _columns_for(path: Path, flat: Mapping[str, str]) -> dict[str, str]:
     """The part of a flat ``columns=`` mapping that names columns present in ``path``."""
-    header = _peek_header(path)
+    header = peek_columns(path)
     if header is None:
         return dict(flat)
     names = {h.strip() for h in header}
@@ -295,82 +49,123 @@ def _columns_for(path: Path, flat: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in flat.items() if k.strip() in names or re.sub(r"\s+", "", k).casefold() in squashed}
 
 
-def _split_columns(columns: Mapping[str, Any] | None) -> tuple[dict[str, dict], dict[str, str]]:
+def _split_columns(columns: Mapping[str, Any] | None) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
     if not columns:
         return {}, {}
     if not isinstance(columns, Mapping):
         raise ConfigError(f"columns= must be a dict such as {{'Participant ID': 'member_id'}}, got "
                           f"{type(columns).__name__}")
     per = {k: dict(v) for k, v in columns.items() if isinstance(v, Mapping)}
-    bad = [k for k in per if k not in _FILE_KEYS and k != "responses"]
+    bad = [k for k in per if k not in FILE_KEYS and k != "responses"]
     if bad:
-        raise ConfigError(f"columns= has per-file mappings for unknown kinds {bad}; use {', '.join(_FILE_KEYS)}")
+        raise ConfigError(f"columns= has per-file mappings for unknown kinds {bad}; use {', '.join(FILE_KEYS)}")
     if "responses" in per:
         per["surveys"] = {**per.pop("responses"), **per.get("surveys", {})}
     flat = {k: v for k, v in columns.items() if not isinstance(v, Mapping)}
     return per, flat
 
 
-def _read_all(cfg: dict[str, Any], columns: Mapping[str, Any] | None,
-              problems: list) -> dict[str, list[pd.DataFrame]]:
+def _reader_kwargs(key: str, spec: Mapping[str, Any], programme: Mapping[str, Any],
+                   reader: Mapping[str, Any]) -> dict[str, Any]:
+    """Keywords of one file's reader: the file's own keys, then load()'s, then [programme]'s."""
+    own = {"attendance": ("group", "blank"), "surveys": ("dictionary", "events", "timepoint")}.get(key, ())
+    kwargs = {k: spec[k] for k in (*own, "sheet") if spec.get(k) is not None}
+    if key in ("attendance", "surveys"):
+        dayfirst = spec.get("dayfirst", reader.get("dayfirst", programme.get("dayfirst")))
+        if dayfirst is not None:
+            kwargs["dayfirst"] = dayfirst
+    if key == "surveys":
+        repeat = spec.get("repeat_timepoints", reader.get("repeat_timepoints"))
+        if repeat is not None:
+            kwargs["repeat_timepoints"] = repeat
+    return kwargs
+
+
+def _read_one(key: str, path: Path, spec: Mapping[str, Any], kwargs: dict[str, Any]) -> SourceTable:
     from .. import io as gio
 
+    if key == "attendance":
+        return gio.read_attendance_source(path, spec.get("format", "auto"), **kwargs)
+    if key == "surveys":
+        # answers in words are kept as text: validation turns answer labels into codes
+        return gio.read_survey_source(path, spec.get("format", "auto"), text_items=True, **kwargs)
+    return gio.read_table_source(path, table=key, **kwargs)
+
+
+def _items_columns(path: Path, spec: Mapping[str, Any], items: Mapping[str, list[str]] | None) -> dict[str, str]:
+    """``items=`` (the file's own, else the one given to load) as a ``columns=`` mapping."""
+    own = spec.get("items")
+    chosen = check_items_spec(own) if own is not None else dict(items or {})
+    if not chosen:
+        return {}
+    from ..base import instruments as _registry
+
+    sizes = {k: _registry.get(k).n_items for k in chosen if k in _registry.available()}
+    return item_columns_by_position(path, chosen, sheet=spec.get("sheet"), n_items=sizes)
+
+
+def _read_all(cfg: dict[str, Any], columns: Mapping[str, Any] | None, reader: Mapping[str, Any],
+              problems: _Problems, items: Mapping[str, list[str]] | None = None) -> dict[str, list[SourceTable]]:
     per, flat = _split_columns(columns)
-    dayfirst_prog = cfg["programme"].get("dayfirst")
-    frames: dict[str, list[pd.DataFrame]] = {}
+    sources: dict[str, list[SourceTable]] = {}
     for key, specs in cfg["files"].items():
         for spec in specs:
             path = Path(spec["path"])
-            cols = dict(spec.get("columns") or {})
+            cols: dict[str, str] = {}
+            if key == "surveys":
+                try:
+                    cols.update(_items_columns(path, spec, items))
+                except GroupevalError as err:
+                    problems.extend((type(err), p) for p in err.problems or
+                                    [Problem(path.name, None, None, None, err.message)])
+                    continue
+            cols.update(dict(spec.get("columns") or {}))
             if flat:
                 cols.update(_columns_for(path, flat))
             cols.update(per.get(key, {}))
-            kwargs: dict[str, Any] = {"columns": cols or None}
-            if spec.get("sheet") is not None:
-                kwargs["sheet"] = spec["sheet"]
+            kwargs = {"columns": cols or None, **_reader_kwargs(key, spec, cfg["programme"], reader)}
             try:
-                if key == "attendance":
-                    for k in ("group", "blank"):
-                        if spec.get(k) is not None:
-                            kwargs[k] = spec[k]
-                    df_ = spec.get("dayfirst", dayfirst_prog)
-                    if df_ is not None:
-                        kwargs["dayfirst"] = df_
-                    df = gio.read_attendance(path, spec.get("format", "auto"), **kwargs)
-                elif key == "surveys":
-                    for k in ("dictionary", "events"):
-                        if spec.get(k) is not None:
-                            kwargs[k] = spec[k]
-                    df = gio.read_survey(path, spec.get("format", "auto"), **kwargs)
-                else:
-                    df = gio.read_table(path, **kwargs)
+                src = _read_one(key, path, spec, kwargs)
             except GroupevalError as err:
                 if err.problems:
                     problems.extend((type(err), p) for p in err.problems)
                 else:
                     problems.append((type(err), Problem(path.name, None, None, None, err.message)))
                 continue
-            except FileNotFoundError as err:  # pragma: no cover - readers raise ReadError
-                problems.append((ReadError, Problem(path.name, None, None, None, f"file not found: {err}",
-                                                    "check the path")))
-                continue
-            frames.setdefault(_TABLE_OF[key], []).append(df)
-    return frames
+            sources.setdefault(_TABLE_OF[key], []).append(src)
+    return sources
 
 
-# --------------------------------------------------------------------------
-# public API
-# --------------------------------------------------------------------------
+def _config_of(p: Path, config: Mapping[str, Any] | str | Path | None) -> dict[str, Any]:
+    if not p.exists():
+        raise ReadError(f"{p} does not exist", [Problem(str(p), None, None, None, "no such file or folder",
+                                                      "check the path (relative to the current folder)")])
+    if p.is_dir():
+        toml = p / CONFIG_NAME
+        cfg = read_config(toml) if toml.is_file() else discover(p)
+    elif p.suffix.lower() == ".toml":
+        cfg = read_config(p)
+    else:
+        raise ConfigError(f"load() needs a folder or a .toml configuration, got the file {p.name}",
+                          [Problem(p.name, None, None, None, "a single data file is not a programme",
+                                   "use groupeval.read_attendance / read_survey for one file, or give the folder")])
+    return merge_config(cfg, config) if config is not None else cfg
+
+
 def load(path: str | Path, *, columns: Mapping[str, Any] | None = None,
          config: Mapping[str, Any] | str | Path | None = None, allow_identifiers: bool = False,
-         today: Any = None, **kwargs: Any) -> Dataset:
+         today: Any = None, pseudonymise: bool = False, salt: str | None = None,
+         labels: Mapping[str, Mapping[str, int]] | None = None, items: Mapping[str, Any] | None = None,
+         same_person: Sequence[Sequence[str]] | None = None, not_same: Sequence[Sequence[str]] | None = None,
+         **kwargs: Any) -> Dataset:
     """Read and validate a programme: a folder of files or a TOML configuration.
 
     Parameters
     ----------
     path
         A folder or a ``.toml`` file.  A folder with a ``groupeval.toml`` uses
-        it; otherwise its files are found by name: ``groups.*``, ``members.*``,
+        it; otherwise its files are found by name: ``groups.*`` (optional;
+        inferred with ``group_type`` "unspecified"), ``members.*``,
         ``sessions.*`` (optional; inferred from attendance), ``attendance.*``,
         ``surveys.*`` (``.csv``/``.tsv``/``.txt``/``.xlsx``/``.parquet``;
         formats auto-detected; a ``*dictionary*`` file beside a REDCap export
@@ -387,9 +182,40 @@ def load(path: str | Path, *, columns: Mapping[str, Any] | None = None,
         are still removed from every table (the removal is recorded).
     today
         Dates after it are errors (default: the current date).
+    pseudonymise
+        The member key of every file is a person's name or e-mail address
+        (TOML: ``[privacy] pseudonymise = true``): keys are normalised (case,
+        accents, surrounding and repeated spaces) and replaced by salted
+        pseudonyms *before* validation, so no raw name reaches the Dataset,
+        its quality report, an error message or an output.  Member names in
+        other text columns are replaced too, and other identifier columns are
+        removed as with ``allow_identifiers=True`` (each recorded).  Keys that
+        look alike but were not joined are listed in
+        ``meta["near_duplicates"]`` (pseudonyms, similarity, where they first
+        occur) and in the quality report, for you to confirm with
+        ``same_person`` / ``not_same``.  See docs/reading-data.md.
+    salt
+        The secret for the pseudonyms.  Default: ``[privacy] salt_file`` of
+        the TOML, else the environment variable ``GROUPEVAL_SALT``, else the
+        file ``.groupeval_salt`` in the data folder (created on first use).
+        Weak salts (short, few distinct characters, placeholders) are refused.
+    labels
+        Your answer labels per instrument or item column, ``{"brs": {"Somewhat
+        agree": 4}}`` (TOML: ``[labels.brs]``), used with the instrument's own
+        (:attr:`~groupeval.instruments.Instrument.answer_labels`).
+    items
+        Item columns of the survey files by position: ``{"brs": "C:H"}`` or
+        ``{"brs": ["C", "D", "E", "F", "G", "H"]}`` (spreadsheet letters, or
+        header texts), numbered in that order (TOML: ``items = {...}`` in
+        ``[files.surveys]``).
+    same_person, not_same
+        Groups of pseudonyms you confirmed to be one person / different
+        people (TOML: ``[privacy] same_person = [["P-...", "P-..."]]``).
     **kwargs
-        Passed to :func:`validate`: ``timepoints``, ``instruments``,
-        ``cutoff``, ``unenrolled``, ``dayfirst``, ``item_ranges``.
+        ``dayfirst`` (readers and validation) and ``repeat_timepoints``
+        (REDCap survey reader); the rest go to :func:`validate`:
+        ``timepoints``, ``instruments``, ``cutoff``, ``unenrolled``,
+        ``item_ranges``, ``timepoint_aliases``.
 
     Returns
     -------
@@ -415,69 +241,179 @@ def load(path: str | Path, *, columns: Mapping[str, Any] | None = None,
     each file plus hand-written checks.
     """
     p = Path(path)
-    if not p.exists():
-        raise ReadError(f"{p} does not exist", [Problem(str(p), None, None, None, "no such file or folder",
-                                                      "check the path (relative to the current folder)")])
-    if p.is_dir():
-        toml = p / CONFIG_NAME
-        cfg = read_config(toml) if toml.is_file() else _discover(p)
-    elif p.suffix.lower() == ".toml":
-        cfg = read_config(p)
-    else:
-        raise ConfigError(f"load() needs a folder or a .toml configuration, got the file {p.name}",
-                          [Problem(p.name, None, None, None, "a single data file is not a programme",
-                                   "use groupeval.read_attendance / read_survey for one file, or give the folder")])
-    if config is not None:
-        cfg = _merge_config(cfg, config)
+    cfg = _config_of(p, config)
     prog = cfg["programme"]
-    problems: list = []
-    frames = _read_all(cfg, columns, problems)
-    allow = bool(allow_identifiers or cfg["privacy"].get("allow_identifiers", False))
+    reader = {k: kwargs.pop(k) for k in _READER_KEYS if k in kwargs}
+    privacy = cfg["privacy"]
+    label_maps = {**cfg.get("labels", {}), **check_label_maps(labels)}
+    problems: _Problems = []
+    sources = _read_all(cfg, columns, reader, problems, items=check_items_spec(items))
+    pseudo = bool(pseudonymise or privacy.get("pseudonymise", False))
+    allow = bool(allow_identifiers or privacy.get("allow_identifiers", False) or pseudo)
+    door: Pseudonymised | None = None
+    if pseudo:
+        door = _at_the_door(sources, cfg, salt, same_person, not_same)
+        sources = door.frames
+        problems = [(cls, _hide_row_dump(door.scrub_problem(pr))) for cls, pr in problems]
     opts = {"timepoints": prog.get("timepoints"), "instruments": prog.get("instruments"),
-            "cutoff": prog.get("cutoff"), "dayfirst": prog.get("dayfirst"),
-            "unenrolled": prog.get("unenrolled", "error")}
-    opts.update({k: v for k, v in kwargs.items()})
+            "cutoff": prog.get("cutoff"), "dayfirst": reader.get("dayfirst", prog.get("dayfirst")),
+            "unenrolled": prog.get("unenrolled", "error"), "timepoint_aliases": prog.get("timepoint_aliases")}
+    opts.update(kwargs)
     today = today if today is not None else prog.get("today")
     name = prog.get("name") or (p.stem if p.is_file() else p.resolve().name)
-    tables = {t: (f if len(f) > 1 else f[0]) for t, f in frames.items()}
+    tables: dict[str, Any] = {t: (f if len(f) > 1 else f[0]) for t, f in sources.items()}
     files = {key: [str(s["path"]) for s in specs] for key, specs in cfg["files"].items()}
-    return validate(**tables, today=today, allow_identifiers=allow, source=str(p), programme=name,
-                    _problems=problems, _files=files, _stacklevel=3, **opts)
+    extra_meta: dict[str, Any] = {}
+    if door is not None:
+        extra_meta = {"pseudonymised": True, "near_duplicates": door.near_duplicates,
+                      "n_key_spellings": door.n_spellings}
+    failure: GroupevalError | None = None
+    try:
+        return validate(**tables, today=today, allow_identifiers=allow, source=str(p), programme=name,
+                        labels=label_maps, _problems=problems, _files=files, _stacklevel=3,
+                        _quality=None if door is None else door.quality, _meta=extra_meta, **opts)
+    except GroupevalError as err:
+        if door is None:
+            raise
+        failure = err
+    # outside the except block: the new error carries no reference to the one with raw names
+    cleaned = type(failure)(door.scrub(failure.message), [door.scrub_problem(pr) for pr in failure.problems])
+    cleaned.quality = failure.quality
+    del failure
+    raise cleaned
 
 
-def validate(groups: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
-             members: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
-             sessions: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
-             attendance: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
-             responses: pd.DataFrame | Sequence[pd.DataFrame] | None = None, *,
+def _at_the_door(sources: dict[str, list[SourceTable]], cfg: Mapping[str, Any], salt: str | None,
+                 same_person: Sequence[Sequence[str]] | None,
+                 not_same: Sequence[Sequence[str]] | None) -> Pseudonymised:
+    """Member keys of every file -> salted pseudonyms (see :mod:`.identities`), with a warning on look-alikes."""
+    from ..base.pseudonyms import resolve_salt
+
+    privacy = cfg["privacy"]
+    secret = resolve_salt(salt, directory=cfg["base"], salt_file=privacy.get("salt_file"))
+    door = pseudonymise_frames(
+        sources, salt=secret,
+        same_person=[*privacy.get("same_person", []), *check_groups(same_person, "same_person=")],
+        not_same=[*privacy.get("not_same", []), *check_groups(not_same, "not_same=")])
+    if len(door.near_duplicates):
+        warnings.warn(f"{len(door.near_duplicates)} pair(s) of member keys look alike but are kept as different "
+                      "people; confirm them (dataset.meta['near_duplicates'], [privacy] same_person / not_same)",
+                      DataQualityWarning, stacklevel=3)
+    return door
+
+
+def _hide_row_dump(p: Problem) -> Problem:
+    """A reader's problem whose value is a whole raw row (it may hold names) keeps its place, not its text."""
+    if isinstance(p.value, str) and "fields but the header has" in p.reason:
+        return Problem(p.file, p.row, p.column, "(row hidden: pseudonymise=True)", p.reason, p.fix)
+    return p
+
+
+_Input: TypeAlias = pd.DataFrame | SourceTable | Sequence[pd.DataFrame | SourceTable] | None
+
+
+def _answer_labels(responses: _Input, names: Sequence[str], labels: Mapping[str, Mapping[str, int]] | None,
+                   ranges: Mapping[str, tuple[float, float]],
+                   problems: _Problems) -> tuple[_Input, pd.DataFrame | None]:
+    """Answer labels in the item columns -> codes (:mod:`.labels`); the problems go to ``problems``."""
+    if responses is None:
+        return None, None
+    from ..base import instruments as _registry
+
+    many = isinstance(responses, (list, tuple))
+    frames = list(responses) if isinstance(responses, (list, tuple)) else [responses]
+    converted, label_problems, quality = code_answer_labels(
+        frames, instruments={n: _registry.get(n) for n in names}, labels=check_label_maps(labels),
+        item_ranges=ranges)
+    problems.extend(label_problems)
+    return (converted if many else converted[0]), quality
+
+
+def _response_columns(responses: _Input) -> list[str]:
+    frames: list[Any] = [] if responses is None else (
+        list(responses) if isinstance(responses, (list, tuple)) else [responses])
+    cols: list[str] = []
+    for f in frames:
+        table = f.table if isinstance(f, SourceTable) else f
+        if isinstance(table, pd.DataFrame):
+            cols += [normalise_column_name(c) for c in table.columns]
+    return cols
+
+
+def _instruments(instruments: Iterable[str] | None, resp_cols: list[str], has_responses: bool,
+                 problems: _Problems) -> tuple[tuple[str, ...], list[str]]:
+    """(instrument names, warnings): listed instruments must have every item column; detected ones are flagged."""
+    from ..base import instruments as _registry
+
+    avail = _registry.available()
+    if instruments is None:
+        # the registry is only needed when there are survey columns to match
+        names = tuple(n for n in avail if item_columns(resp_cols, n)) if resp_cols else ()
+        listed = False
+    else:
+        names = tuple(instruments) if not isinstance(instruments, str) else (instruments,)
+        unknown = [n for n in names if n not in avail]
+        if unknown:
+            raise ConfigError(f"unknown instrument(s) {unknown}; available: {', '.join(avail)}")
+        listed = True
+    flagged: list[str] = []
+    if not has_responses:
+        return names, flagged
+    for n in names:
+        want = [f"{n}_{i}" for i in range(1, _registry.get(n).n_items + 1)]
+        missing = [c for c in want if c not in resp_cols]
+        if listed and missing:
+            found = item_columns(resp_cols, n)
+            problems.append((SchemaError, Problem(
+                "responses", None, ", ".join(missing[:10]), None,
+                f"instrument {n} is listed but the survey data lack item column(s) {', '.join(missing[:10])}"
+                + (f" (found {', '.join(found[:10])})" if found else ""),
+                f"map the item columns to {n}_<item number> with columns=, or remove the instrument from the "
+                "list")))
+        elif missing:
+            flagged.append(f"instrument {n}: item column(s) {', '.join(missing[:10])} missing from the survey data "
+                           "(scores need every item, or the missing-item rule of the instrument)")
+    return names, flagged
+
+
+def validate(groups: _Input = None, members: _Input = None, sessions: _Input = None, attendance: _Input = None,
+             responses: _Input = None, *,
              timepoints: Sequence[str] | None = None, instruments: Iterable[str] | None = None,
              cutoff: Any = None, today: Any = None, allow_identifiers: bool = False,
              source: str | None = None, programme: str | None = None,
              item_ranges: Mapping[str, tuple[float, float]] | None = None, unenrolled: str = "error",
-             dayfirst: bool | None = None, _problems: Sequence = (), _files: Mapping | None = None,
-             _stacklevel: int = 2) -> Dataset:
+             dayfirst: bool | None = None, timepoint_aliases: Mapping[str, str] | None = None,
+             labels: Mapping[str, Mapping[str, int]] | None = None,
+             _problems: Sequence[tuple[type[GroupevalError], Problem]] = (), _files: Mapping[str, Any] | None = None,
+             _stacklevel: int = 2, _quality: pd.DataFrame | None = None,
+             _meta: Mapping[str, Any] | None = None) -> Dataset:
     """Validate in-memory tables and return a :class:`Dataset`.
 
     Parameters
     ----------
     groups, members, sessions, attendance, responses
-        Canonical tables (docs/design.md), a list of them (e.g. several attendance
-        files), or None.  ``sessions`` is inferred from attendance when None
-        (every date a group met); ``members`` from attendance when None
-        (enrolled on the first session on record); ``groups`` from the group
-        ids used when None (``group_type`` unknown).  Frames from the readers
-        carry ``_source_file``/``_source_row`` so problems name the file and the
+        Canonical tables (docs/design.md) as DataFrames or as the readers'
+        :class:`~groupeval.io.SourceTable` objects, a list of them (e.g.
+        several attendance files), or None.  ``sessions`` is inferred from
+        attendance when None (every date a group met); ``members`` from
+        attendance when None (enrolled on the first session on record);
+        ``groups`` from the group ids used when None (``group_type``
+        "unspecified").  Frames from the readers carry
+        ``_source_file``/``_source_row`` so problems name the file and the
         spreadsheet row; other frames are named after the table, with row =
-        position + 2 (as in a CSV with a header).  An attendance frame read
-        from a sign-in log (``attrs["groupeval_shape"] == "signin"``) gets its
-        absences inferred.
+        position + 2 (as in a CSV with a header).  An attendance table read
+        from a sign-in log gets its absences inferred.
     timepoints
         Survey timepoints in order; unknown ones are errors.  None infers them
-        (by median ``completed_on``, then natural order).
+        (by median ``completed_on``, then natural order); two spellings that
+        both look like the baseline ("pre" beside "Baseline") are then an
+        error asking for ``timepoint_aliases`` or ``timepoints``.
     instruments
         Instrument names whose item columns ``<name>_<n>`` are checked against
-        the item range.  None detects them from the columns
-        (``groupeval.instruments.available()``).
+        the item range; every item column of a listed instrument must be
+        present.  None detects them from the columns
+        (``groupeval.instruments.available()``; a detected instrument with
+        item columns missing is flagged).
     cutoff
         Data cut-off: rows after it are excluded (recorded); stored in
         ``Dataset.cutoff``.
@@ -495,6 +431,14 @@ def validate(groups: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
     dayfirst
         How to read dates such as ``03/02/2025`` (None: inferred; asked when
         it cannot be told).
+    timepoint_aliases
+        ``{spelling: timepoint}`` applied to survey timepoints first (each
+        renamed row recorded), e.g. ``{"pre": "baseline"}``.
+    labels
+        Answer labels per instrument or item column (``{"brs": {"Somewhat
+        agree": 4}}``).  Item columns answered in words are converted with
+        these and the instrument's own labels; every conversion is a
+        quality-report line per file, column and label; other words are errors.
 
     Returns
     -------
@@ -511,50 +455,42 @@ def validate(groups: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
     -----
     The rules, and which are errors and which are recorded repairs, are listed
     in ``docs/validation.md``.  A :class:`~groupeval.exceptions.DataQualityWarning`
-    is issued when rows were excluded or repaired.
+    is issued when rows were excluded or repaired, or an instrument lacks items.
     """
-    from ..base import instruments as _instruments
+    from ..base import instruments as _registry
 
     problems = list(_problems)
+    names, flagged = _instruments(instruments, _response_columns(responses), responses is not None, problems)
     ranges: dict[str, tuple[float, float]] = {}
-    resp_cols: list[str] = []
-    resp_frames = [] if responses is None else (list(responses) if isinstance(responses, (list, tuple))
-                                                else [responses])
-    for f in resp_frames:
-        if isinstance(f, pd.DataFrame):
-            resp_cols += [normalise_column_name(c) for c in f.columns]
-    if instruments is None:
-        # the registry is only needed when there are survey columns to match
-        names = tuple(n for n in _instruments.available() if item_columns(resp_cols, n)) if resp_cols else ()
-    else:
-        avail = _instruments.available()
-        names = tuple(instruments) if not isinstance(instruments, str) else (instruments,)
-        unknown = [n for n in names if n not in avail]
-        if unknown:
-            raise ConfigError(f"unknown instrument(s) {unknown}; available: {', '.join(avail)}")
-        if resp_frames:
-            for n in names:
-                if not item_columns(resp_cols, n):
-                    problems.append((SchemaError, Problem("responses", None, f"{n}_1", None,
-                                                          f"instrument {n} is listed but the survey data have no "
-                                                          f"item columns {n}_1, {n}_2, ...",
-                                                          f"map the item columns to {n}_<item number> with "
-                                                          "columns=, or remove the instrument from the list")))
     for n in names:
-        inst = _instruments.get(n)
+        inst = _registry.get(n)
         ranges[inst.name] = (inst.item_min, inst.item_max)
     ranges.update(dict(item_ranges or {}))
+    responses, label_quality = _answer_labels(responses, names, labels, ranges, problems)
     tables = {"groups": groups, "members": members, "sessions": sessions, "attendance": attendance,
               "responses": responses}
-    result = validate_tables(tables, timepoints=timepoints, item_ranges=ranges, cutoff=cutoff, today=today,
-                             allow_identifiers=allow_identifiers, unenrolled=unenrolled, dayfirst=dayfirst,
-                             extra_problems=problems)
+    extra = [f for f in (label_quality, _quality) if f is not None and len(f)]
+    try:
+        result = validate_tables(tables, timepoints=timepoints, item_ranges=ranges, cutoff=cutoff, today=today,
+                                 allow_identifiers=allow_identifiers, unenrolled=unenrolled, dayfirst=dayfirst,
+                                 timepoint_aliases=timepoint_aliases, extra_problems=problems)
+    except GroupevalError as err:  # the repairs made so far go with the error (CLI --quality-csv)
+        err.quality = QualityReport.concat([err.quality or QualityReport(), *extra])
+        raise
     t = result.tables
     meta: dict[str, Any] = {"source": source, "programme": programme, "instruments": names,
                             "row_counts": result.row_counts}
     if _files:
         meta["files"] = dict(_files)
+    meta.update(dict(_meta or {}))
     q = result.quality
+    if extra:
+        q = QualityReport.concat([q, *extra])
+    if flagged:
+        q = QualityReport.concat([q, QualityReport.from_records(
+            {"file": "responses", "row": None, "column": None, "value": None, "reason": f, "action": "flagged"}
+            for f in flagged)])
+        warnings.warn("; ".join(flagged), DataQualityWarning, stacklevel=_stacklevel)
     n_ex = q.n_excluded
     n_rep = int((q.entries["action"] == "repaired").sum()) if len(q) else 0
     if n_ex or n_rep:

@@ -4,8 +4,9 @@ Every instrument is plain data: a TOML file under ``instruments/data/`` is
 parsed into a frozen :class:`Instrument`.  No item wording is shipped, only
 what is needed to score: item count, response range, reverse-keyed items,
 scoring method, subscales, missing-item rules, bands, the clinical
-cut-off, reliability and normative values with their sources, the licence note, and ``conventions``
-that say which rules are package conventions rather than official rules.
+cut-off, reliability and normative values with their sources, the answer labels (scale anchors such
+as "Not at all" = 0, with their source, for surveys answered in words), the licence note, and
+``conventions`` that say which rules are package conventions rather than official rules.
 
 >>> from groupeval import instruments
 >>> phq9 = instruments.get("phq9")
@@ -22,13 +23,15 @@ naming every bad key.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..exceptions import ConfigError, Problem
 
@@ -48,6 +51,7 @@ __all__ = [
     "from_toml",
     "from_dict",
     "item_columns",
+    "label_key",
     "table",
 ]
 
@@ -57,6 +61,20 @@ BANDS_CLOSED = ("left", "right")
 
 def _frozen(mapping: Mapping | None) -> Mapping:
     return MappingProxyType(dict(mapping or {}))
+
+
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def label_key(text: object) -> str:
+    """Comparison key of an answer label: case, accents, whitespace and punctuation ignored.
+
+    ``"  Strongly  AGREE! "`` and ``"strongly-agree"`` both give ``"stronglyagree"``;
+    ``"Très bien"`` gives ``"tresbien"``.  Labels are matched on these keys.
+    """
+    t = unicodedata.normalize("NFKD", str(text))
+    t = "".join(ch for ch in t if not unicodedata.combining(ch)).casefold()
+    return _NOT_ALNUM.sub("", t)
 
 
 @dataclass(frozen=True)
@@ -247,7 +265,19 @@ class Instrument:
         :class:`Instrument`.
     variants : mapping str -> mapping
         Named sets of field overrides (K10: ``"us"`` 0-4 scoring); see
-        :meth:`variant`.
+        :meth:`variant`.  A variant that moves ``item_min`` without giving
+        its own ``answer_labels`` shifts the codes of the labels with it (the
+        same anchors, coded from another start).
+    answer_labels : mapping str -> int
+        Response-option labels (the scale anchors, e.g. PHQ-9 ``"Not at all"``
+        -> 0 ... ``"Nearly every day"`` -> 3) -> item code; several labels may
+        share a code (other spellings).  Used by :func:`groupeval.validate`
+        to turn surveys answered in words into codes; matched with
+        :func:`label_key` (case, accents, whitespace and punctuation ignored).
+        Empty when no citable source gives them.  A list of labels in order is
+        accepted when defining an instrument (codes ``item_min``, ``item_min + 1``, ...).
+    answer_labels_source : str
+        Where the labels come from.
     """
 
     name: str
@@ -283,6 +313,8 @@ class Instrument:
     variants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     variant_name: str | None = None
     description: str = ""
+    answer_labels: Mapping[str, int] = field(default_factory=dict)
+    answer_labels_source: str = ""
 
     # ------------------------------------------------------------------ init
     def __post_init__(self) -> None:
@@ -302,10 +334,10 @@ class Instrument:
                                             description="every item must be answered")
         s(self, "missing_rules", _frozen(rules))
         s(self, "bands", tuple((float(lo), str(lab)) for lo, lab in self.bands))
-        rel = {"alpha": None, "test_retest": None}
+        rel: dict[str, float | None] = {"alpha": None, "test_retest": None}
         rel.update(self.reliability)
         s(self, "reliability", _frozen(rel))
-        norms = {"clinical": None, "functional": None}
+        norms: dict[str, tuple[float, float] | None] = {"clinical": None, "functional": None}
         norms.update({k: (None if v is None else (float(v[0]), float(v[1]))) for k, v in self.norms.items()})
         s(self, "norms", _frozen(norms))
         s(self, "subscale_reliability", _frozen({k: _frozen(v) for k, v in self.subscale_reliability.items()}))
@@ -313,6 +345,7 @@ class Instrument:
         s(self, "sources", _frozen(self.sources))
         s(self, "conventions", _frozen(self.conventions))
         s(self, "variants", _frozen({k: _frozen(v) for k, v in self.variants.items()}))
+        s(self, "answer_labels", _frozen({str(k): int(v) for k, v in self.answer_labels.items()}))
         lo, hi = self._natural_range()
         if self.score_min is None:
             s(self, "score_min", lo)
@@ -356,6 +389,11 @@ class Instrument:
     def default_missing_rule(self) -> MissingRule:
         return self.missing_rules[self.missing_rule]
 
+    @property
+    def label_codes(self) -> Mapping[str, int]:
+        """:func:`label_key` of every answer label -> its item code."""
+        return MappingProxyType({label_key(k): v for k, v in self.answer_labels.items()})
+
     def variant(self, name: str) -> Instrument:
         """The instrument with the named variant's overrides applied (e.g. K10 ``"us"``)."""
         if name == self.variant_name:
@@ -368,6 +406,9 @@ class Instrument:
         # the score range follows the overridden item range unless given
         data["score_min"] = overrides.pop("score_min", None)
         data["score_max"] = overrides.pop("score_max", None)
+        if "answer_labels" not in overrides and "item_min" in overrides:
+            shift = int(overrides["item_min"]) - int(self.item_min)
+            data["answer_labels"] = {k: v + shift for k, v in self.answer_labels.items()}
         data.update(overrides)
         data["variant_name"] = name
         return Instrument(**data)
@@ -412,6 +453,12 @@ def _normalise_shorthands(inst: Instrument) -> None:
     s(inst, "missing_rules", rules)
     s(inst, "flags", tuple(inst.flags))
     s(inst, "bands", tuple(tuple(b) for b in inst.bands))
+    labels = inst.answer_labels
+    if isinstance(labels, Sequence) and not isinstance(labels, (str, bytes)):
+        start = inst.item_min if isinstance(inst.item_min, int) else 0
+        s(inst, "answer_labels", {str(lab): start + i for i, lab in enumerate(labels)})
+    elif labels is None:
+        s(inst, "answer_labels", {})
     cc = inst.clinical_cutoff
     if isinstance(cc, Mapping) and "value" in cc and set(cc) <= set(_CUTOFF_KEYS):
         s(inst, "clinical_cutoff", ClinicalCutoff(cc["value"], str(cc.get("source", "")),
@@ -571,14 +618,42 @@ def _validate_instrument(inst: Instrument) -> None:
             bad(f"norms.{key}", key, "norm keys are 'clinical' and 'functional'")
         elif v is not None:
             try:
-                m, sd = v
+                _mean, sd = v
                 if not (float(sd) > 0):
                     raise ValueError
             except (TypeError, ValueError):
                 bad(f"norms.{key}", v, "a norm is (mean, sd) with sd > 0")
     _validate_cutoff(inst, bad)
+    _validate_labels(inst, bad)
     if problems:
         raise ConfigError(f"Invalid instrument definition {inst.name!r}", problems)
+
+
+def _validate_labels(inst: Instrument, bad: Any) -> None:
+    """``answer_labels``: text -> a whole code within the item range; no key with two codes."""
+    labels = inst.answer_labels
+    if not isinstance(labels, Mapping):
+        bad("answer_labels", labels, "answer labels must map label text to an item code",
+            'e.g. answer_labels = {"Not at all": 0, "Several days": 1}')
+        return
+    seen: dict[str, tuple[str, int]] = {}
+    for lab, code in labels.items():
+        if not isinstance(lab, str) or not label_key(lab):
+            bad("answer_labels", lab, "an answer label must be text with at least one letter or digit")
+            continue
+        if (not isinstance(code, (int, float)) or isinstance(code, bool) or not float(code).is_integer()
+                or not (isinstance(inst.item_min, (int, float)) and isinstance(inst.item_max, (int, float))
+                        and inst.item_min <= code <= inst.item_max)):
+            bad(f"answer_labels.{lab}", code,
+                f"the code of an answer label must be a whole number from item_min={inst.item_min} "
+                f"to item_max={inst.item_max}")
+            continue
+        key = label_key(lab)
+        if key in seen and seen[key][1] != int(code):
+            bad(f"answer_labels.{lab}", code, f"the label reads the same as {seen[key][0]!r} (case, spaces and "
+                f"punctuation are ignored) but has another code ({seen[key][1]})",
+                "give each label one code")
+        seen.setdefault(key, (lab, int(code)))
 
 
 def _validate_cutoff(inst: Instrument, bad: Any) -> None:
@@ -629,7 +704,7 @@ def _validate_cutoff(inst: Instrument, bad: Any) -> None:
 # ------------------------------------------------------------------ TOML
 _TOP_KEYS = {"name", "label", "title", "description", "n_items", "item_min", "item_max", "reverse",
              "higher_is_better", "citation", "licence", "score", "subscales", "missing", "bands",
-             "flags", "reliability", "norms", "conventions", "variants", "clinical_cutoff"}
+             "flags", "reliability", "norms", "conventions", "variants", "clinical_cutoff", "labels"}
 
 
 def from_dict(data: Mapping[str, Any], *, source: str = "definition") -> Instrument:
@@ -749,6 +824,8 @@ def from_dict(data: Mapping[str, Any], *, source: str = "definition") -> Instrum
     norms = norms_of(norms_table, "norms.")
     sub_norms = {s: norms_of(t, f"norms.subscales.{s}.") for s, t in dict(norms_table.get("subscales", {})).items()}
 
+    answer_labels, labels_source = _labels_of(data.get("labels", {}), data.get("item_min"), bad)
+
     cutoff = data.get("clinical_cutoff")
     if isinstance(cutoff, Mapping):
         cutoff = dict(cutoff)
@@ -785,12 +862,13 @@ def from_dict(data: Mapping[str, Any], *, source: str = "definition") -> Instrum
             scale=score.get("scale", 1.0), shift=score.get("shift", 0.0), lookup=lookup,
             raw_column=score.get("raw_column"), score_min=score.get("min"), score_max=score.get("max"),
             subscale_specs=tuple(subs), missing_rules=rules, missing_rule=missing.get("default", "complete"),
-            bands=tuple(bands), bands_closed=closed, flags=tuple(flags), clinical_cutoff=cutoff,
+            bands=tuple(bands), bands_closed=closed, flags=tuple(flags), clinical_cutoff=cast(Any, cutoff),
             reliability=reliability,
             norms=norms, subscale_reliability=sub_rel, subscale_norms=sub_norms, sources=sources,
             citation=data.get("citation", ""), licence=data.get("licence", ""),
             conventions=dict(data.get("conventions", {})), variants=variants,
             description=data.get("description", ""),
+            answer_labels=answer_labels, answer_labels_source=labels_source,
         )
     except ConfigError as exc:  # value problems found by the Instrument's own validation
         problems.extend(Problem(source, None, p.column, p.value, p.reason, p.fix) for p in exc.problems)
@@ -799,6 +877,35 @@ def from_dict(data: Mapping[str, Any], *, source: str = "definition") -> Instrum
     if problems or inst is None:
         raise ConfigError(f"Invalid instrument definition {name!r} in {source}", problems)
     return inst
+
+
+_LABEL_KEYS = {"anchors", "aliases", "source", "note"}
+
+
+def _labels_of(table: Any, item_min: Any, bad: Any) -> tuple[dict[str, Any], str]:
+    """The ``[labels]`` table: ``anchors`` (in order, coded from item_min) and/or ``aliases`` (label = code)."""
+    if not table:
+        return {}, ""
+    if not isinstance(table, Mapping):
+        bad("labels", table, "[labels] must be a table with anchors = [...] and/or aliases = {...}")
+        return {}, ""
+    for k in sorted(set(table) - _LABEL_KEYS):
+        bad(f"labels.{k}", table[k], "unknown key", f"allowed: {', '.join(sorted(_LABEL_KEYS))}")
+    anchors = table.get("anchors", [])
+    aliases = table.get("aliases", {})
+    if not isinstance(anchors, list) or not all(isinstance(a, str) for a in anchors):
+        bad("labels.anchors", anchors, "anchors must be a list of label texts, lowest code first")
+        anchors = []
+    if not isinstance(aliases, Mapping):
+        bad("labels.aliases", aliases, 'aliases must map label text to a code, e.g. { "Over half the days" = 2 }')
+        aliases = {}
+    start = item_min if isinstance(item_min, int) and not isinstance(item_min, bool) else 0
+    out: dict[str, Any] = {a: start + i for i, a in enumerate(anchors)}
+    for lab, code in aliases.items():
+        if lab in out and out[lab] != code:
+            bad(f"labels.aliases.{lab}", code, "the label is also an anchor with another code")
+        out[str(lab)] = code
+    return out, str(table.get("source", ""))
 
 
 def from_toml(source: str | Path) -> Instrument:

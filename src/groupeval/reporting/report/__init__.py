@@ -128,7 +128,7 @@ def run_notebook(name: str, out: str | Path, *, parameters: dict[str, Any], prog
 
 def build_report(path: str | Path, out: str | Path, *, audience: str = "program",
                  min_cell: int = DEFAULT_MIN_CELL, programme: str | None = None, period: str | None = None,
-                 progress: bool = True) -> Path:
+                 progress: bool = True, load_options: dict[str, Any] | None = None) -> Path:
     """Build the programme evaluation report from a programme's files.
 
     Parameters
@@ -148,6 +148,8 @@ def build_report(path: str | Path, out: str | Path, *, audience: str = "program"
         (``dataset.meta["programme"]``).
     progress
         Print ``[k/n]`` cell progress on stderr.
+    load_options
+        Keywords for :func:`groupeval.load` (e.g. ``{"pseudonymise": True}``).
 
     Returns
     -------
@@ -179,7 +181,7 @@ def build_report(path: str | Path, out: str | Path, *, audience: str = "program"
 
     def validate():
         # runs in a thread while the report kernel starts and imports (2 cores: real overlap)
-        dataset = load(path)  # GroupevalError propagates: the CLI prints the problems
+        dataset = load(path, **(load_options or {}))  # GroupevalError propagates: the CLI prints the problems
         loaded["dataset"] = dataset
         _say(stream, f"Validated {path} in {time.perf_counter() - t0:.1f}s")
         prewarm_export()  # import nbconvert while the kernel computes, not after
