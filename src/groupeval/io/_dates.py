@@ -283,6 +283,14 @@ def _parse_unique(uniques: np.ndarray, dayfirst: bool | None) -> _Unique:
     return u
 
 
+def _pooled(n: int, dtype: Any) -> np.ndarray:
+    """A scratch array in pyarrow's memory pool (already mapped: no fresh page faults, unlike numpy's)."""
+    import pyarrow as pa
+
+    dt = np.dtype(dtype)
+    return np.frombuffer(pa.allocate_buffer(max(n, 1) * dt.itemsize), dtype=dt)[:n]
+
+
 def _from_datetimes(values: pd.Series, dayfirst: bool | None) -> ParsedDates:
     """An already datetime column: the wall time's day (time zones dropped, not converted)."""
     v = values
@@ -291,7 +299,7 @@ def _from_datetimes(values: pd.Series, dayfirst: bool | None) -> ParsedDates:
     out = v if v.dtype == "datetime64[ns]" else v.astype("datetime64[ns]")
     i8 = out.to_numpy().view("i8")
     nat = i8 == np.iinfo(np.int64).min
-    whole = np.floor_divide(i8, _DAY)
+    whole = np.floor_divide(i8, _DAY, out=_pooled(len(i8), np.int64))
     whole *= _DAY  # the day part of each value, in place (NaT wraps round: hence the second test)
     if (whole != i8).any() and ((whole != i8) & ~nat).any():  # some value has a time of day
         out = out.dt.normalize()

@@ -62,16 +62,17 @@ def _coerce_dates(t: Table, log: Log, col: str, required: bool, dayfirst: bool |
     df = t.df
     live = t.live
     p = read_dates(df[col], dayfirst=dayfirst)
-    bad = p.bad & ~p.out_of_range
-    numeric = bad & pd.to_numeric(df[col], errors="coerce").notna().to_numpy() if bad.any() else bad
-    log.row_problems(t, bad & ~numeric & live, col, "not a date that can be read",
-                     "write dates as YYYY-MM-DD (or DD/MM/YYYY with dayfirst=True)")
-    log.row_problems(t, numeric & live, col, "a number, not a date",
-                     "if it is an Excel date serial, format the column as a date in the spreadsheet; "
-                     "otherwise write dates as YYYY-MM-DD")
-    log.row_problems(t, p.out_of_range & live, col,
-                     f"the date is outside the years groupeval can hold ({MIN_YEAR} to {MAX_YEAR})",
-                     "correct the year (a typo such as 3025 for 2025?)")
+    if p.bad.any():  # (masks are combined only when some value is bad: no row-sized work otherwise)
+        bad = p.bad & ~p.out_of_range
+        numeric = bad & pd.to_numeric(df[col], errors="coerce").notna().to_numpy()
+        log.row_problems(t, bad & ~numeric & live, col, "not a date that can be read",
+                         "write dates as YYYY-MM-DD (or DD/MM/YYYY with dayfirst=True)")
+        log.row_problems(t, numeric & live, col, "a number, not a date",
+                         "if it is an Excel date serial, format the column as a date in the spreadsheet; "
+                         "otherwise write dates as YYYY-MM-DD")
+        log.row_problems(t, p.out_of_range & live, col,
+                         f"the date is outside the years groupeval can hold ({MIN_YEAR} to {MAX_YEAR})",
+                         "correct the year (a typo such as 3025 for 2025?)")
     if p.ambiguous is not None:
         log.problem(ValidationError, files_of(t), None, col, p.ambiguous,
                     "dates could be day-first or month-first (e.g. 03/02/2025 is 3 February or "
@@ -90,7 +91,7 @@ def _coerce_dates(t: Table, log: Log, col: str, required: bool, dayfirst: bool |
                    f"({p.majority})", "repaired", values=shown)
     if p.dates is not df[col]:  # (setting a column copies it)
         df[col] = p.dates
-    if required:
+    if required and p.blank.any():
         log.row_problems(t, p.blank & live, col, f"{col} is empty", f"fill in {col} for every row")
 
 
