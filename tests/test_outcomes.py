@@ -248,6 +248,39 @@ def test_reliable_change_summary_wilson_matches_R_prop_test(long):
     assert "Reliable change" in res._repr_html_()
 
 
+def test_reliable_change_result_is_a_frozen_dataclass_with_declared_fields(long):
+    import dataclasses
+
+    res = reliable_change(long, StandIn(), reliability=0.85)
+    assert dataclasses.is_dataclass(res)
+    names = {f.name for f in dataclasses.fields(res)}
+    assert {"members", "categories", "method", "reliability", "cutoff", "cutoff_value", "cutoffs",
+            "min_reliable_change", "n_pre_only", "n_post_only", "details", "methods"} <= names
+    assert set(vars(res)) == names  # every attribute is a declared field
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.cutoff = "a"  # type: ignore[misc]
+    assert res.summary is res.categories
+    assert res.methods == ("jacobson_truax", "wilson")
+    ha = reliable_change(long, StandIn(), reliability=0.85, method="ha")
+    assert ha.methods == ("hageman_arrindell", "jacobson_truax", "wilson")
+
+
+def test_reliable_change_summary_by_data_keyword_is_deprecated(long):
+    res = reliable_change(long, StandIn(), reliability=0.85)
+    groups = long[["group_id", "group_type"]].drop_duplicates()
+
+    class DS:
+        pass
+
+    ds = DS()
+    ds.groups, ds.members = groups, long[["member_id", "group_id"]].drop_duplicates()
+    with pytest.warns(DeprecationWarning, match="dataset="):
+        old = res.summary_by("group_type", data=ds)
+    pd.testing.assert_frame_equal(old, res.summary_by("group_type", ds))
+    with pytest.raises(ConfigError, match="once"), pytest.warns(DeprecationWarning):
+        res.summary_by("group_type", DS(), data=ds)
+
+
 def test_higher_is_better_flips_categories_not_scores():
     base = pd.DataFrame({"member_id": list("abcdef") * 2, "timepoint": ["pre"] * 6 + ["post"] * 6,
                          "score": [10, 10, 10, 30, 30, 30, 30, 11, 2, 10, 29, 40.0]})
@@ -366,7 +399,7 @@ def test_reliable_change_summary_by_group_type_adds_up_to_overall(long):
 
     ds = DS()
     ds.groups, ds.members = groups, long[["member_id", "group_id"]].drop_duplicates()
-    by = res.summary_by("group_type", data=ds)
+    by = res.summary_by("group_type", dataset=ds)
     assert by.groupby("category", observed=True)["n"].sum().tolist() == res.summary["n"].tolist()
     assert len(by) == 3 * len(CATEGORIES)
     one = by[by.group_type == "cancer survivors"]

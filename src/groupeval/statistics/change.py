@@ -112,12 +112,12 @@ def _wilcoxon_levels(d: np.ndarray, lev: np.ndarray, L: int) -> tuple[np.ndarray
     if dd.size:
         a = np.abs(dd)
         ranks = pd.Series(a).groupby(ll).rank(method="average").to_numpy()
-        vsum = np.bincount(ll, ranks * (dd > 0), L)
+        vsum: np.ndarray = np.bincount(ll, ranks * (dd > 0), L)
         sizes = pd.DataFrame({"l": ll, "a": a}).groupby(["l", "a"], sort=False).size()
         tl = sizes.index.get_level_values(0).to_numpy()
         tc = sizes.to_numpy().astype(float)
-        tie_sum = np.bincount(tl, tc**3 - tc, L)
-        ties = np.bincount(tl, (tc > 1).astype(float), L) > 0
+        tie_sum: np.ndarray = np.bincount(tl, tc**3 - tc, L)
+        ties: np.ndarray = np.bincount(tl, (tc > 1).astype(float), L) > 0
     else:
         vsum, tie_sum, ties = np.zeros(L), np.zeros(L), np.zeros(L, dtype=bool)
     has = n > 0
@@ -265,6 +265,36 @@ def change(scores: pd.DataFrame, pre: str = "baseline", post: str = "week_26", b
     by_cols = [] if by is None else ([by] if isinstance(by, str) else list(by))
     check_frame(scores, [subject, time, dv])
     inst = resolve_instrument(instrument)
+    frame, gcol = _attach_by_and_group(scores, by_cols, data, subject, group)
+    wide, _ = paired_frame(frame, pre, post, dv=dv, subject=subject, time=time, keep=[*by_cols, *gcol])
+    lev, level_index, L = _levels(wide, by_cols)
+    x, y = wide["pre"].to_numpy(float), wide["post"].to_numpy(float)
+    has_pre, has_post = ~np.isnan(x), ~np.isnan(y)
+    both = has_pre & has_post
+    agg = pd.DataFrame(index=level_index if by_cols else pd.RangeIndex(1))
+    agg["n_pre_only"] = np.bincount(lev[has_pre & ~has_post], minlength=L).astype(int)
+    agg["n_post_only"] = np.bincount(lev[~has_pre & has_post], minlength=L).astype(int)
+    lc = lev[both]
+    ed, md, sd, n = _paired_columns(agg, lc, x[both], y[both], L, ci)
+    agg["pre"], agg["post"] = pre, post
+    agg["improved_direction"] = _direction(inst)
+    _undefined_t(agg, sd, n)
+    gname = gcol[0] if gcol else (group if group in by_cols else None)
+    _cluster_columns(agg, wide[gname].to_numpy()[both] if gname is not None else None, ed, lc, L, md, ci, vcov)
+    out = agg.reset_index() if by_cols else agg.reset_index(drop=True)
+    out = out[[*by_cols, *CHANGE_COLUMNS]]
+    _warn_few_groups(out, by_cols, pre, post)
+    _warn_few_members(out, by_cols, pre, post)
+    return out.reset_index(drop=True)
+
+
+def _attach_by_and_group(scores: pd.DataFrame, by_cols: list[str], data: Any, subject: str,
+                         group: str | None) -> tuple[pd.DataFrame, list[str]]:
+    """``scores`` with the ``by`` columns (from the Dataset when missing) and the cluster column if it can be found.
+
+    Returns the frame and ``[group]`` (or ``[]`` when there is no group
+    column, or when it is one of the ``by`` columns).
+    """
     frame = scores
     if by_cols:
         frame = attach_columns(scores, by_cols, data, subject=subject)
@@ -277,27 +307,32 @@ def change(scores: pd.DataFrame, pre: str = "baseline", post: str = "week_26", b
                 pass
         if group in frame.columns and group not in by_cols:
             gcol = [group]
-    wide, _ = paired_frame(frame, pre, post, dv=dv, subject=subject, time=time, keep=[*by_cols, *gcol])
-    if by_cols:
-        for c in by_cols:
-            wide[c] = wide[c].astype("object").where(wide[c].notna(), "(missing)")
-    if by_cols:
-        gb = wide.groupby(by_cols, sort=True, observed=True)
-        lev = gb.ngroup().to_numpy()
-        level_index = gb.size().index
-    else:
-        lev = np.zeros(len(wide), dtype=np.int64)
-        level_index = None
-    L = int(lev.max()) + 1 if len(lev) else (0 if by_cols else 1)
+    return frame, gcol
+
+
+def _levels(wide: pd.DataFrame, by_cols: list[str]) -> tuple[np.ndarray, pd.Index | None, int]:
+    """Level code of every member (0.. in sorted ``by`` order), the level index and the number of levels.
+
+    A missing ``by`` value is its own level ``"(missing)"``; without ``by``
+    everyone is in the one level 0.
+    """
+    for c in by_cols:
+        wide[c] = wide[c].astype("object").where(wide[c].notna(), "(missing)")
     if not by_cols:
-        L = 1
-    x, y = wide["pre"].to_numpy(float), wide["post"].to_numpy(float)
-    has_pre, has_post = ~np.isnan(x), ~np.isnan(y)
-    both = has_pre & has_post
-    bc = lambda idx, w=None: np.bincount(lev[idx], weights=None if w is None else w, minlength=L)  # noqa: E731
-    lc, xc, yc = lev[both], x[both], y[both]
+        return np.zeros(len(wide), dtype=np.int64), None, 1
+    gb = wide.groupby(by_cols, sort=True, observed=True)
+    lev = gb.ngroup().to_numpy()
+    return lev, gb.size().index, int(lev.max()) + 1 if len(lev) else 0
+
+
+def _paired_columns(agg: pd.DataFrame, lc: np.ndarray, xc: np.ndarray, yc: np.ndarray, L: int,
+                    ci: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Fill the member-level columns of ``agg`` (means, SDs, r, paired t, Wilcoxon, d_z with its exact CI, d_av, g_av).
+
+    ``lc`` is the level of each complete pair.  Returns the changes centred
+    on their level mean, the mean change, its SD and ``n`` per level.
+    """
     dc = yc - xc
-    agg = pd.DataFrame(index=level_index if by_cols else pd.RangeIndex(1))
     n = np.bincount(lc, minlength=L).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         mx = np.bincount(lc, xc, L) / n
@@ -317,8 +352,6 @@ def change(scores: pd.DataFrame, pre: str = "baseline", post: str = "week_26", b
         tval = md / se
         d_z = md / sd
         d_av = md / ((sx + sy) / 2)
-    agg["n_pre_only"] = bc(has_pre & ~has_post).astype(int)
-    agg["n_post_only"] = bc(~has_pre & has_post).astype(int)
     agg["n"] = n.astype(int)
     agg["mean_pre"], agg["mean_post"], agg["sd_pre"], agg["sd_post"] = mx, my, sx, sy
     agg["r_pre_post"], agg["mean_change"], agg["sd_change"], agg["se_change"] = r, md, sd, se
@@ -333,22 +366,18 @@ def change(scores: pd.DataFrame, pre: str = "baseline", post: str = "week_26", b
         agg["d_z"], agg["d_z_ci_low"], agg["d_z_ci_high"] = d_z, lo / np.sqrt(n), hi / np.sqrt(n)
         agg["d_av"] = d_av
         agg["hedges_g_av"] = d_av * hedges_j(2 * n - 2)  # 1 - 3/(4(2n) - 9)
-    agg["pre"], agg["post"] = pre, post
-    agg["improved_direction"] = _direction(inst)
-    _undefined_t(agg, sd, n)
-    gname = gcol[0] if gcol else (group if group in by_cols else None)
-    _cluster_columns(agg, wide[gname].to_numpy()[both] if gname is not None else None, ed, lc, L, md, ci, vcov)
-    out = agg.reset_index() if by_cols else agg.reset_index(drop=True)
-    out = out[[*by_cols, *CHANGE_COLUMNS]]
-    _warn_few_groups(out, by_cols, pre, post)
+    return ed, md, sd, n
+
+
+def _warn_few_members(out: pd.DataFrame, by_cols: list[str], pre: str, post: str) -> None:
+    """A :class:`SmallSampleWarning` naming the levels with fewer than 10 complete pairs."""
     small = out.loc[out["n"] < _SMALL_N]
     if len(small):
         what = ("overall" if not by_cols else
                 ", ".join(f"{'/'.join(map(str, r))} (n={n})" for r, n in
                           zip(small[by_cols].itertuples(index=False), small["n"])))
         warnings.warn(f"change {pre} -> {post}: fewer than {_SMALL_N} members with both scores in {what}; "
-                      f"estimates are unstable.", SmallSampleWarning, stacklevel=2)
-    return out.reset_index(drop=True)
+                      f"estimates are unstable.", SmallSampleWarning, stacklevel=3)
 
 
 def _undefined_t(agg: pd.DataFrame, sd: np.ndarray, n: np.ndarray) -> None:

@@ -26,21 +26,23 @@ programme's own scores, each with a confidence interval.
 
 Nothing is rounded except the solved sample size (rounded *up*, with the
 unrounded value beside it) and the numbers inside :func:`power_sentence`.
+
+The power function of each design and the root finders live in
+:mod:`._power_solve`; :func:`power` checks the arguments, builds the grid of
+scenarios and solves it in named steps.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import optimize, stats
 
-from ..base.exceptions import (
-    ConfigError,
-)
+from ..base.exceptions import ConfigError
+from ._power_solve import core_power, method_label, solve_effect, solve_size
 
 __all__ = ["DESIGNS", "POWER_COLUMNS", "design_effect", "power"]
 
@@ -66,9 +68,6 @@ POWER_COLUMNS: tuple[str, ...] = (
 _SOLVABLE = ("power", "effect", "n_groups", "members_per_group")
 _GRID = ("effect", "n_groups", "members_per_group", "icc", "sd", "pre_post_r", "p_ref", "attrition",
          "cv_group_size", "allocation_ratio", "sig_level", "power")
-_BIG = 1e9          # upper bracket for sizes (members or groups)
-_ES_MAX = 50.0      # upper bracket for a standardised mean difference
-_XTOL = 1e-12
 
 
 # ---------------------------------------------------------------------------
@@ -115,104 +114,6 @@ def design_effect(members_per_group: Any, icc: Any, cv_group_size: Any = 0.0) ->
     cv = np.asarray(cv_group_size, dtype=float)
     out = 1.0 + ((cv**2 + 1.0) * m - 1.0) * rho
     return float(out) if out.ndim == 0 else out
-
-
-# ---------------------------------------------------------------------------
-# the vectorised power function
-# ---------------------------------------------------------------------------
-def _core(design: str, outcome: str, scale: str, test: str, alternative: str,
-          v: dict[str, NDArray[np.float64]]) -> dict[str, NDArray[np.float64]]:
-    """Power and the quantities behind it, elementwise over the arrays in ``v``.
-
-    ``v`` holds ``k`` (groups, intervention arm), ``m`` (members enrolled per
-    group), ``a`` (attrition), ``icc``, ``cv``, ``ratio``, ``sig`` and either
-    ``es`` (standardised effect: d_z, d or h) or ``p1``/``p0`` (proportion
-    scale).
-    """
-    k, m, a, rho, cv, ratio, sig = (v[x] for x in ("k", "m", "a", "icc", "cv", "ratio", "sig"))
-    ma = m * (1.0 - a)
-    de = 1.0 + ((cv**2 + 1.0) * ma - 1.0) * rho
-    n1 = k * ma
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if design == "single_arm":
-            v1, v2 = de / n1, np.zeros_like(n1)
-            n2 = np.zeros_like(n1)
-            df = k - 1.0
-            n_eff = n1 / de
-        elif design == "two_arm":
-            n2 = ratio * n1
-            nested = rho > 0
-            de1 = np.where(nested, de, 1.0)
-            de = de1
-            v1, v2 = de1 / n1, 1.0 / n2
-            df_pooled = n1 + n2 - 2.0
-            df_satt = (v1 + v2) ** 2 / (v1**2 / (k - 1.0) + v2**2 / (n2 - 1.0))
-            df = np.where(nested, df_satt, df_pooled)
-            n_eff = n1 / de1 + n2
-        else:  # cluster_randomised
-            n2 = ratio * n1
-            v1, v2 = de / n1, de / n2
-            df = k * (1.0 + ratio) - 2.0
-            n_eff = (n1 + n2) / de
-        if outcome == "proportion" and scale == "proportion":
-            p1, p0 = v["p1"], v["p0"]
-            delta = p1 - p0
-            se1 = np.sqrt(p1 * (1 - p1) * v1 + p0 * (1 - p0) * v2)
-            if design == "single_arm":
-                se0 = np.sqrt(p0 * (1 - p0) * v1)
-            else:
-                pbar = (n1 * p1 + n2 * p0) / (n1 + n2)
-                se0 = np.sqrt(pbar * (1 - pbar) * (v1 + v2))
-        else:
-            delta = v["es"]
-            se1 = np.sqrt(v1 + v2)
-            se0 = se1
-        if test == "t":
-            se0 = se1
-            one = stats.t.ppf(1.0 - sig, df)
-            two = stats.t.ppf(1.0 - sig / 2.0, df)
-        else:
-            one = stats.norm.ppf(1.0 - sig)
-            two = stats.norm.ppf(1.0 - sig / 2.0)
-            df = np.full_like(k, np.nan)
-        crit = two if alternative == "two_sided" else one
-        ncp = delta / se1
-        c = crit * se0 / se1
-        if test == "t":
-            # P(T < -c | ncp) = P(T > c | -ncp): scipy's lower tail is NaN far out in the tail
-            if alternative == "two_sided":
-                pw = stats.nct.sf(c, df, ncp) + stats.nct.sf(c, df, -ncp)
-            elif alternative == "greater":
-                pw = stats.nct.sf(c, df, ncp)
-            else:
-                pw = stats.nct.sf(c, df, -ncp)
-        else:
-            if alternative == "two_sided":
-                pw = stats.norm.sf(c - ncp) + stats.norm.cdf(-c - ncp)
-            elif alternative == "greater":
-                pw = stats.norm.sf(c - ncp)
-            else:
-                pw = stats.norm.cdf(-c - ncp)
-    return {"power": np.asarray(pw, dtype=float), "de": de, "df": np.asarray(df, dtype=float), "ncp": ncp,
-            "crit": np.asarray(crit, dtype=float) * np.ones_like(k), "n1": n1, "n2": n2, "n_eff": n_eff, "ma": ma}
-
-
-def _method_label(design: str, outcome: str, scale: str, test: str, nested: bool) -> str:
-    if outcome == "proportion":
-        what = "arcsine-transformed proportions (Cohen's h)" if scale == "arcsine" else "difference in proportions"
-    else:
-        what = "mean change" if design == "single_arm" else "difference in means"
-    if test == "normal":
-        ref = "normal approximation"
-    elif design == "single_arm":
-        ref = "noncentral t, df = k - 1 (one-sample t on group means)"
-    elif design == "cluster_randomised":
-        ref = "noncentral t, df = k1 + k2 - 2 (two-sample t on group means)"
-    elif nested:
-        ref = "noncentral t, Satterthwaite df (intervention arm nested in groups)"
-    else:
-        ref = "noncentral t, df = n1 + n2 - 2 (two-sample t)"
-    return f"{what}; {ref}"
 
 
 # ---------------------------------------------------------------------------
@@ -406,6 +307,43 @@ def power(design: str, *, outcome: str = "continuous", effect: Any = None, n_gro
     >>> power_sentence(res.iloc[0])  # doctest: +SKIP
     'With 12 groups of 15 members, an ICC of 0.05 and 30% attrition, the study has 80% power ...'
     """
+    design, outcome, alternative, scale, test = _check_choices(design, outcome, alternative, scale, test)
+    given = {"effect": effect, "n_groups": n_groups, "members_per_group": members_per_group, "power": power}
+    missing = [name for name in _SOLVABLE if given[name] is None]
+    if len(missing) != 1:
+        raise ConfigError("exactly one of `power`, `effect`, `n_groups` and `members_per_group` must be None "
+                          f"(the one to solve for); {'none is' if not missing else ', '.join(missing) + ' are'} None.")
+    solve = missing[0]
+    icc = _check_inputs(design, outcome, scale, icc=icc, sd=sd, pre_post_r=pre_post_r, p_ref=p_ref)
+    args = {"effect": effect, "n_groups": n_groups, "members_per_group": members_per_group, "icc": icc, "sd": sd,
+            "pre_post_r": pre_post_r, "p_ref": p_ref, "attrition": attrition, "cv_group_size": cv_group_size,
+            "allocation_ratio": allocation_ratio, "sig_level": sig_level, "power": power}
+    axes = {name: _as_axis(name, args[name])[0] for name in _GRID}
+    mesh = np.meshgrid(*[axes[n] for n in _GRID], indexing="ij")
+    g = {n: mesh[i].reshape(-1).astype(float) for i, n in enumerate(_GRID)}
+    _check_grid(g, design, solve, test)
+    sd_change, unit, effect_type = _effect_unit(g, design, outcome, has_sd=sd is not None,
+                                                has_r=pre_post_r is not None, has_ref=p_ref is not None)
+    if outcome == "proportion" and p_ref is not None and solve != "effect":
+        _check_range("p_ref + effect", g["p_ref"] + g["effect"], 0, 1, lo_open=True, hi_open=True,
+                     hint="`effect` is a difference in proportions (p1 - p_ref).")
+    sc = _Scenarios(design, outcome, scale, test, alternative, g, unit, p_ref is not None)
+    notes = _solve(sc, solve)
+    ok = ~np.isnan(g["effect"]) & ~np.isnan(g["n_groups"]) & ~np.isnan(g["members_per_group"])
+    res = core_power(design, outcome, scale, test, alternative, sc.params(slice(None)))
+    achieved = np.where(ok, res["power"], np.nan)
+    if solve == "power":
+        g["power"] = achieved
+    for key in ("de", "df", "ncp", "crit", "n_eff", "n1", "n2"):
+        res[key] = np.where(ok, res[key], np.nan)
+    out = _result_frame(sc, solve, res, achieved, sd_change, effect_type, notes,
+                        has_sd=sd is not None, has_r=pre_post_r is not None)
+    return out.loc[:, list(POWER_COLUMNS)]
+
+
+def _check_choices(design: str, outcome: str, alternative: str, scale: str,
+                   test: str | None) -> tuple[str, str, str, str, str]:
+    """The design (aliases accepted), outcome, alternative, scale and test (its default filled in)."""
     design = _DESIGN_ALIASES.get(design, design)
     design = _choice("design", design, DESIGNS)
     outcome = _choice("outcome", outcome, ("continuous", "proportion"))
@@ -414,12 +352,11 @@ def power(design: str, *, outcome: str = "continuous", effect: Any = None, n_gro
     if test is None:
         test = "normal" if (outcome == "proportion" and design == "two_arm") else "t"
     test = _choice("test", test, ("t", "normal"))
-    given = {"effect": effect, "n_groups": n_groups, "members_per_group": members_per_group, "power": power}
-    missing = [name for name in _SOLVABLE if given[name] is None]
-    if len(missing) != 1:
-        raise ConfigError("exactly one of `power`, `effect`, `n_groups` and `members_per_group` must be None "
-                          f"(the one to solve for); {'none is' if not missing else ', '.join(missing) + ' are'} None.")
-    solve = missing[0]
+    return design, outcome, alternative, scale, test
+
+
+def _check_inputs(design: str, outcome: str, scale: str, *, icc: Any, sd: Any, pre_post_r: Any, p_ref: Any) -> Any:
+    """Which inputs the design and outcome need or refuse; returns ``icc`` (0 by default for ``two_arm``)."""
     if icc is None:
         if design == "two_arm":
             icc = 0.0
@@ -441,15 +378,12 @@ def power(design: str, *, outcome: str = "continuous", effect: Any = None, n_gro
         if sd is not None and pre_post_r is None and design == "single_arm":
             raise ConfigError("a raw effect (`sd` given) in the single_arm design needs `pre_post_r`, the correlation "
                               "of baseline and follow-up, to get the SD of the change (see power_inputs()).")
+    return icc
 
-    args = {"effect": effect, "n_groups": n_groups, "members_per_group": members_per_group, "icc": icc, "sd": sd,
-            "pre_post_r": pre_post_r, "p_ref": p_ref, "attrition": attrition, "cv_group_size": cv_group_size,
-            "allocation_ratio": allocation_ratio, "sig_level": sig_level, "power": power}
-    axes = {name: _as_axis(name, args[name])[0] for name in _GRID}
-    mesh = np.meshgrid(*[axes[n] for n in _GRID], indexing="ij")
-    g = {n: mesh[i].reshape(-1).astype(float) for i, n in enumerate(_GRID)}
+
+def _check_grid(g: dict[str, NDArray[np.float64]], design: str, solve: str, test: str) -> None:
+    """Every value of every grid axis in its range, and enough groups / members for the test's df."""
     n_rows = g["icc"].size
-
     _check_range("sig_level", g["sig_level"], 0, 1, lo_open=True, hi_open=True)
     _check_range("power", g["power"], 0, 1, lo_open=True, hi_open=True)
     if solve != "power":
@@ -484,97 +418,126 @@ def power(design: str, *, outcome: str = "continuous", effect: Any = None, n_gro
         raise ConfigError("the single_arm design needs n_groups > 1 (the t test on group means has n_groups - 1 df); "
                           "for members analysed one by one use members_per_group=1 and n_groups = number of members.")
 
-    # effect on the analysis scale
+
+def _effect_unit(g: dict[str, NDArray[np.float64]], design: str, outcome: str, *, has_sd: bool, has_r: bool,
+                 has_ref: bool) -> tuple[NDArray[np.float64], NDArray[np.float64], str]:
+    """``(sd_change, unit, effect_type)``: the effect divided by ``unit`` is the standardised effect.
+
+    ``sd_change = SD sqrt(2(1 - r))`` (single arm with ``pre_post_r``; SD 1
+    without ``sd``); ``unit`` is that for a raw or ``d`` effect in the single
+    arm, ``sd`` for a raw two-arm effect, else 1.
+    """
+    n_rows = g["icc"].size
     sd_change = np.full(n_rows, np.nan)
     if outcome == "continuous":
         if design == "single_arm" and not np.isnan(g["pre_post_r"]).all():
             sd_change = np.where(np.isnan(g["sd"]), 1.0, g["sd"]) * np.sqrt(2.0 * (1.0 - g["pre_post_r"]))
-        if sd is not None:
+        if has_sd:
             unit = sd_change if design == "single_arm" else g["sd"]
             effect_type = "points"
-        elif design == "single_arm" and pre_post_r is not None:
+        elif design == "single_arm" and has_r:
             unit, effect_type = sd_change, "d"
         else:
             unit, effect_type = np.ones(n_rows), ("d_z" if design == "single_arm" else "d")
     else:
         unit = np.ones(n_rows)
-        effect_type = "risk_difference" if p_ref is not None else "h"
-    if outcome == "proportion" and p_ref is not None and solve != "effect":
-        p1_all = g["p_ref"] + g["effect"]
-        _check_range("p_ref + effect", p1_all, 0, 1, lo_open=True, hi_open=True,
-                     hint="`effect` is a difference in proportions (p1 - p_ref).")
+        effect_type = "risk_difference" if has_ref else "h"
+    return sd_change, unit, effect_type
 
-    def params(idx: NDArray[np.intp] | slice, es_or_p1: NDArray[np.float64] | None = None,
+
+@dataclass(frozen=True)
+class _Scenarios:
+    """The grid of scenarios of one :func:`power` call, and power at any of them."""
+
+    design: str
+    outcome: str
+    scale: str
+    test: str
+    alternative: str
+    g: dict[str, NDArray[np.float64]]   # the grid axes, one value per scenario (filled in when solved)
+    unit: NDArray[np.float64]           # effect / unit = the standardised effect
+    has_ref: bool                       # a proportion with a reference p_ref
+
+    @property
+    def n(self) -> int:
+        return int(self.g["icc"].size)
+
+    def params(self, idx: NDArray[np.intp] | slice, es_or_p1: NDArray[np.float64] | None = None,
                k: NDArray[np.float64] | None = None, m: NDArray[np.float64] | None = None) -> dict[str, Any]:
-        """Arrays for _core; es_or_p1 replaces the effect (on the solving scale)."""
+        """Arrays for :func:`core_power`; ``es_or_p1``, ``k``, ``m`` replace the effect (solving scale) or sizes."""
+        g = self.g
         v: dict[str, Any] = {"k": g["n_groups"][idx] if k is None else k,
                              "m": g["members_per_group"][idx] if m is None else m,
                              "a": g["attrition"][idx], "icc": g["icc"][idx], "cv": g["cv_group_size"][idx],
                              "ratio": g["allocation_ratio"][idx], "sig": g["sig_level"][idx]}
-        if outcome == "proportion" and p_ref is not None:
+        if self.outcome == "proportion" and self.has_ref:
             p0 = g["p_ref"][idx]
             p1 = p0 + g["effect"][idx] if es_or_p1 is None else es_or_p1
-            if scale == "proportion":
+            if self.scale == "proportion":
                 v["p1"], v["p0"] = p1, p0
             else:
                 v["es"] = 2 * np.arcsin(np.sqrt(p1)) - 2 * np.arcsin(np.sqrt(p0))
         else:
-            v["es"] = g["effect"][idx] / unit[idx] if es_or_p1 is None else es_or_p1
+            v["es"] = g["effect"][idx] / self.unit[idx] if es_or_p1 is None else es_or_p1
         return {kk: np.atleast_1d(np.asarray(val, dtype=float)) for kk, val in v.items()}
 
-    def pw(i: int, **kw: Any) -> float:
-        out = _core(design, outcome, scale, test, alternative, params(np.array([i]), **kw))
+    def pw(self, i: int, **kw: Any) -> float:
+        """Power of scenario ``i`` (with the replacements of :meth:`params`)."""
+        out = core_power(self.design, self.outcome, self.scale, self.test, self.alternative,
+                         self.params(np.array([i]), **kw))
         return float(out["power"][0])
 
-    notes = np.full(n_rows, "", dtype=object)
-    exact = np.full(n_rows, np.nan)
-    if solve == "power":
-        pass
-    elif solve == "effect":
-        for i in range(n_rows):  # one root per scenario
-            exact[i], notes[i] = _solve_effect(pw, i, g, outcome, p_ref is not None, alternative)
-    else:
-        for i in range(n_rows):  # one root per scenario
-            exact[i], notes[i] = _solve_size(pw, i, g, design, solve, test)
 
-    # fill the solved quantity, compute power at the (rounded) values
+def _solve(sc: _Scenarios, solve: str) -> NDArray[np.object_]:
+    """Solve every scenario for ``solve`` and write the result into the grid; returns the notes (why NaN).
+
+    A solved size is rounded up (the unrounded value goes to ``*_exact``);
+    a solved effect is stored on the effect's own scale.
+    """
+    g = sc.g
+    notes = np.full(sc.n, "", dtype=object)
+    exact = np.full(sc.n, np.nan)
+    if solve == "power":
+        return notes
     if solve == "effect":
-        if outcome == "proportion" and p_ref is not None:
+        for i in range(sc.n):  # one root per scenario
+            exact[i], notes[i] = solve_effect(sc.pw, i, g, sc.outcome, sc.has_ref, sc.alternative)
+        if sc.outcome == "proportion" and sc.has_ref:
             g["effect"] = exact - g["p_ref"]  # exact holds p1
         else:
-            g["effect"] = exact * unit        # exact holds the standardised effect
-    elif solve in ("n_groups", "members_per_group"):
-        g[solve + "_exact"] = exact
-        g[solve] = np.ceil(exact - 1e-9)
-    ok = ~np.isnan(g["effect"]) & ~np.isnan(g["n_groups"]) & ~np.isnan(g["members_per_group"])
-    res = _core(design, outcome, scale, test, alternative, params(slice(None)))
-    achieved = np.where(ok, res["power"], np.nan)
-    if solve == "power":
-        g["power"] = achieved
-    for key in ("de", "df", "ncp", "crit", "n_eff", "n1", "n2"):
-        res[key] = np.where(ok, res[key], np.nan)
+            g["effect"] = exact * sc.unit     # exact holds the standardised effect
+        return notes
+    for i in range(sc.n):  # one root per scenario
+        exact[i], notes[i] = solve_size(sc.pw, i, g, sc.design, solve, sc.test)
+    g[solve + "_exact"] = exact
+    g[solve] = np.ceil(exact - 1e-9)
+    return notes
 
-    # standardised effect columns
+
+def _result_frame(sc: _Scenarios, solve: str, res: dict[str, NDArray[np.float64]], achieved: NDArray[np.float64],
+                  sd_change: NDArray[np.float64], effect_type: str, notes: NDArray[np.object_], *, has_sd: bool,
+                  has_r: bool) -> pd.DataFrame:
+    """One row per scenario: the inputs, the solved quantity, every standardised effect and the test's details."""
+    g, design, outcome, n_rows = sc.g, sc.design, sc.outcome, sc.n
     d = np.full(n_rows, np.nan)
     d_z = np.full(n_rows, np.nan)
     h = np.full(n_rows, np.nan)
     p1 = np.full(n_rows, np.nan)
     if outcome == "continuous":
-        std = g["effect"] / unit
+        std = g["effect"] / sc.unit
         if design == "single_arm":
             d_z = std
-            d = g["effect"] / g["sd"] if sd is not None else (std * sd_change if pre_post_r is not None else d)
+            d = g["effect"] / g["sd"] if has_sd else (std * sd_change if has_r else d)
         else:
             d = std
     else:
-        if p_ref is not None:
+        if sc.has_ref:
             p1 = g["p_ref"] + g["effect"]
             h = 2 * np.arcsin(np.sqrt(p1)) - 2 * np.arcsin(np.sqrt(g["p_ref"]))
         else:
             h = g["effect"]
-
     nested = design == "two_arm"
-    method = np.array([_method_label(design, outcome, scale, test, bool(nested and r > 0)) for r in g["icc"]],
+    method = np.array([method_label(design, outcome, sc.scale, sc.test, bool(nested and r > 0)) for r in g["icc"]],
                       dtype=object)
     k_ctrl = g["allocation_ratio"] * g["n_groups"] if design == "cluster_randomised" else np.full(n_rows, np.nan)
     if design == "single_arm":
@@ -582,7 +545,7 @@ def power(design: str, *, outcome: str = "continuous", effect: Any = None, n_gro
     else:
         n_enrolled = g["n_groups"] * g["members_per_group"] * (1 + g["allocation_ratio"])
     out = pd.DataFrame({
-        "design": design, "outcome": outcome, "solved": solve, "alternative": alternative,
+        "design": design, "outcome": outcome, "solved": solve, "alternative": sc.alternative,
         "sig_level": g["sig_level"], "power": g["power"], "achieved_power": achieved,
         "effect": g["effect"], "effect_type": effect_type, "d": d, "d_z": d_z, "h": h, "p1": p1,
         "p_ref": g["p_ref"], "sd": g["sd"], "pre_post_r": g["pre_post_r"], "sd_change": sd_change,
@@ -593,101 +556,11 @@ def power(design: str, *, outcome: str = "continuous", effect: Any = None, n_gro
         "cv_group_size": g["cv_group_size"], "allocation_ratio": g["allocation_ratio"],
         "n_enrolled": n_enrolled, "n_analysed": n_enrolled * (1 - g["attrition"]),
         "design_effect": res["de"], "n_effective": res["n_eff"], "df": res["df"], "ncp": res["ncp"],
-        "critical_value": res["crit"], "test": test, "scale": scale if outcome == "proportion" else "",
+        "critical_value": res["crit"], "test": sc.test, "scale": sc.scale if outcome == "proportion" else "",
         "method": method, "note": notes,
     })
     if outcome == "proportion" or design != "single_arm":
         out["d_z"] = np.nan
-    if sd is None:
+    if not has_sd:
         out["sd_change"] = np.nan
-    return out.loc[:, list(POWER_COLUMNS)]
-
-
-def _bracket_root(f: Any, lo: float, hi: float) -> float:
-    return float(optimize.brentq(f, lo, hi, xtol=_XTOL, rtol=4 * np.finfo(float).eps, maxiter=500))
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
-
-
-def _solve_effect(pw: Any, i: int, g: dict[str, NDArray[np.float64]], outcome: str, has_ref: bool,
-                  alternative: str) -> tuple[float, str]:
-    """Detectable effect: standardised (d_z, d, h), or p1 when a reference proportion is given.
-
-    Power is monotone in the effect on each side of 0, so the root is
-    bracketed by no effect (power = sig_level) and the largest effect
-    possible: p1 -> 1 (or 0), h = pi, d = 50.
-    """
-    target = float(g["power"][i])
-    sign = -1.0 if alternative == "less" else 1.0
-    if outcome == "proportion" and has_ref:
-        lo = float(g["p_ref"][i])
-        edge = (1.0 - 1e-12) if sign > 0 else 1e-12  # p1 strictly inside (0, 1)
-    else:
-        lo = 0.0
-        edge = sign * (math.pi if outcome == "proportion" else _ES_MAX)
-
-    def f(x: float) -> float:
-        return float(pw(i, es_or_p1=np.array([x]))) - target
-
-    f_edge = f(edge)
-    if not np.isfinite(f_edge):
-        return np.nan, "power could not be computed at the largest effect"
-    if f_edge < 0:
-        return np.nan, (f"no effect reaches {_pct(target)} power with these sizes "
-                        f"(at most {_pct(f_edge + target)} at the largest possible effect)")
-    a, b = (lo, edge) if lo < edge else (edge, lo)
-    return _bracket_root(f, a, b), ""
-
-
-def _solve_size(pw: Any, i: int, g: dict[str, NDArray[np.float64]], design: str, what: str,
-                test: str) -> tuple[float, str]:
-    """Members enrolled per group, or groups, reaching the target power.
-
-    The search starts at the smallest size the test allows: at least 1 df
-    for the t test (as ``pwr``, whose n starts at 2), any positive size for
-    the normal test.
-    """
-    target = float(g["power"][i])
-    k = float(g["n_groups"][i])
-    m = float(g["members_per_group"][i])
-    a = float(g["attrition"][i])
-    r = float(g["allocation_ratio"][i])
-    nested = design == "two_arm" and g["icc"][i] > 0
-    t = test == "t"
-    if what == "members_per_group":
-        lo_a = 1e-9
-        if t and design == "two_arm":
-            lo_a = 2.0 / (r * k) if nested else 3.0 / (k * (1 + r))
-        lo = lo_a / (1 - a)
-
-        def f(x: float) -> float:
-            return pw(i, m=np.array([x])) - target
-    else:
-        ma = m * (1 - a)
-        lo = 1e-9
-        if t:
-            if design == "single_arm":
-                lo = 2.0
-            elif design == "cluster_randomised":
-                lo = 3.0 / (1 + r)
-            else:
-                lo = max(2.0, 2.0 / (r * ma)) if nested else 3.0 / (ma * (1 + r))
-
-        def f(x: float) -> float:
-            return pw(i, k=np.array([x])) - target
-    f_lo, f_hi = f(lo), f(_BIG)
-    if not (np.isfinite(f_hi) and np.isfinite(f_lo)):
-        return np.nan, "power could not be computed over the range of sizes"
-    if f_hi < 0:
-        if what == "members_per_group" and g["icc"][i] > 0:
-            return np.nan, (f"with {k:g} groups no group size reaches {_pct(target)} power: at most "
-                            f"{_pct(f_hi + target)} however many members per group (more groups are needed; "
-                            f"Hemming et al. 2011)")
-        return np.nan, f"{_pct(target)} power is not reached below {_BIG:g}"
-    if f_lo >= 0:
-        return lo, "the target power is already reached at the smallest size the test allows"
-    return _bracket_root(f, lo, _BIG), ""
-
-
+    return out

@@ -154,6 +154,28 @@ def power_inputs(scores: pd.DataFrame, *, pre: str, post: str, dv: str = "score"
     In R: ``summary(aov(post ~ factor(group_id)))``, ``cor.test(pre, post)``,
     ``prop.test(x, n, correct = FALSE)$conf.int``.
     """
+    roster = _check_arguments(scores, pre, post, ci, dv=dv, subject=subject, group=group, time=time, members=members)
+    codes, uniq, role, sub, pre_v, post_v = _member_scores(scores, pre, post, dv=dv, subject=subject, time=time)
+    gmem = _member_groups(scores, sub, codes, uniq, role, group=group, roster=roster, subject=subject, pre=pre,
+                          post=post)
+    gcodes, guniq = pd.factorize(gmem)
+    has_pre, has_post = ~np.isnan(pre_v), ~np.isnan(post_v)
+    paired = has_pre & has_post
+    change = post_v - pre_v
+    rows = _icc_rows(post_v, change, has_post, paired, gcodes, ci)
+    rows += _spread_rows(pre_v, post_v, change, has_pre, has_post, paired, ci)
+    rows += _group_size_rows(gcodes, len(guniq), has_pre, paired, ci, seed, n_boot)
+    return pd.DataFrame(rows, columns=list(INPUT_COLUMNS))
+
+
+def _row(q: str, est: float, lo: float, hi: float, n: int, method: str, note: str = "") -> dict[str, Any]:
+    """One row of the result (:data:`INPUT_COLUMNS`)."""
+    return {"quantity": q, "estimate": est, "ci_low": lo, "ci_high": hi, "n": n, "method": method, "note": note}
+
+
+def _check_arguments(scores: Any, pre: str, post: str, ci: float, *, dv: str, subject: str, group: str, time: str,
+                     members: Any) -> pd.DataFrame | None:
+    """Check the arguments and the columns; returns the roster (``members`` or a Dataset's ``members``) or None."""
     if not (0 < ci < 1):
         raise ConfigError(f"`ci` must be between 0 and 1 (e.g. 0.95); got {ci!r}.")
     if not isinstance(scores, pd.DataFrame):
@@ -172,6 +194,19 @@ def power_inputs(scores: pd.DataFrame, *, pre: str, post: str, dv: str = "score"
                           f"dv=/subject=/group=/time= or give `members` for the group.")
     if not pd.api.types.is_numeric_dtype(scores[dv]):
         raise SchemaError(f"column {dv!r} must be numeric; got dtype {scores[dv].dtype}.")
+    return roster
+
+
+def _member_scores(scores: pd.DataFrame, pre: str, post: str, *, dv: str, subject: str,
+                   time: str) -> tuple[NDArray[np.intp], Any, NDArray[np.int64], pd.DataFrame,
+                                       NDArray[np.float64], NDArray[np.float64]]:
+    """``(codes, member ids, role, rows, pre, post)``: each member's baseline and follow-up score.
+
+    ``codes`` and ``role`` (0 pre, 1 post) are per selected score row
+    (``rows``); ``pre`` / ``post`` are per member (NaN if missing).  Raises
+    when a timepoint is absent, a row has no member id, or a member has two
+    scores at one timepoint.
+    """
     tlab = scores[time].astype("string")
     present = set(tlab.dropna().unique())
     bad = [Problem(None, None, time, t, f"{role} timepoint not in the scores",
@@ -202,11 +237,22 @@ def power_inputs(scores: pd.DataFrame, *, pre: str, post: str, dv: str = "score"
     post_v = np.full(n_u, np.nan)
     pre_v[codes[role == 0]] = y[role == 0]
     post_v[codes[role == 1]] = y[role == 1]
-    # each member's group: from the scores (baseline row first) or from the roster
+    return codes, uniq, role, sub, pre_v, post_v
+
+
+def _member_groups(scores: pd.DataFrame, sub: pd.DataFrame, codes: NDArray[np.intp], uniq: Any,
+                   role: NDArray[np.int64], *, group: str, roster: pd.DataFrame | None, subject: str, pre: str,
+                   post: str) -> NDArray[np.object_]:
+    """Each member's group: from the scores (a row with a group, baseline first) or from the roster.
+
+    A :class:`DataQualityWarning` counts members whose group differs
+    between the timepoints (their baseline group is used); a member
+    without a group is an error.
+    """
     if group in scores.columns:
         gval = sub[group].astype("string").to_numpy(dtype=object)
         order = np.lexsort((role, pd.isna(gval), codes))  # within member: a row with a group, baseline first
-        gmem = np.full(n_u, None, dtype=object)
+        gmem = np.full(len(uniq), None, dtype=object)
         first = np.ones(order.size, dtype=bool)
         first[1:] = codes[order][1:] != codes[order][:-1]
         gmem[codes[order][first]] = gval[order][first]
@@ -214,9 +260,10 @@ def power_inputs(scores: pd.DataFrame, *, pre: str, post: str, dv: str = "score"
         moved = int(both["c"].duplicated().sum())
         if moved:
             warnings.warn(f"{moved} member(s) have a different {group!r} at {pre!r} and {post!r}; their baseline "
-                          f"group is used.", DataQualityWarning, stacklevel=2)
+                          f"group is used.", DataQualityWarning, stacklevel=3)
     else:
-        assert isinstance(roster, pd.DataFrame)
+        if roster is None:  # pragma: no cover - _check_arguments requires a roster without a group column
+            raise SchemaError(f"scores lack column {group!r}; give `members` for the group.")
         r = roster[[subject, group]].astype("string").drop_duplicates(subset=[subject])
         gmem = pd.Series(r[group].to_numpy(dtype=object), index=r[subject].to_numpy(dtype=object)) \
             .reindex(np.asarray(uniq, dtype=object)).to_numpy(dtype=object)
@@ -226,70 +273,85 @@ def power_inputs(scores: pd.DataFrame, *, pre: str, post: str, dv: str = "score"
                               [Problem(None, None, group, uniq[j], "no group for this member",
                                        "add the member to the roster or the group column")
                                for j in np.flatnonzero(gmiss)[:50].tolist()])
-    gcodes, guniq = pd.factorize(gmem)
-    has_pre, has_post = ~np.isnan(pre_v), ~np.isnan(post_v)
-    paired = has_pre & has_post
-    change = post_v - pre_v
-    rows_out: list[dict[str, Any]] = []
+    return gmem
 
-    def add(q: str, est: float, lo: float, hi: float, n: int, method: str, note: str = "") -> None:
-        rows_out.append({"quantity": q, "estimate": est, "ci_low": lo, "ci_high": hi, "n": n, "method": method,
-                         "note": note})
 
+def _icc_rows(post_v: NDArray[np.float64], change: NDArray[np.float64], has_post: NDArray[np.bool_],
+              paired: NDArray[np.bool_], gcodes: NDArray[np.intp], ci: float) -> list[dict[str, Any]]:
+    """``icc_followup`` and ``icc_change`` (ANOVA ICC(1), F-based CI); warns when fewer than 10 groups."""
+    rows = []
     icc_method = "ANOVA ICC(1), F-based (Searle) CI"
     for q, yy, sel in (("icc_followup", post_v, has_post), ("icc_change", change, paired)):
         est, lo, hi, k, n = _icc1(yy[sel], gcodes[sel], ci)
         note = "" if np.isfinite(est) else "needs at least 2 groups, more members than groups and spread within groups"
-        add(q, est, lo, hi, n, icc_method, note)
+        rows.append(_row(q, est, lo, hi, n, icc_method, note))
         if np.isfinite(est) and k < 10:
             warnings.warn(f"{q}: ICC from only {k} groups; the interval is wide and the estimate unstable.",
-                          SmallSampleWarning, stacklevel=2)
+                          SmallSampleWarning, stacklevel=3)
+    return rows
+
+
+def _spread_rows(pre_v: NDArray[np.float64], post_v: NDArray[np.float64], change: NDArray[np.float64],
+                 has_pre: NDArray[np.bool_], has_post: NDArray[np.bool_], paired: NDArray[np.bool_],
+                 ci: float) -> list[dict[str, Any]]:
+    """``sd_pre``, ``sd_post``, ``sd_change`` (chi-square CI), ``pre_post_r`` (Fisher z) and ``attrition`` (Wilson)."""
+    rows = []
     for q, yy in (("sd_pre", pre_v[has_pre]), ("sd_post", post_v[has_post]), ("sd_change", change[paired])):
         n = yy.size
         if n < 2:
-            add(q, np.nan, np.nan, np.nan, n, "sample SD, chi-square CI", "needs at least 2 members")
+            rows.append(_row(q, np.nan, np.nan, np.nan, n, "sample SD, chi-square CI", "needs at least 2 members"))
             continue
         s = float(np.std(yy, ddof=1))
         lo = s * math.sqrt((n - 1) / stats.chi2.ppf(0.5 + ci / 2, n - 1))
         hi = s * math.sqrt((n - 1) / stats.chi2.ppf(0.5 - ci / 2, n - 1))
-        add(q, s, lo, hi, n, "sample SD, chi-square CI")
+        rows.append(_row(q, s, lo, hi, n, "sample SD, chi-square CI"))
     n_p = int(paired.sum())
     if n_p >= 4 and np.std(pre_v[paired]) > 0 and np.std(post_v[paired]) > 0:
         r_est = float(np.corrcoef(pre_v[paired], post_v[paired])[0, 1])
         z = stats.norm.ppf(0.5 + ci / 2) / math.sqrt(n_p - 3)
-        add("pre_post_r", r_est, math.tanh(math.atanh(r_est) - z), math.tanh(math.atanh(r_est) + z), n_p,
-            "Pearson r, Fisher z CI")
+        rows.append(_row("pre_post_r", r_est, math.tanh(math.atanh(r_est) - z), math.tanh(math.atanh(r_est) + z),
+                         n_p, "Pearson r, Fisher z CI"))
     else:
-        add("pre_post_r", np.nan, np.nan, np.nan, n_p, "Pearson r, Fisher z CI",
-            "needs at least 4 members with both scores and spread at both timepoints")
+        rows.append(_row("pre_post_r", np.nan, np.nan, np.nan, n_p, "Pearson r, Fisher z CI",
+                         "needs at least 4 members with both scores and spread at both timepoints"))
     n_b = int(has_pre.sum())
     lost = int((has_pre & ~has_post).sum())
     if n_b:
         lo, hi = _wilson(lost, n_b, ci)
-        add("attrition", lost / n_b, lo, hi, n_b, "share with baseline but no follow-up, Wilson CI")
+        rows.append(_row("attrition", lost / n_b, lo, hi, n_b, "share with baseline but no follow-up, Wilson CI"))
     else:
-        add("attrition", np.nan, np.nan, np.nan, 0, "share with baseline but no follow-up, Wilson CI",
-            "no member has a baseline score")
-    sizes_all = np.bincount(gcodes[has_pre], minlength=len(guniq)).astype(float)
+        rows.append(_row("attrition", np.nan, np.nan, np.nan, 0, "share with baseline but no follow-up, Wilson CI",
+                         "no member has a baseline score"))
+    return rows
+
+
+def _group_size_rows(gcodes: NDArray[np.intp], n_groups: int, has_pre: NDArray[np.bool_], paired: NDArray[np.bool_],
+                     ci: float, seed: int, n_boot: int) -> list[dict[str, Any]]:
+    """``mean_group_size`` (t CI over groups) and the CVs of the analysed and baseline group sizes (BCa bootstrap)."""
+    rows = []
+    sizes_all = np.bincount(gcodes[has_pre], minlength=n_groups).astype(float)
     in_design = sizes_all > 0  # groups with at least one member at baseline
     sizes = sizes_all[in_design]
-    analysed = np.bincount(gcodes[paired], minlength=len(guniq)).astype(float)[in_design]
+    analysed = np.bincount(gcodes[paired], minlength=n_groups).astype(float)[in_design]
     k = sizes.size
     boot = f"BCa bootstrap over groups (seed {seed}, {n_boot} resamples)"
-    if k >= 2:
-        mean = float(sizes.mean())
-        sdv = float(sizes.std(ddof=1))
-        half = stats.t.ppf(0.5 + ci / 2, k - 1) * sdv / math.sqrt(k)
-        add("mean_group_size", mean, mean - half, mean + half, k, "members with baseline per group, t CI over groups")
-        for q, sz, what in (("cv_group_size", analysed, "members analysed (baseline and follow-up) per group"),
-                            ("cv_group_size_baseline", sizes, "members with baseline per group")):
-            if sz.mean() == 0:
-                add(q, np.nan, np.nan, np.nan, k, f"SD (ddof=1) / mean of {what}", "no group has a member analysed")
-                continue
-            lo, hi, note = _cv_boot(sz, ci, seed, n_boot)
-            add(q, float(sz.std(ddof=1) / sz.mean()), lo, hi, k, f"SD (ddof=1) / mean of {what}; {boot}", note)
-    else:
+    if k < 2:
         for q in ("mean_group_size", "cv_group_size", "cv_group_size_baseline"):
-            add(q, float(sizes.mean()) if (k and q == "mean_group_size") else np.nan, np.nan, np.nan, k,
-                "group sizes", "needs at least 2 groups")
-    return pd.DataFrame(rows_out, columns=list(INPUT_COLUMNS))
+            rows.append(_row(q, float(sizes.mean()) if (k and q == "mean_group_size") else np.nan, np.nan, np.nan, k,
+                             "group sizes", "needs at least 2 groups"))
+        return rows
+    mean = float(sizes.mean())
+    sdv = float(sizes.std(ddof=1))
+    half = stats.t.ppf(0.5 + ci / 2, k - 1) * sdv / math.sqrt(k)
+    rows.append(_row("mean_group_size", mean, mean - half, mean + half, k,
+                     "members with baseline per group, t CI over groups"))
+    for q, sz, what in (("cv_group_size", analysed, "members analysed (baseline and follow-up) per group"),
+                        ("cv_group_size_baseline", sizes, "members with baseline per group")):
+        if sz.mean() == 0:
+            rows.append(_row(q, np.nan, np.nan, np.nan, k, f"SD (ddof=1) / mean of {what}",
+                             "no group has a member analysed"))
+            continue
+        lo, hi, note = _cv_boot(sz, ci, seed, n_boot)
+        rows.append(_row(q, float(sz.std(ddof=1) / sz.mean()), lo, hi, k, f"SD (ddof=1) / mean of {what}; {boot}",
+                         note))
+    return rows

@@ -1,19 +1,22 @@
 """Reliable and clinically significant change (Jacobson-Truax, GLN, HA) with Wilson CIs."""
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..base.exceptions import ConfigError, DataQualityWarning, ValidationError
+from ..base.dataset import Dataset
+from ..base.exceptions import ConfigError, ValidationError
+from ._clinical_cutoffs import check_cutoff_range, choose_cutoff, criteria, cutoff_source, published_cutoff
 from ._common import (
     attach_columns,
     check_choice,
     check_frame,
+    dataset_arg,
     instrument_name,
     paired_frame,
     resolve_instrument,
@@ -78,74 +81,24 @@ def _resolve_reliability(reliability: Any, inst: Any, responses, pre, subject, t
         if reliability == "data":
             r, source = _data_alpha(responses, inst, pre, subject, time)
         else:
-            r = get(reliability)
-            if r is None:
+            got = get(reliability)
+            if got is None:
                 other = "alpha" if reliability == "test_retest" else "test_retest"
                 have = [k for k in ("test_retest", "alpha") if get(k) is not None]
                 raise ConfigError(
                     f"the instrument {instrument_name(inst)!r} has no registry {reliability!r} reliability. "
                     f"Use reliability={other!r}" + (" (available)" if other in have else "") +
                     ", reliability='data' with `responses=`, or a number such as reliability=0.85.")
-            r = float(r)
+            r = float(got)
             source = f"registry {reliability.replace('_', '-')} reliability of {instrument_name(inst)}{note}"
     if not (0 < r < 1):
         raise ConfigError(f"reliability must be strictly between 0 and 1; got {r!r} ({source}).")
     return r, source
 
 
-def _published_cutoff(inst: Any) -> tuple[float, str] | None:
-    """``(value, source)`` of the instrument's published clinical cut-off, or None.
-
-    Reads ``inst.clinical_cutoff`` (a :class:`groupeval.instruments.ClinicalCutoff`,
-    any object with ``value``/``source``, or a plain number).
-    """
-    cc = getattr(inst, "clinical_cutoff", None)
-    if cc is None:
-        return None
-    if isinstance(cc, (int, float, np.integer, np.floating)) and not isinstance(cc, bool):
-        value, source, conv = float(cc), "", False
-    else:
-        value = getattr(cc, "value", None)
-        if value is None:
-            return None
-        value, source, conv = float(value), str(getattr(cc, "source", "") or ""), bool(getattr(cc, "convention", False))
-    if not np.isfinite(value):
-        return None
-    name = getattr(inst, "label", None) or instrument_name(inst) or "the instrument"
-    text = f"published clinical cut-off of {name}" + (f": {source}" if source else "")
-    return value, text + (" [package convention]" if conv else "")
-
-
-def _check_cutoff_range(cv: float, f: float, inst: Any, used: str, source: str, label: str) -> bool:
-    """Warn (and return False) when no possible score lies on one side of the cut-off.
-
-    Non-clinical is ``f * (x - cv) > 0``; with the score range [lo, hi] that
-    side is empty when ``cv <= lo`` (lower is better) or ``cv >= hi``
-    (higher is better); the clinical side is empty when ``cv > hi`` or ``cv < lo``.
-    """
-    lo, hi = getattr(inst, "score_min", None), getattr(inst, "score_max", None)
-    try:
-        lo, hi = float(lo), float(hi)
-    except (TypeError, ValueError):
-        return True
-    if not (np.isfinite(lo) and np.isfinite(hi) and np.isfinite(cv)):
-        return True
-    no_functional = cv <= lo if f < 0 else cv >= hi
-    no_clinical = cv > hi if f < 0 else cv < lo
-    if not (no_functional or no_clinical):
-        return True
-    side = "non-clinical" if no_functional else "clinical"
-    warnings.warn(
-        f"reliable_change: cut-off {used!r} = {cv:.4g} ({source}) lies outside the {label} score range "
-        f"{lo:g}-{hi:g}: no possible score is on the {side} side, so recovery cannot be assessed and nobody "
-        f"can be classed 'recovered'{' or harmed' if no_clinical else ''}. Give clinical and functional norms "
-        f"(norms=...), a published cut-off (cutoff='clinical' or a number on the score's scale), or report "
-        f"reliable change only.", DataQualityWarning, stacklevel=3)
-    return False
-
-
+@dataclass(frozen=True, repr=False)
 class ReliableChangeResult(Result):
-    """Reliable and clinically significant change of each member.
+    """Reliable and clinically significant change of each member (result of :func:`reliable_change`).
 
     Attributes
     ----------
@@ -158,9 +111,9 @@ class ReliableChangeResult(Result):
         (ordered categorical: recovered / improved / unchanged /
         deteriorated / harmed) and, for ``method="ha"``, ``cs`` (the
         individual clinical-significance index).
-    summary : DataFrame
-        ``category, n, share, share_ci_low, share_ci_high`` (Wilson CI), all
-        five categories, in order.
+    categories : DataFrame
+        (also ``.summary``) ``category, n, share, share_ci_low,
+        share_ci_high`` (Wilson CI), all five categories, in order.
     method : str
         ``"jt"``, ``"gln"`` or ``"ha"``.
     reliability, reliability_source
@@ -196,20 +149,53 @@ class ReliableChangeResult(Result):
     instrument, pre, post : str
     n_pre_only, n_post_only : int
         Members left out for lack of the other score.
+    subject : str
+        The member id column.
+    ci : float
+        Level of the reliable-change criterion and of the Wilson intervals.
+    details : dict
+        Hageman-Arrindell only: ``r_dd``, ``r_pre``, ``r_post``, ``r_pre_post``.
+    methods : tuple of str
+        Method keys for the methods paragraph (``("jacobson_truax", "wilson")``;
+        ``"hageman_arrindell"`` first for ``method="ha"``).
     """
 
-    _plotter = "plot_reliable_change"
-    _title = "Reliable change"
+    members: pd.DataFrame
+    categories: pd.DataFrame
+    method: str
+    reliability: float
+    reliability_source: str
+    sd: float
+    sd_source: str
+    se_measurement: float
+    sdiff: float
+    critical_value: float
+    min_reliable_change: float
+    cutoffs: dict[str, float]
+    cutoff: str
+    cutoff_value: float
+    cutoff_reason: str
+    cutoff_source: str
+    recovery_possible: bool
+    norms: dict[str, Any]
+    higher_is_better: bool
+    instrument: str
+    pre: str
+    post: str
+    n_pre_only: int
+    n_post_only: int
+    subject: str = "member_id"
+    ci: float = 0.95
+    details: dict[str, float] = field(default_factory=dict)
+    methods: tuple[str, ...] = ()
 
-    def __init__(self, members: pd.DataFrame, summary: pd.DataFrame, **attrs: Any):
-        self.members = members
-        self._summary = summary
-        for k, v in attrs.items():
-            setattr(self, k, v)
+    _plotter: ClassVar[str | None] = "plot_reliable_change"
+    _title: ClassVar[str] = "Reliable change"
 
     @property
     def summary(self) -> pd.DataFrame:
-        return self._summary
+        """The category table (:attr:`categories`)."""
+        return self.categories
 
     @property
     def settings(self) -> pd.DataFrame:
@@ -219,24 +205,26 @@ class ReliableChangeResult(Result):
                 ("sd", self.sd), ("sd_source", self.sd_source), ("se_measurement", self.se_measurement),
                 ("sdiff", self.sdiff), ("critical_value", self.critical_value),
                 ("min_reliable_change", self.min_reliable_change), ("cutoff", self.cutoff),
-                ("cutoff_value", self.cutoff_value), ("cutoff_reason", getattr(self, "cutoff_reason", "")),
-                ("cutoff_source", getattr(self, "cutoff_source", "")), ("cutoff_a", self.cutoffs["a"]),
+                ("cutoff_value", self.cutoff_value), ("cutoff_reason", self.cutoff_reason),
+                ("cutoff_source", self.cutoff_source), ("cutoff_a", self.cutoffs["a"]),
                 ("cutoff_b", self.cutoffs["b"]), ("cutoff_c", self.cutoffs["c"]),
                 ("cutoff_clinical", self.cutoffs.get("clinical", np.nan)),
-                ("recovery_possible", getattr(self, "recovery_possible", True)),
+                ("recovery_possible", self.recovery_possible),
                 ("higher_is_better", self.higher_is_better), ("n_pre_only", self.n_pre_only),
                 ("n_post_only", self.n_post_only)]
         return pd.DataFrame(rows, columns=["name", "value"])
 
-    def summary_by(self, by: str, data: Any = None) -> pd.DataFrame:
+    def summary_by(self, by: str, dataset: Dataset | None = None, *, data: Any = None) -> pd.DataFrame:
         """Category counts and Wilson shares per level of ``by``.
 
-        ``by`` is a column of :attr:`members` or of ``data.groups`` /
-        ``data.members`` (joined via ``group_id`` / the member id), e.g.
-        ``"group_type"``.  Columns: ``by, category, n, share, share_ci_low,
+        ``by`` is a column of :attr:`members` or of ``dataset.groups`` /
+        ``dataset.members`` (joined via ``group_id`` / the member id), e.g.
+        ``"group_type"``.  ``data=`` is the deprecated spelling of
+        ``dataset=``.  Columns: ``by, category, n, share, share_ci_low,
         share_ci_high`` (all five categories for every level).
         """
-        m = attach_columns(self.members, [by], data, subject=self.subject)
+        dataset = dataset_arg(dataset, data, "ReliableChangeResult.summary_by")
+        m = attach_columns(self.members, [by], dataset, subject=self.subject)
         lv = m[by].astype("object").where(m[by].notna(), "(missing)")
         tab = pd.crosstab(lv, m["category"], dropna=False).reindex(columns=list(CATEGORIES), fill_value=0)
         long = tab.stack().rename("n").reset_index()
@@ -252,7 +240,7 @@ class ReliableChangeResult(Result):
     def _repr_html_(self) -> str:
         head = (f"<p><b>Reliable change</b> ({self.instrument}, {self.pre} &rarr; {self.post}; method "
                 f"{self.method.upper()}, reliability {self.reliability:.3g} [{self.reliability_source}], "
-                f"cut-off {self.cutoff} = {self.cutoff_value:.4g} [{getattr(self, 'cutoff_source', '')}])</p>")
+                f"cut-off {self.cutoff} = {self.cutoff_value:.4g} [{self.cutoff_source}])</p>")
         return head + self.summary.to_html(index=False)
 
 
@@ -361,16 +349,7 @@ def reliable_change(scores: pd.DataFrame, instrument: Any, pre: str = "baseline"
     In R: ``clinicalsignificance::cs_distribution(data, id, time, outcome,
     reliability = r, pre = "baseline")`` (note its *b* variant).
     """
-    if not (0 < ci < 1):
-        raise ConfigError(f"`ci` must be between 0 and 1 (e.g. 0.95); got {ci!r}.")
-    check_choice("method", method, ("jt", "gln", "ha"))
-    user_cut = isinstance(cutoff, (int, float, np.integer, np.floating)) and not isinstance(cutoff, (bool, np.bool_))
-    if user_cut:
-        if not np.isfinite(float(cutoff)):
-            raise ConfigError(f"`cutoff` must be a finite number on the score's scale, 'auto', 'a', 'b', 'c' or "
-                              f"'clinical'; got {cutoff!r}.")
-    else:
-        check_choice("cutoff", cutoff, ("auto", "a", "b", "c", "clinical"))
+    user_cut = _check_arguments(ci, method, cutoff)
     inst = resolve_instrument(instrument)
     if inst is None:
         raise ConfigError("`instrument` is required (a registry name such as 'phq9' or an Instrument): its "
@@ -386,121 +365,30 @@ def reliable_change(scores: pd.DataFrame, instrument: Any, pre: str = "baseline"
     r, r_source = _resolve_reliability(reliability, inst, responses, pre, subject, time)
     nm = tidy_norms(norms if norms is not None else getattr(inst, "norms", None))
     x1, x2 = m["pre"].to_numpy(float), m["post"].to_numpy(float)
-    m_pre, s_pre = float(x1.mean()), float(x1.std(ddof=1))
-    m_post, s_post = float(x2.mean()), float(x2.std(ddof=1))
+    sample = _Sample(float(x1.mean()), float(x1.std(ddof=1)), float(x2.mean()), float(x2.std(ddof=1)), len(m), pre)
     if nm["clinical"] is not None:
         M1, s1 = nm["clinical"]
         clinical_source = "norms"
     else:
-        M1, s1 = m_pre, s_pre
+        M1, s1 = sample.m_pre, sample.s_pre
         clinical_source = f"pre-treatment sample ({pre}, n = {len(m)})"
-    if isinstance(sd, str):
-        check_choice("sd", sd, ("sample", "clinical"))
-        if sd == "clinical":
-            if nm["clinical"] is None:
-                raise ConfigError("sd='clinical' needs clinical norms; pass norms={'clinical': (mean, sd)} or use "
-                                  "sd='sample'.")
-            s_used, sd_source = nm["clinical"][1], "clinical norm SD"
-        else:
-            s_used, sd_source = s_pre, f"SD of the {pre} scores (n = {len(m)})"
-    else:
-        s_used, sd_source = float(sd), "given by the user"
-        if not (np.isfinite(s_used) and s_used > 0):
-            raise ConfigError(f"`sd` must be a positive number, 'sample' or 'clinical'; got {sd!r}.")
+    s_used, sd_source = _measurement_sd(sd, nm, sample)
     se = s_used * np.sqrt(1 - r)
     sdiff = np.sqrt(2 * se**2)
     z = float(stats.norm.ppf(ci)) if method == "ha" else float(stats.norm.ppf(0.5 + ci / 2))
 
-    # cut-offs (HA uses "true" SDs s*sqrt(r))
-    shrink = np.sqrt(r) if method == "ha" else 1.0
-    cut = {"a": M1 + 2 * f * s1 * shrink, "b": np.nan, "c": np.nan, "clinical": np.nan}
-    if nm["functional"] is not None:
-        M0, s0 = nm["functional"]
-        cut["b"] = M0 - 2 * f * s0 * shrink
-        cut["c"] = (s0 * shrink * M1 + s1 * shrink * M0) / (s0 * shrink + s1 * shrink)
-    published = _published_cutoff(inst)
-    if published is not None:
-        cut["clinical"] = published[0]
+    published = published_cutoff(inst)
+    cut = criteria(M1, s1, nm["functional"], f, np.sqrt(r) if method == "ha" else 1.0, published)
     label = getattr(inst, "label", None) or instrument_name(inst) or "the instrument"
-    if user_cut:
-        used, reason = "user", "a number given by the user (cutoff=...)"
-        cut_value = float(cutoff)
-    elif cutoff == "auto":
-        overlap = nm["functional"] is not None and f * (cut["a"] - cut["b"]) > 0
-        if nm["clinical"] is not None and nm["functional"] is not None:
-            used = "c" if overlap else "b"
-            reason = ("auto: clinical and functional norms exist" +
-                      ("" if overlap else "; the two populations do not overlap, so b"))
-        elif published is not None:
-            used = "clinical"
-            reason = (f"auto: no clinical and functional norms for {label}, so its published clinical cut-off "
-                      f"(recovered = reliable improvement and moving from the clinical to the non-clinical range)")
-        elif nm["functional"] is not None:
-            used = "c" if overlap else "b"
-            reason = ("auto: functional norms only and no published clinical cut-off; the pre-treatment sample "
-                      "plays the dysfunctional population" + ("" if overlap else "; no overlap, so b"))
-        else:
-            used = "a"
-            reason = (f"auto: no functional norms and no published clinical cut-off for {label}, so "
-                      f"criterion a")
-        cut_value = float(cut[used])
-    else:
-        used, reason = cutoff, f"cutoff={cutoff!r} was asked for"
-        if used == "clinical" and published is None:
-            raise ConfigError(f"cutoff='clinical' needs the instrument's published clinical cut-off, but {label} "
-                              f"has none in the registry. Give a number on the score's scale (e.g. cutoff=10), "
-                              f"norms={{'clinical': (mean, sd), 'functional': (mean, sd)}} for criterion c, or "
-                              f"cutoff='a'.")
-        if not np.isfinite(cut[used]):
-            raise ConfigError(f"cut-off {used!r} needs functional norms (mean, sd); pass norms={{'functional': "
-                              f"(mean, sd)}} or use cutoff='a'.")
-        cut_value = float(cut[used])
-    cv = cut_value
-    true_sd = " with true SDs s*sqrt(r) (Hageman-Arrindell)" if method == "ha" else ""
-    dys = "the clinical norms" if clinical_source == "norms" else f"the {clinical_source}"
-    cut_source = {
-        "a": f"{'mean + 2 SD' if f > 0 else 'mean - 2 SD'} of the dysfunctional population ({dys}){true_sd}",
-        "b": f"{'mean - 2 SD' if f > 0 else 'mean + 2 SD'} of the functional norms{true_sd}",
-        "c": f"SD-weighted midpoint of the dysfunctional population ({dys}) and the functional norms{true_sd}",
-        "clinical": published[1] if published is not None else "",
-        "user": "given by the user",
-    }[used]
-    recovery_possible = _check_cutoff_range(cv, f, inst, used, cut_source, label)
+    used, reason, cv = choose_cutoff(cutoff, user_cut, cut, nm, f, published, label)
+    cut_source = cutoff_source(used, f, clinical_source, method, published)
+    recovery_possible = check_cutoff_range(cv, f, inst, used, cut_source, label)
 
-    extra: dict[str, Any] = {}
-    if method == "jt":
-        rci = (x2 - x1) / sdiff
-    elif method == "gln":
-        rci = ((x2 - m_pre) - r * (x1 - m_pre)) / (s_used * np.sqrt(1 - r**2))
-    else:  # ha
-        r12 = float(np.corrcoef(x1, x2)[0, 1])
-        r_pre = (s_pre**2 - se**2) / s_pre**2
-        r_post = (s_post**2 - se**2) / s_post**2
-        num = s_pre**2 * r_pre + s_post**2 * r_post - 2 * s_pre * s_post * r12
-        den = s_pre**2 + s_post**2 - 2 * s_pre * s_post * r12
-        r_dd = num / den
-        if not (r_dd > 0 and r_post > 0):
-            raise ValidationError(f"Hageman-Arrindell needs positive reliabilities of the difference and post "
-                                  f"scores; got r_dd = {r_dd:.4g}, r_post = {r_post:.4g}. Use method='jt'.")
-        rci = ((x2 - x1) * r_dd + (m_post - m_pre) * (1 - r_dd)) / (np.sqrt(r_dd) * np.sqrt(2 * se**2))
-        cs = (m_post + (x2 - m_post) * r_post - cv) / (np.sqrt(r_post) * se)
-        extra = {"r_dd": r_dd, "r_pre": r_pre, "r_post": r_post, "r_pre_post": r12}
+    rci, cs, extra = _change_index(method, x1, x2, sample, r, s_used, se, sdiff, cv)
+    if cs is not None:
         m["cs"] = cs
-
-    rel_up = f * rci > z
-    rel_down = f * rci < -z
-    pre_fun = f * (x1 - cv) > 0
-    if method == "ha":
-        post_fun = f * m["cs"].to_numpy() > z
-        post_dys = f * m["cs"].to_numpy() < -z
-    else:
-        post_fun = f * (x2 - cv) > 0
-        post_dys = ~post_fun
-    # integer codes into CATEGORIES (no million-element string arrays)
-    code = np.select([rel_up & ~pre_fun & post_fun, rel_up, rel_down & pre_fun & post_dys, rel_down],
-                     [0, 1, 4, 3], default=2).astype(np.int8)
-    m = m.assign(change=x2 - x1, rci=rci, reliable_improvement=rel_up, reliable_deterioration=rel_down,
-                 pre_functional=pre_fun, post_functional=post_fun, crossed_cutoff=~pre_fun & post_fun,
+    code, flags = _classify(f, z, rci, x1, x2, cv, cs)
+    m = m.assign(change=x2 - x1, rci=rci, **flags,
                  category=pd.Categorical.from_codes(code, categories=list(CATEGORIES), ordered=True))
     cols = [subject, *keep, "pre", "post", "change", "rci", "reliable_improvement", "reliable_deterioration",
             "pre_functional", "post_functional", "crossed_cutoff", "category"] + (["cs"] if method == "ha" else [])
@@ -510,12 +398,112 @@ def reliable_change(scores: pd.DataFrame, instrument: Any, pre: str = "baseline"
     summary = pd.DataFrame({"category": list(CATEGORIES), "n": k.astype(int), "share": k / len(members),
                             "share_ci_low": lo, "share_ci_high": hi})
     return ReliableChangeResult(
-        members.reset_index(drop=True), summary, method=method, reliability=r, reliability_source=r_source,
-        sd=float(s_used), sd_source=sd_source, se_measurement=float(se), sdiff=float(sdiff), critical_value=z,
-        min_reliable_change=float(z * sdiff), cutoffs={k_: float(v) for k_, v in cut.items()}, cutoff=used,
-        cutoff_value=cv, cutoff_reason=reason, cutoff_source=cut_source, recovery_possible=recovery_possible,
-        norms={"clinical": (M1, s1), "functional": nm["functional"],
-                                "clinical_source": clinical_source},
+        members=members.reset_index(drop=True), categories=summary, method=method, reliability=r,
+        reliability_source=r_source, sd=float(s_used), sd_source=sd_source, se_measurement=float(se),
+        sdiff=float(sdiff), critical_value=z, min_reliable_change=float(z * sdiff),
+        cutoffs={k_: float(v) for k_, v in cut.items()}, cutoff=used, cutoff_value=cv, cutoff_reason=reason,
+        cutoff_source=cut_source, recovery_possible=recovery_possible,
+        norms={"clinical": (M1, s1), "functional": nm["functional"], "clinical_source": clinical_source},
         higher_is_better=bool(inst.higher_is_better), instrument=instrument_name(inst) or "instrument",
         pre=pre, post=post, n_pre_only=counts["n_pre_only"], n_post_only=counts["n_post_only"],
-        subject=subject, ci=ci, details=extra)
+        subject=subject, ci=ci, details=extra, methods=_method_keys(method))
+
+
+def _method_keys(method: str) -> tuple[str, ...]:
+    """Reference keys of the methods paragraph: the classification method(s), then Wilson's intervals."""
+    return ("hageman_arrindell", "jacobson_truax", "wilson") if method == "ha" else ("jacobson_truax", "wilson")
+
+
+def _check_arguments(ci: float, method: str, cutoff: Any) -> bool:
+    """Check ``ci``, ``method`` and ``cutoff``; True when ``cutoff`` is a number given by the user."""
+    if not (0 < ci < 1):
+        raise ConfigError(f"`ci` must be between 0 and 1 (e.g. 0.95); got {ci!r}.")
+    check_choice("method", method, ("jt", "gln", "ha"))
+    user_cut = isinstance(cutoff, (int, float, np.integer, np.floating)) and not isinstance(cutoff, (bool, np.bool_))
+    if user_cut:
+        if not np.isfinite(float(cutoff)):
+            raise ConfigError(f"`cutoff` must be a finite number on the score's scale, 'auto', 'a', 'b', 'c' or "
+                              f"'clinical'; got {cutoff!r}.")
+    else:
+        check_choice("cutoff", cutoff, ("auto", "a", "b", "c", "clinical"))
+    return bool(user_cut)
+
+
+@dataclass(frozen=True)
+class _Sample:
+    """Means and SDs of the pre and post scores of the members analysed."""
+
+    m_pre: float
+    s_pre: float
+    m_post: float
+    s_post: float
+    n: int
+    pre: str
+
+
+def _measurement_sd(sd: str | float, nm: Mapping[str, tuple[float, float] | None],
+                    sample: _Sample) -> tuple[float, str]:
+    """The SD of the standard error of measurement and where it comes from (``sd=`` argument)."""
+    if isinstance(sd, str):
+        check_choice("sd", sd, ("sample", "clinical"))
+        if sd == "clinical":
+            clinical = nm["clinical"]
+            if clinical is None:
+                raise ConfigError("sd='clinical' needs clinical norms; pass norms={'clinical': (mean, sd)} or use "
+                                  "sd='sample'.")
+            return clinical[1], "clinical norm SD"
+        return sample.s_pre, f"SD of the {sample.pre} scores (n = {sample.n})"
+    s_used = float(sd)
+    if not (np.isfinite(s_used) and s_used > 0):
+        raise ConfigError(f"`sd` must be a positive number, 'sample' or 'clinical'; got {sd!r}.")
+    return s_used, "given by the user"
+
+
+def _change_index(method: str, x1: np.ndarray, x2: np.ndarray, sample: _Sample, r: float, s_used: float,
+                  se: float, sdiff: float, cv: float) -> tuple[np.ndarray, np.ndarray | None, dict[str, float]]:
+    """``(rci, cs, details)``: the reliable-change index of each member (JT, GLN or HA).
+
+    For HA also the individual clinical-significance index ``cs`` and the
+    reliabilities behind it; ``cs`` is None otherwise.
+    """
+    if method == "jt":
+        return (x2 - x1) / sdiff, None, {}
+    m_pre, s_pre, m_post, s_post = sample.m_pre, sample.s_pre, sample.m_post, sample.s_post
+    if method == "gln":
+        return ((x2 - m_pre) - r * (x1 - m_pre)) / (s_used * np.sqrt(1 - r**2)), None, {}
+    r12 = float(np.corrcoef(x1, x2)[0, 1])
+    r_pre = (s_pre**2 - se**2) / s_pre**2
+    r_post = (s_post**2 - se**2) / s_post**2
+    num = s_pre**2 * r_pre + s_post**2 * r_post - 2 * s_pre * s_post * r12
+    den = s_pre**2 + s_post**2 - 2 * s_pre * s_post * r12
+    r_dd = num / den
+    if not (r_dd > 0 and r_post > 0):
+        raise ValidationError(f"Hageman-Arrindell needs positive reliabilities of the difference and post "
+                              f"scores; got r_dd = {r_dd:.4g}, r_post = {r_post:.4g}. Use method='jt'.")
+    rci = ((x2 - x1) * r_dd + (m_post - m_pre) * (1 - r_dd)) / (np.sqrt(r_dd) * np.sqrt(2 * se**2))
+    cs = (m_post + (x2 - m_post) * r_post - cv) / (np.sqrt(r_post) * se)
+    return rci, cs, {"r_dd": r_dd, "r_pre": r_pre, "r_post": r_post, "r_pre_post": r12}
+
+
+def _classify(f: float, z: float, rci: np.ndarray, x1: np.ndarray, x2: np.ndarray, cv: float,
+              cs: np.ndarray | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Integer codes into :data:`CATEGORIES` and the flag columns of each member.
+
+    Functional (non-clinical) is ``f (x - cv) > 0``; with HA the post score
+    is functional when ``f cs > z`` and dysfunctional when ``f cs < -z``.
+    """
+    rel_up = f * rci > z
+    rel_down = f * rci < -z
+    pre_fun = f * (x1 - cv) > 0
+    if cs is not None:
+        post_fun = f * cs > z
+        post_dys = f * cs < -z
+    else:
+        post_fun = f * (x2 - cv) > 0
+        post_dys = ~post_fun
+    # integer codes into CATEGORIES (no million-element string arrays)
+    code = np.select([rel_up & ~pre_fun & post_fun, rel_up, rel_down & pre_fun & post_dys, rel_down],
+                     [0, 1, 4, 3], default=2).astype(np.int8)
+    flags = {"reliable_improvement": rel_up, "reliable_deterioration": rel_down, "pre_functional": pre_fun,
+             "post_functional": post_fun, "crossed_cutoff": ~pre_fun & post_fun}
+    return code, flags
