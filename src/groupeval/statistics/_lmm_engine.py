@@ -178,21 +178,24 @@ class _Engine:
 
     # -- the core: Q = [X y]' H^{-1} [X y], log|H| and their derivatives ------------
     def core(self, theta: np.ndarray, grad: bool) -> tuple[np.ndarray, float, list[np.ndarray], list[float]]:
+        # with q = 1 every product below is of 1 x 1 matrices: elementwise multiplication (broadcast over
+        # groups) is the same and avoids numpy's per-matrix overhead of stacked matmul
+        mm = np.multiply if self.q == 1 else np.matmul
         tm = float(theta[0])
         t2 = tm * tm
         ks = self.ksizes
         den = 1.0 + ks * t2
         w = t2 / den
         A = self.WW - np.tensordot(w, self.S, 1)
-        B = self.ZW - np.einsum("k,gkqa->gqa", w, self.T)
-        C = self.ZZ - np.einsum("k,gkqr->gqr", w, self.U)
+        B = self.ZW - _wsum(w, self.T)
+        C = self.ZZ - _wsum(w, self.U)
         Lam = self.lam(theta)
         LtC = np.einsum("rq,grs->gqs", Lam, C)  # Lambda' C
-        Mm = np.eye(self.q) + LtC @ Lam
+        Mm = np.eye(self.q) + mm(LtC, Lam)
         Minv, logdetM = self._inv_logdet(Mm)
-        N = Minv @ Lam.T  # M^{-1} Lambda'   (G, q, q)
-        NB = N @ B  # (G, q, a)
-        KB = Lam @ NB  # Lambda M^{-1} Lambda' B
+        N = mm(Minv, Lam.T)  # M^{-1} Lambda'   (G, q, q)
+        NB = mm(N, B)  # (G, q, a)
+        KB = mm(Lam, NB)  # Lambda M^{-1} Lambda' B
         a = self.p + 1
         Bf = B.reshape(-1, a)
         Q = A - Bf.T @ KB.reshape(-1, a)
@@ -205,24 +208,24 @@ class _Engine:
         # theta_m
         dw = 2.0 * tm / den**2
         dA = -np.tensordot(dw, self.S, 1)
-        dB = -np.einsum("k,gkqa->gqa", dw, self.T)
-        dC = -np.einsum("k,gkqr->gqr", dw, self.U)
+        dB = -_wsum(dw, self.T)
+        dC = -_wsum(dw, self.U)
         Xm = dB.reshape(-1, a).T @ KB.reshape(-1, a)
-        dCKB = dC @ KB
+        dCKB = mm(dC, KB)
         dQ = dA - (Xm + Xm.T) + KB.reshape(-1, a).T @ dCKB.reshape(-1, a)
         dQs.append(0.5 * (dQ + dQ.T))
-        Kmat = Lam @ N  # (G, q, q)
+        Kmat = mm(Lam, N)  # (G, q, q)
         dld = float(np.sum(self.kcount * 2.0 * ks * tm / den) + np.einsum("gqr,grq->", Kmat, dC))
         dlds.append(dld)
         # Lambda entries
         Bt = np.swapaxes(B, 1, 2)  # (G, a, q)
         for E in self._E:
-            Y = LtC @ E  # Lambda' C E
+            Y = mm(LtC, E)  # Lambda' C E
             dM = Y + np.swapaxes(Y, 1, 2)
             # dK = E N + N' E' - N' dM N  ->  B' dK B
-            term1 = np.einsum("gaq,gqb->ab", Bt @ E, NB)
-            dMNB = dM @ NB
-            term3 = np.einsum("gqa,gqb->ab", NB, dMNB)
+            term1 = np.swapaxes(mm(Bt, E), 1, 2).reshape(-1, a).T @ NB.reshape(-1, a)
+            dMNB = mm(dM, NB)
+            term3 = NB.reshape(-1, a).T @ dMNB.reshape(-1, a)
             BdKB = term1 + term1.T - term3
             dQs.append(-0.5 * (BdKB + BdKB.T))
             dlds.append(float(np.einsum("gqr,grq->", Minv, dM)))
@@ -300,6 +303,13 @@ class _Engine:
         out = [-sigma * sigma * Qi @ dQ[:p, :p] @ Qi for dQ in dQs]
         out.append(2.0 * sigma * Qi)
         return out
+
+
+def _wsum(w: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """``sum_k w[k] T[:, k]`` (T of shape (G, K, ...)); one multiplication when K = 1."""
+    if len(w) == 1:
+        return float(w[0]) * T[:, 0]
+    return np.tensordot(T, w, axes=([1], [0])) if T.ndim == 2 else np.einsum("k,gk...->g...", w, T)
 
 
 def _chol_solve(cf: np.ndarray, b: np.ndarray) -> np.ndarray:

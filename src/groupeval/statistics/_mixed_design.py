@@ -26,7 +26,7 @@ import pandas as pd
 from ..base.exceptions import ConfigError, DataQualityWarning, Problem, ValidationError
 from ._common import attach_columns, check_frame, time_levels
 
-__all__ = ["MixedDesign", "build_design", "time_numbers", "WEEKS_PER"]
+__all__ = ["MixedDesign", "build_design", "nested_member_count", "time_numbers", "WEEKS_PER"]
 
 #: Weeks per unit when a timepoint label names its unit (``week_12``, ``month_6``, ``day_10``, ``year_1``).
 WEEKS_PER = {"day": 1.0 / 7.0, "week": 1.0, "month": 52.0 / 12.0, "year": 52.0}
@@ -123,6 +123,24 @@ def _recode(codes: np.ndarray, labels: list[str], order: list[str]) -> np.ndarra
     pos = {lv: i for i, lv in enumerate(order)}
     lut = np.array([pos.get(lv, -1) for lv in labels] + [-1], dtype=np.int64)
     return lut[codes]  # code -1 picks the trailing -1
+
+
+def _contiguous(codes: np.ndarray) -> np.ndarray:
+    """Relabel non-negative integer codes to 0..k-1 keeping their order (O(n), no hashing)."""
+    present = np.bincount(codes) > 0
+    if present.all():
+        return codes.astype(np.int64, copy=False)
+    return (np.cumsum(present) - 1)[codes].astype(np.int64)
+
+
+def nested_member_count(gcode: np.ndarray, mcode: np.ndarray) -> int:
+    """Number of (group, member) pairs: members nested in groups, as lme4's ``group:member``."""
+    n_m = int(mcode.max()) + 1
+    first = np.empty(n_m, dtype=np.int64)
+    first[mcode] = gcode
+    if np.array_equal(first[mcode], gcode):  # each member in one group (the usual case): O(n)
+        return n_m
+    return int(len(pd.unique(gcode * n_m + mcode)))
 
 
 @dataclass(frozen=True)
@@ -267,12 +285,15 @@ def build_design(scores: pd.DataFrame, dataset: Any, *, dv: str, time: str, cova
                               "naming the score column.")
     y_all = df[dv].to_numpy(dtype=float, na_value=np.nan)
     tcol = df[time]
-    present = pd.Series(tcol[~tcol.isna()].unique())
-    levels = time_levels(present if len(present) else tcol.iloc[:0], time_values, dataset)
-    t_raw, t_lab = _factorise(tcol)
+    t_raw, t_lab = _factorise(tcol)  # each column is hashed once; the rest works on integer codes
+    if isinstance(tcol.dtype, pd.CategoricalDtype):
+        present = pd.Series(pd.Categorical(t_lab, categories=[str(c) for c in tcol.cat.categories]))
+    else:
+        present = pd.Series(t_lab, dtype=object)
+    levels = time_levels(present, time_values, dataset)
     tcode_all = _recode(t_raw, t_lab, levels)
-    g_raw, _ = _factorise(df[group])
-    m_raw, _ = _factorise(df[subject])
+    g_raw = pd.factorize(df[group], use_na_sentinel=True)[0].astype(np.int64)  # codes only: no labels needed
+    m_raw = pd.factorize(df[subject], use_na_sentinel=True)[0].astype(np.int64)
     ok = np.isfinite(y_all) & (tcode_all >= 0)
     # rows that have a score but miss a grouping or covariate value are left out and counted
     miss_cols: dict[str, np.ndarray] = {group: g_raw < 0, subject: m_raw < 0}
@@ -307,16 +328,16 @@ def build_design(scores: pd.DataFrame, dataset: Any, *, dv: str, time: str, cova
         note = f"{n_dropped} score row(s) left out for missing {', '.join(what)}"
         warnings.warn(f"mixed_model: {note}.", DataQualityWarning, stacklevel=3)
     keep = np.flatnonzero(ok & ~incomplete)
-    if len(levels) < 2 or len(np.unique(tcode_all[keep])) < 2:
+    tcode = tcode_all[keep]
+    used_levels = np.flatnonzero(np.bincount(tcode, minlength=len(levels)) > 0)
+    if len(used_levels) < 2:
         raise ValidationError(f"the mixed model needs scores at two or more timepoints; found {levels}.")
     y = y_all[keep]
-    tcode = tcode_all[keep]
-    used_levels = np.unique(tcode)
     if len(used_levels) < len(levels):  # a timepoint whose every score row was left out
         levels = [levels[i] for i in used_levels]
-        tcode = np.searchsorted(used_levels, tcode)
-    gcode = pd.factorize(g_raw[keep])[0].astype(np.int64)
-    mcode = pd.factorize(m_raw[keep])[0].astype(np.int64)
+        tcode = _contiguous(tcode)
+    gcode = _contiguous(g_raw[keep])
+    mcode = _contiguous(m_raw[keep])
     weeks = None
     t_numeric = None
     if time_as == "linear" or need_numeric_time:
@@ -345,16 +366,21 @@ def build_design(scores: pd.DataFrame, dataset: Any, *, dv: str, time: str, cova
 
     def relevel(f: _Factor) -> tuple[np.ndarray, list[str]]:
         codes = f.codes[keep]
-        used = np.unique(codes)
-        return np.searchsorted(used, codes), [f.levels[i] for i in used]
+        used = np.flatnonzero(np.bincount(codes, minlength=len(f.levels)) > 0)
+        return _contiguous(codes), [f.levels[i] for i in used]
+
+    n_g = int(gcode.max()) + 1
 
     def groups_per(codes: np.ndarray, k: int) -> np.ndarray:
-        pairs = np.unique(codes * (int(gcode.max()) + 1) + gcode)
-        return np.bincount(pairs // (int(gcode.max()) + 1), minlength=k)
+        """Number of groups with rows in each of the k levels (O(n): a k x G presence table)."""
+        present = np.bincount(codes * n_g + gcode, minlength=k * n_g) > 0
+        return present.reshape(k, n_g).sum(axis=1)
 
-    def is_group_level(codes_or_values: np.ndarray) -> bool:
-        s = pd.Series(codes_or_values).groupby(gcode).nunique(dropna=False)
-        return bool((s <= 1).all())
+    def is_group_level(values: np.ndarray) -> bool:
+        """True when the value is the same on every row of a group (O(n), no sort)."""
+        last = np.empty(n_g, dtype=values.dtype)
+        last[gcode] = values  # one of each group's values
+        return bool(np.array_equal(values, last[gcode]))
 
     if by_f is not None and by is not None:
         bcode, by_levels = relevel(by_f)

@@ -91,6 +91,9 @@ CRITERION_TOL = 1e-6
 SINGULAR_TOL = 1e-4
 #: Largest projected-gradient component (criterion units per unit theta) of a converged fit.
 GRADIENT_TOL = 1e-3
+#: ... or, when the gradient is dominated by rounding (millions of rows), a Newton step H^-1 g below
+#: this (relative to the largest theta): theta is then at its optimum to about 1e-7 of its size.
+STEP_TOL = 1e-7
 _LOG2PI = math.log(2.0 * math.pi)
 
 
@@ -118,29 +121,40 @@ def _projected_gradient(theta: np.ndarray, g: np.ndarray, lower: np.ndarray) -> 
     return pg
 
 
+def _free_index(eng: _Engine, theta: np.ndarray) -> np.ndarray:
+    """Indices of the theta parameters off their bounds (a diagonal theta put exactly on 0 is on its bound)."""
+    free = ~((theta <= eng.lower) | np.isin(np.arange(len(theta)), list(eng.diag_index)) & (theta == 0.0))
+    return np.flatnonzero(free)
+
+
+def _free_hessian(eng: _Engine, reml: bool, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Hessian of the criterion in the free parameters, by central differences of the analytic gradient."""
+    k = len(idx)
+    Hf = np.empty((k, k))
+    for c, j in enumerate(idx):  # loop over the (at most four) theta parameters
+        h = 1e-4 * max(abs(x[j]), 0.1)
+        e = np.zeros(len(x))
+        e[j] = h
+        Hf[:, c] = (eng.profiled(x + e, reml, True)[1][idx] - eng.profiled(x - e, reml, True)[1][idx]) / (2 * h)
+    return 0.5 * (Hf + Hf.T)
+
+
 def _newton_polish(eng: _Engine, reml: bool, theta: np.ndarray, attempts: list[OptimiserAttempt]) -> np.ndarray:
     """A few Newton steps on the parameters off their bounds (Hessian by central differences of the
     analytic gradient).  Derivative-free and quasi-Newton runs stop where the criterion is flat to
-    its rounding error; this puts the gradient at ~1e-10 so that theta is reproducible."""
-    free = ~((theta <= eng.lower) | np.isin(np.arange(len(theta)), list(eng.diag_index)) & (theta == 0.0))
-    if not free.any():
+    its rounding error; this puts the gradient at ~1e-10 (or at the rounding error of the
+    criterion's derivatives, which grows with n) so that theta is reproducible."""
+    idx = _free_index(eng, theta)
+    if not len(idx):
         return theta
     x = theta.copy()
     f0, g0 = eng.profiled(x, reml, True)
     start, fx, gx, nfev = x.copy(), f0, g0, 1
     for _ in range(6):
-        if np.max(np.abs(gx[free])) < 1e-10:
+        if np.max(np.abs(gx[idx])) < 1e-10:
             break
-        k = int(free.sum())
-        idx = np.flatnonzero(free)
-        Hf = np.empty((k, k))
-        for c, j in enumerate(idx):  # loop over the (at most four) theta parameters
-            h = 1e-4 * max(abs(x[j]), 0.1)
-            e = np.zeros(len(x))
-            e[j] = h
-            Hf[:, c] = (eng.profiled(x + e, reml, True)[1][idx] - eng.profiled(x - e, reml, True)[1][idx]) / (2 * h)
-            nfev += 2
-        Hf = 0.5 * (Hf + Hf.T)
+        Hf = _free_hessian(eng, reml, x, idx)
+        nfev += 2 * len(idx)
         if np.any(np.linalg.eigvalsh(Hf) <= 0):
             break
         xn = x.copy()
@@ -149,12 +163,29 @@ def _newton_polish(eng: _Engine, reml: bool, theta: np.ndarray, attempts: list[O
             break
         fn, gn = eng.profiled(xn, reml, True)
         nfev += 1
-        if not fn <= fx + 1e-10:
+        if not fn <= fx + 1e-10 + 1e-14 * abs(fx):  # no worse, up to the criterion's rounding
             break
         x, fx, gx = xn, fn, gn
     attempts.append(OptimiserAttempt("Newton polish", "Newton", tuple(map(float, start)), tuple(map(float, x)),
-                                     float(fx), True, nfev, f"largest free gradient {np.max(np.abs(gx[free])):.2g}"))
+                                     float(fx), True, nfev, f"largest free gradient {np.max(np.abs(gx[idx])):.2g}"))
     return x
+
+
+def _newton_step_small(eng: _Engine, reml: bool, theta: np.ndarray, g: np.ndarray) -> tuple[bool, float]:
+    """Is the Newton step H^-1 g on the free parameters below ``STEP_TOL`` (lme4's relative-gradient idea)?
+
+    With millions of observations the gradient carries a rounding error of order n * eps times
+    the criterion's scale; the Newton step measures how far theta is from the optimum in theta's
+    own units, whatever n.
+    """
+    idx = _free_index(eng, theta)
+    if not len(idx):
+        return True, 0.0
+    Hf = _free_hessian(eng, reml, theta, idx)
+    if np.any(np.linalg.eigvalsh(Hf) <= 0):
+        return False, math.inf
+    step = float(np.max(np.abs(np.linalg.solve(Hf, g[idx]))))
+    return step < STEP_TOL * max(1.0, float(np.max(np.abs(theta)))), step
 
 
 def _optimise(eng: _Engine, reml: bool, start: np.ndarray | None
@@ -221,10 +252,15 @@ def _optimise(eng: _Engine, reml: bool, start: np.ndarray | None
     f, g = eng.profiled(theta, reml, True)
     pg = _projected_gradient(theta, g, lower)
     grad_ok = bool(np.all(np.isfinite(pg)) and np.max(np.abs(pg)) < GRADIENT_TOL)
+    if not grad_ok and np.all(np.isfinite(pg)):
+        bound = np.setdiff1d(np.arange(len(theta)), _free_index(eng, theta))
+        step_ok, step = _newton_step_small(eng, reml, theta, g)
+        grad_ok = step_ok and not (len(bound) and np.max(np.abs(pg[bound])) >= GRADIENT_TOL)
+        if not grad_ok:
+            messages.append(f"largest projected gradient component {np.max(np.abs(pg)):.3g} exceeds {GRADIENT_TOL} "
+                            f"and the Newton step {step:.3g} exceeds {STEP_TOL}")
     converged = grad_ok and math.isfinite(f)
-    if not grad_ok:
-        messages.append(f"largest projected gradient component {np.max(np.abs(pg)):.3g} exceeds {GRADIENT_TOL}")
-    if primary.criterion > f + CRITERION_TOL:
+    if primary.criterion > f + CRITERION_TOL + 1e-13 * abs(f):
         msg = (f"the primary L-BFGS-B run stopped at criterion {primary.criterion:.10g}; an alternative "
                f"start/optimiser found {f:.10g} (reported)")
         messages.append(msg)
@@ -506,6 +542,9 @@ class NestedLMMFit:
 # the public fitting function
 # ---------------------------------------------------------------------------
 def _codes(values: Any, name: str, n: int) -> np.ndarray:
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu" and values.ndim == 1 and len(values) == n:
+        if n and values.min() >= 0 and np.bincount(values).all():  # already codes 0..k-1 (e.g. from a wrapper)
+            return values.astype(np.int64, copy=False)
     arr = pd.Series(np.asarray(values)) if not isinstance(values, pd.Series) else values.reset_index(drop=True)
     if len(arr) != n:
         raise ValidationError(f"{name} has {len(arr)} values but y has {n}; pass one {name} per observation.")
@@ -599,11 +638,13 @@ def fit_nested(y: Any, X: Any, group: Any, member: Any, *, Z_slope: Any = None, 
             raise ValidationError("Z_slope must be a finite number for every observation.")
     if n <= p:
         raise ValidationError(f"{n} observations cannot estimate {p} fixed effects and the variance components.")
-    scale = np.sqrt(np.sum(Xm**2, axis=0))
+    scale = np.sqrt(np.einsum("ij,ij->j", Xm, Xm))
     if np.any(scale == 0):
         raise ConfigError(f"X column(s) {[names[j] for j in np.flatnonzero(scale == 0)]} are all zero; drop them.")
-    sv = np.linalg.svd(Xm / scale, compute_uv=False) if n * p <= 5_000_000 else np.sqrt(
-        np.clip(np.linalg.eigvalsh((Xm / scale).T @ (Xm / scale)), 0, None))
+    if n * p <= 5_000_000:
+        sv = np.linalg.svd(Xm / scale, compute_uv=False)
+    else:  # large n: singular values from the (column-scaled) cross-product, without copying X
+        sv = np.sqrt(np.clip(np.linalg.eigvalsh((Xm.T @ Xm) / np.outer(scale, scale)), 0, None))
     if sv.min() <= max(n, p) * np.finfo(float).eps * sv.max() * (1 if n * p <= 5_000_000 else 1e4):
         raise ConfigError("X is rank deficient (a column is a combination of others); drop the redundant "
                           "column(s), e.g. a dummy for every level plus an intercept.")
@@ -636,7 +677,7 @@ def _fit(yv: np.ndarray, Xm: np.ndarray, names: list[str], gcode: np.ndarray, m_
     if eng.q == 2:
         vs = Sg[1, 1]
         cov = Sg[1, 0]
-        corr = cov / math.sqrt(Sg[0, 0] * vs) if Sg[0, 0] > 0 and vs > 0 else math.nan
+        corr = min(1.0, max(-1.0, cov / math.sqrt(Sg[0, 0] * vs))) if Sg[0, 0] > 0 and vs > 0 else math.nan
         if not math.isfinite(corr):
             messages.append("correlation of group intercept and slope undefined: a variance is zero")
         rows += [("group", slope_name, "", vs, math.sqrt(vs)), ("group", "(Intercept)", slope_name, cov, corr)]

@@ -20,9 +20,9 @@ from scipy import stats
 from ..base.dataset import Dataset
 from ..base.exceptions import ConfigError, ConvergenceWarning, SmallSampleWarning, ValidationError
 from ._common import MIN_GROUPS, MIN_GROUPS_PER_LEVEL, check_choice, check_ci, dataset_arg
-from ._mixed_design import MixedDesign, build_design
+from ._mixed_design import MixedDesign, build_design, nested_member_count
 from ._mixed_statsmodels import OPTIMIZERS, StatsmodelsFit, fit_statsmodels
-from .lmm import NestedLMMFit, fit_nested
+from .lmm import SINGULAR_TOL, NestedLMMFit, fit_nested
 from .results import Result
 
 __all__ = ["OPTIMIZERS", "LOGLIK_TOL", "MixedModelResult", "mixed_model"]
@@ -234,7 +234,7 @@ def mixed_model(scores: pd.DataFrame, dataset: Dataset | None = None, *, dv: str
                      time_values=time_values, by=by, time_as=time_as, time_map=time_map,
                      need_numeric_time=bool(random_slope))
     n_groups = int(d.gcode.max()) + 1
-    n_members = int(len(np.unique(d.gcode * (int(d.mcode.max()) + 1) + d.mcode)))
+    n_members = nested_member_count(d.gcode, d.mcode)
     _check_sizes(d, n_groups, n_members, random_slope)
     notes: list[str] = [d.dropped_note] if d.dropped_note else []
     _warn_small(d, n_groups, notes)
@@ -396,10 +396,17 @@ def _vc_native(fit: NestedLMMFit, notes: list[str]) -> tuple[pd.DataFrame, bool]
     slope = bool(fit.slope_name)
     vc = _vc_frame(fit.var_group, fit.var_slope, fit.var_member, fit.var_residual, slope, fit.slope_name)
     if fit.is_singular:
-        zero = vc.loc[(vc["component"] != "residual") & (vc["variance"] == 0), "component"].tolist()
-        what = " and ".join(zero) or "a group (co)variance"
-        notes.append(f"boundary (singular) fit: the {what} variance is estimated as 0 (as lme4's isSingular); the "
-                     "fixed effects and their df remain valid, but the model cannot separate that level's variation")
+        th = fit.theta
+        what = []
+        if th[0] < SINGULAR_TOL:
+            what.append("the member variance is estimated as 0")
+        if th[1] < SINGULAR_TOL:
+            what.append("the group variance is estimated as 0")
+        if slope and th[3] < SINGULAR_TOL and th[1] >= SINGULAR_TOL:
+            what.append("the group intercept and slope are perfectly correlated (their covariance matrix is "
+                        "singular)")
+        notes.append(f"boundary (singular) fit: {' and '.join(what)} (as lme4's isSingular); the fixed effects and "
+                     "their df remain valid, but the model cannot separate that source of variation")
     return vc, fit.is_singular
 
 
