@@ -322,12 +322,18 @@ def test_impute_pools_its_own_per_imputation_estimates_and_lists_three_analyses(
     again = rubin_pool(res.estimates["estimate"], res.estimates["variance"], df_complete=res.n_clusters - 1)
     assert s.loc["multiple_imputation", "estimate"] == pytest.approx(again["estimate"], rel=1e-14)
     assert s.loc["multiple_imputation", "se"] == pytest.approx(again["se"], rel=1e-14)
+    # the complete-data df is CR2's Satterthwaite df (unequal groups: below G - 1), so the pooled df is smaller
+    assert s.loc["multiple_imputation", "df"] < again["df"]
     assert s.loc["multiple_imputation", "n"] == long.member_id.nunique()
     # mixed-model row is the lmer week_26 effect
     fx = pd.read_csv(REF / "outcomes_ref_lmer_fixed.csv")
     r = fx[(fx.model == "time") & (fx.term == "timepointweek_26")].iloc[0]
     assert s.loc["mixed_model", "estimate"] == pytest.approx(r["estimate"], rel=1e-5)
     assert s.loc["mixed_model", "se"] == pytest.approx(r["se"], rel=1e-4)
+    dfr = pd.read_csv(REF / "outcomes_ref_lmer_df.csv")
+    dfr = dfr[(dfr.model == "time") & (dfr.term == "timepointweek_26")].iloc[0]
+    assert s.loc["mixed_model", "df"] == pytest.approx(dfr["df"], rel=1e-4)  # lmerTest's Satterthwaite df
+    assert s.loc["mixed_model", "p_value"] == pytest.approx(dfr["p_value"], rel=1e-3)
     # completers: paired mean change (R t.test estimate) with a cluster-robust SE
     ref = pd.read_csv(REF / "outcomes_ref_change.csv")
     mc = ref[(ref["by"] == "(all)") & (ref.pre == "baseline") & (ref.post == "week_26")]["mean_change"].iloc[0]

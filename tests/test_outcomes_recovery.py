@@ -69,7 +69,7 @@ def test_impute_itt_recovers_true_change(programme):
     ssc = ge.score(small.responses, "phq9")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallSampleWarning)
-        res = impute(ssc, data=small, m=5, burn_in=3, skip=1, seed=2, mixed=False)
+        res = impute(ssc, small, m=5, burn_in=3, skip=1, seed=2, mixed=False)
     s = res.summary.set_index("analysis")
     true = small.meta["truth"]["change"]["phq9"]["week_26"]
     mi = s.loc["multiple_imputation"]
