@@ -232,3 +232,22 @@ def test_delta_adjustment_agrees_with_R_mice_within_monte_carlo_error(mice_data)
     tol = 4 * mc_se / after["share_imputed"].iloc[0] + 0.05
     assert abs(tip["delta"] - tips["after"]) < tol
     assert abs(tip["delta"] - tips["chain"]) < tol  # FIMD's in-chain shift: the same within MC error
+
+
+def test_one_group_raises_and_an_unfittable_mixed_model_row_is_nan_with_a_reason(long):
+    from groupeval.base.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="two or more groups"):
+        impute(long[long.group_id == "G01"], m=2, burn_in=1, skip=1)
+    # every member answered once (half at baseline, half at week 26): no completers, no mixed model
+    ids = long.member_id.drop_duplicates()
+    first = set(ids.iloc[::2])
+    once = long[((long.timepoint == "baseline") & long.member_id.isin(first))
+                | ((long.timepoint == "week_26") & ~long.member_id.isin(first))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = impute(once, m=2, burn_in=1, skip=1)
+    s = res.summary.set_index("analysis")
+    assert np.isnan(s.loc["mixed_model", "estimate"]) and "single score" in s.loc["mixed_model", "note"]
+    assert s.loc["completers", "n"] == 0 and np.isnan(s.loc["completers", "se"])
+    assert np.isfinite(s.loc["multiple_imputation", "estimate"])

@@ -126,7 +126,7 @@ class ImputationResult(Result):
         (also ``.summary``) one row per analysis (``completers``, ``multiple_imputation``,
         ``mixed_model``): ``analysis, estimate`` (mean change post - pre), ``se, df, ci_low,
         ci_high, p_value, n`` (members), ``n_missing`` (members with ``pre`` or ``post`` imputed /
-        not observed), ``n_groups, df_method, assumption``.
+        not observed), ``n_groups, df_method, assumption, note`` (why a row is NaN).
     pooled
         Rubin's-rules details of the MAR analysis: ``estimate, se, ci_low, ci_high, t, df, p_value,
         within, between, total, riv, fmi, m``.
@@ -306,6 +306,9 @@ def impute(scores: pd.DataFrame, dataset: Dataset | None = None, *, pre: str = "
         raise ValidationError(f"{int(pd.isna(w[group]).sum())} member(s) have no {group!r}: every member must "
                               "belong to a group (pass `dataset=` so the roster gives it).")
     n_groups = int(len(pd.unique(g)))
+    if n_groups < 2:
+        raise ValidationError(f"impute analyses the change with a cluster-robust variance by group, which needs two "
+                              f"or more groups; found {n_groups}. Use change() for a single group.")
     X, names = _predictors(w, levels, engagement, data, predictors, subject, group)
     used_nesting = nesting if nesting != "auto" else ("fixed" if n_groups <= FIXED_EFFECTS_MAX_GROUPS
                                                        else "group_means")
@@ -337,7 +340,7 @@ def impute(scores: pd.DataFrame, dataset: Dataset | None = None, *, pre: str = "
              "p_value": pooled["p_value"], "n": int(len(X)), "n_missing": int(miss.sum()), "n_groups": n_groups,
              "df_method": "barnard-rubin",
              "assumption": f"missing at random given the imputation predictors (MICE, m = {m}, groups: "
-                           f"{used_nesting})"}]
+                           f"{used_nesting})", "note": ""}]
     if mixed:
         rows.append(_mixed_row(scores, data, levels, pre, post, dv, time, group, subject, ci, len(X),
                                int((~miss).sum())))
@@ -454,18 +457,23 @@ def _completers_row(X: pd.DataFrame, yp: str, yq: str, miss: np.ndarray, gcode: 
             "ci_low": est - crit * se if ok else np.nan, "ci_high": est + crit * se if ok else np.nan,
             "p_value": float(2 * stats.t.sf(abs(est / se), df)) if ok else np.nan, "n": int(comp.sum()),
             "n_missing": 0, "n_groups": int(G[0]), "df_method": "satterthwaite" if vcov == "CR2" else "G-1",
-            "assumption": "missing completely at random (members with both scores)"}
+            "assumption": "missing completely at random (members with both scores)", "note": ""}
 
 
 def _mixed_row(scores: pd.DataFrame, data: Any, levels: list[str], pre: str, post: str, dv: str, time: str,
                group: str, subject: str, ci: float, n_all: int, n_complete: int) -> dict[str, Any]:
     order = [pre] + [t for t in levels if t != pre]  # pre as reference: post - pre comes with its df
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SmallSampleWarning)  # already said once by impute
-        mm = mixed_model(scores, data, dv=dv, time=time, group=group, subject=subject, time_values=order, ci=ci)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SmallSampleWarning)  # already said once by impute
+            mm = mixed_model(scores, data, dv=dv, time=time, group=group, subject=subject, time_values=order, ci=ci)
+    except ValidationError as exc:  # e.g. every member scored once: no mixed model, say why
+        return {"analysis": "mixed_model", "estimate": np.nan, "se": np.nan, "df": np.nan, "ci_low": np.nan,
+                "ci_high": np.nan, "p_value": np.nan, "n": 0, "n_missing": int(n_all - n_complete), "n_groups": 0,
+                "df_method": "", "assumption": "missing at random given earlier scores", "note": str(exc)}
     r = mm.changes.loc[mm.changes["timepoint"] == post].iloc[0]
     return {"analysis": "mixed_model", "estimate": float(r["difference"]), "se": float(r["se"]),
             "df": float(r["df"]), "ci_low": float(r["ci_low"]), "ci_high": float(r["ci_high"]),
             "p_value": float(r["p_value"]), "n": int(mm.n_members), "n_missing": int(n_all - n_complete),
             "n_groups": int(mm.n_groups), "df_method": mm.df_method.lower(),
-            "assumption": f"missing at random given earlier scores ({mm.method_description})"}
+            "assumption": f"missing at random given earlier scores ({mm.method_description})", "note": ""}
