@@ -105,10 +105,10 @@ def test_statsmodels_fit_at_a_worse_likelihood_is_not_reported_as_converged():
 
 
 def test_native_non_convergence_is_warned_and_reported(long, monkeypatch):
-    from groupeval.statistics import lmm
+    from groupeval.statistics import _lmm_optim
 
-    monkeypatch.setattr(lmm, "GRADIENT_TOL", 0.0)  # no gradient is small enough
-    monkeypatch.setattr(lmm, "STEP_TOL", 0.0)  # nor any Newton step
+    monkeypatch.setattr(_lmm_optim, "GRADIENT_TOL", 0.0)  # no gradient is small enough
+    monkeypatch.setattr(_lmm_optim, "STEP_TOL", 0.0)  # nor any Newton step
     with pytest.warns(ConvergenceWarning, match="did not converge"):
         res = mixed_model(long)
     assert not res.converged and any("did not converge" in n for n in res.notes)
