@@ -82,17 +82,19 @@ def test_icc_errors(long):
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize("label,kwargs", [("time", {}),
                                           ("time_by_type_age", {"by": "group_type", "covariates": ["age"]})])
-def test_mixed_model_matches_R_lmer_fixed_effects_and_variance_components(long, label, kwargs):
+@pytest.mark.parametrize("engine", ["native", "statsmodels"])
+def test_mixed_model_matches_R_lmer_fixed_effects_and_variance_components(long, label, kwargs, engine):
     fx = pd.read_csv(REF / "outcomes_ref_lmer_fixed.csv")
     fx = fx[fx.model == label].set_index("term")
     vc = pd.read_csv(REF / "outcomes_ref_lmer_vc.csv")
     vc = vc[vc.model == label].set_index("component")["variance"]
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        res = mixed_model(long, **kwargs)
-    assert res.method == "mixedlm" and res.converged and res.notes == []
+        res = mixed_model(long, engine=engine, **kwargs)
+    assert res.method == ("lmm" if engine == "native" else "mixedlm") and res.converged and res.notes == ()
+    assert res.engine == engine and not res.is_singular and res.n_groups == 30
     got = res.fixed.assign(term=res.fixed["term"].map(_rterm).replace({"Intercept": "(Intercept)"})).set_index("term")
-    assert set(got.index) == set(fx.index)
+    assert list(got.index) == list(fx.index)  # same terms in R's order
     for t in fx.index:
         assert got.loc[t, "estimate"] == pytest.approx(fx.loc[t, "estimate"], rel=1e-4, abs=1e-6), t
         assert got.loc[t, "se"] == pytest.approx(fx.loc[t, "se"], rel=1e-4), t
@@ -101,10 +103,18 @@ def test_mixed_model_matches_R_lmer_fixed_effects_and_variance_components(long, 
     assert v["member"] == pytest.approx(vc["member_id:group_id"], rel=1e-4)
     assert v["residual"] == pytest.approx(vc["Residual"], rel=1e-4)
     ll = pd.read_csv(REF / "outcomes_ref_lmer_loglik.csv").set_index("model")["reml_loglik"]
-    assert res.raw.llf == pytest.approx(ll[label], rel=1e-8)
+    assert res.loglik == pytest.approx(ll[label], rel=1e-8)
+    if engine == "native":
+        assert res.loglik >= ll[label] - 1e-8 and res.df_method == "Satterthwaite"
+        assert res.methods == ("lmm_reml", "satterthwaite_lmm")
+    else:  # statsmodels: Wald z tests, no df
+        assert res.df_method == "z" and res.fixed["df"].isna().all()
+        assert res.methods == ("lmm_reml", "statsmodels_mixedlm", "wald_z")
 
 
 def test_mixed_model_means_are_lmer_intercept_plus_time_effects(long):
+    from scipy import stats
+
     fx = pd.read_csv(REF / "outcomes_ref_lmer_fixed.csv")
     fx = fx[fx.model == "time"].set_index("term")
     res = mixed_model(long)
@@ -117,19 +127,23 @@ def test_mixed_model_means_are_lmer_intercept_plus_time_effects(long):
     assert ch.loc["week_26", "se"] == pytest.approx(fx.loc["timepointweek_26", "se"], rel=1e-4)
     assert ch.loc["week_26", "reference"] == "baseline"
     assert m["n_observed"].tolist() == long.groupby("timepoint").size().loc[["baseline", "week_12", "week_26"]].tolist()
-    z = 1.959963984540054
-    assert m.loc["week_12", "ci_high"] == pytest.approx(m.loc["week_12", "mean"] + z * m.loc["week_12", "se"])
+    crit = stats.t.ppf(0.975, m.loc["week_12", "df"])
+    assert m.loc["week_12", "ci_high"] == pytest.approx(m.loc["week_12", "mean"] + crit * m.loc["week_12", "se"])
+    # the baseline mean is the intercept: its Satterthwaite df is the intercept's
+    assert m.loc["baseline", "df"] == pytest.approx(res.fixed.set_index("term").loc["Intercept", "df"], rel=1e-10)
     assert res._plotter == "plot_means_over_time" and res.summary is res.fixed
 
 
 def test_mixed_model_by_group_type_means_cover_each_level(long):
     res = mixed_model(long, by="group_type")
     assert res.means.shape[0] == 9 and set(res.means["group_type"]) == set(long["group_type"])
-    # without covariates, each by x time mean is the cell's fitted mean: intercept-only pieces add up
-    assert np.all(res.means["se"] > 0)
+    assert np.all(res.means["se"] > 0) and np.all(res.means["df"] > 0)
+    assert list(res.tests["term"]) == ["timepoint", "group_type", "timepoint:group_type"]
+    assert res.groups_per_level["group_type"] == {"cancer survivors": 10, "mental-health recovery": 10,
+                                                  "postpartum depression": 10}
 
 
-def test_mixed_model_falls_back_to_other_optimiser_then_gee_and_says_so(long, monkeypatch):
+def test_mixed_model_statsmodels_engine_falls_back_to_other_optimiser_then_gee_and_says_so(long, monkeypatch):
     import statsmodels.regression.mixed_linear_model as mlm
 
     real_fit = mlm.MixedLM.fit
@@ -143,18 +157,19 @@ def test_mixed_model_falls_back_to_other_optimiser_then_gee_and_says_so(long, mo
 
     monkeypatch.setattr(mlm.MixedLM, "fit", flaky)
     with pytest.warns(ConvergenceWarning, match=r"failed before lbfgs converged"):
-        res = mixed_model(long)
+        res = mixed_model(long, engine="statsmodels")
     assert res.method == "mixedlm" and res.optimizer == "lbfgs" and calls[:2] == ["bfgs", "lbfgs"]
     assert any("bfgs" in n and "Singular" in n for n in res.notes)
+    assert list(res.attempts["name"][:2]) == ["bfgs", "lbfgs"] and not res.attempts["success"].iloc[0]
 
     def broken(self, *a, **k):
         raise np.linalg.LinAlgError("Singular matrix")
 
     monkeypatch.setattr(mlm.MixedLM, "fit", broken)
     with pytest.warns(ConvergenceWarning, match="fell back to GEE"):
-        res = mixed_model(long)
+        res = mixed_model(long, engine="statsmodels")
     assert res.method == "gee" and not res.converged and "GEE" in res.method_description
-    assert res.variance_components["variance"].isna().all()
+    assert res.variance_components["variance"].isna().all() and res.methods == ("gee", "wald_z")
     fx = pd.read_csv(REF / "outcomes_ref_lmer_fixed.csv")
     lmer_w26 = fx[(fx.model == "time") & (fx.term == "timepointweek_26")].iloc[0]
     gee_w26 = res.fixed.set_index("term").loc["timepoint[T.week_26]"]
@@ -162,7 +177,7 @@ def test_mixed_model_falls_back_to_other_optimiser_then_gee_and_says_so(long, mo
     assert abs(gee_w26["estimate"] - lmer_w26["estimate"]) < 2 * lmer_w26["se"]
 
 
-def test_mixed_model_reports_boundary_singular_fit():
+def test_mixed_model_reports_boundary_singular_fit_as_exact_zero():
     rng = np.random.default_rng(5)
     rows = []
     for g in range(8):
@@ -175,11 +190,14 @@ def test_mixed_model_reports_boundary_singular_fit():
     d.loc[d.timepoint == "post", "score"] += rng.normal(0, 1, (d.timepoint == "post").sum())
     d["score"] -= d.groupby(["group_id", "timepoint"])["score"].transform("mean") - \
         d.groupby("timepoint")["score"].transform("mean")
-    with pytest.warns(ConvergenceWarning, match="boundary"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # a singular fit is converged: a note, not a warning
         res = mixed_model(d)
-    assert any("boundary" in n for n in res.notes)
+    assert res.is_singular and res.converged
     vc = res.variance_components.set_index("component")
-    assert vc.loc["group", "share"] < 1e-4
+    assert vc.loc["group", "variance"] == 0.0 and vc.loc["group", "share"] == 0.0
+    assert any("boundary (singular) fit: the group variance is estimated as 0" in n for n in res.notes)
+    assert res.fixed["df"].notna().all()
 
 
 def test_mixed_model_errors(long):
@@ -187,7 +205,7 @@ def test_mixed_model_errors(long):
         mixed_model(long, covariates=["site"])
     with pytest.raises(ConfigError, match="missing from `time_values`"):
         mixed_model(long, time_values=["baseline", "week_26"])
-    with pytest.raises(ValidationError, match="at least two timepoints"):
+    with pytest.raises(ValidationError, match="two or more timepoints"):
         mixed_model(long[long.timepoint == "baseline"])
 
 
@@ -315,12 +333,18 @@ def test_impute_pools_its_own_per_imputation_estimates_and_lists_three_analyses(
     again = rubin_pool(res.estimates["estimate"], res.estimates["variance"], df_complete=res.n_clusters - 1)
     assert s.loc["multiple_imputation", "estimate"] == pytest.approx(again["estimate"], rel=1e-14)
     assert s.loc["multiple_imputation", "se"] == pytest.approx(again["se"], rel=1e-14)
+    # the complete-data df is CR2's Satterthwaite df (unequal groups: below G - 1), so the pooled df is smaller
+    assert s.loc["multiple_imputation", "df"] < again["df"]
     assert s.loc["multiple_imputation", "n"] == long.member_id.nunique()
     # mixed-model row is the lmer week_26 effect
     fx = pd.read_csv(REF / "outcomes_ref_lmer_fixed.csv")
     r = fx[(fx.model == "time") & (fx.term == "timepointweek_26")].iloc[0]
     assert s.loc["mixed_model", "estimate"] == pytest.approx(r["estimate"], rel=1e-5)
     assert s.loc["mixed_model", "se"] == pytest.approx(r["se"], rel=1e-4)
+    dfr = pd.read_csv(REF / "outcomes_ref_lmer_df.csv")
+    dfr = dfr[(dfr.model == "time") & (dfr.term == "timepointweek_26")].iloc[0]
+    assert s.loc["mixed_model", "df"] == pytest.approx(dfr["df"], rel=1e-4)  # lmerTest's Satterthwaite df
+    assert s.loc["mixed_model", "p_value"] == pytest.approx(dfr["p_value"], rel=1e-3)
     # completers: paired mean change (R t.test estimate) with a cluster-robust SE
     ref = pd.read_csv(REF / "outcomes_ref_change.csv")
     mc = ref[(ref["by"] == "(all)") & (ref.pre == "baseline") & (ref.post == "week_26")]["mean_change"].iloc[0]

@@ -6,7 +6,8 @@
 # reference values computed by R (outcomes_ref_*.csv).  CI does not run R; the
 # tests read the committed CSVs.
 #
-# Packages: stats (t.test, wilcox.test, pt, uniroot, prop.test, aov), lme4 (lmer),
+# Packages: stats (t.test, wilcox.test, pt, uniroot, prop.test, aov), lme4 (lmer), lmerTest and
+# pbkrtest (Satterthwaite / Kenward-Roger df, section 5b),
 # sandwich (vcovCL), lmtest (coeftest), psych (alpha).
 suppressPackageStartupMessages({
   library(lme4)
@@ -187,6 +188,31 @@ out(rbind(t1[[1]], t2[[1]]), "outcomes_ref_lmer_fixed.csv")
 out(rbind(t1[[2]], t2[[2]]), "outcomes_ref_lmer_vc.csv")
 out(data.frame(model = c("time", "time_by_type_age"), reml_loglik = c(logLik(m1), logLik(m2))),
     "outcomes_ref_lmer_loglik.csv")
+
+# 5b. lmerTest / pbkrtest on the same two models: Satterthwaite and Kenward-Roger df, t tests and
+#     type III F tests (refitted with tightened optimiser tolerances: the reference is the optimum)
+tight <- lmerControl(optimizer = "nloptwrap",
+                     optCtrl = list(ftol_abs = 1e-14, ftol_rel = 1e-14, xtol_abs = 1e-12, xtol_rel = 1e-12,
+                                    maxeval = 1e5))
+lt1 <- lmerTest::lmer(score ~ timepoint + (1 | group_id / member_id), data = inp, REML = TRUE, control = tight)
+lt2 <- lmerTest::lmer(score ~ timepoint * group_type + age + (1 | group_id / member_id), data = inp, REML = TRUE,
+                      control = tight)
+lmer_df <- function(m, label) {
+  s <- summary(m, ddf = "Satterthwaite")$coefficients
+  k <- summary(m, ddf = "Kenward-Roger")$coefficients
+  data.frame(model = label, term = rownames(s), estimate = s[, "Estimate"], se = s[, "Std. Error"], df = s[, "df"],
+             t = s[, "t value"], p_value = s[, "Pr(>|t|)"], se_kr = k[, "Std. Error"], df_kr = k[, "df"],
+             t_kr = k[, "t value"], p_kr = k[, "Pr(>|t|)"])
+}
+lmer_anova <- function(m, label) {
+  do.call(rbind, lapply(c("Satterthwaite", "Kenward-Roger"), function(dd) {
+    a <- as.data.frame(anova(m, type = 3, ddf = dd))
+    data.frame(model = label, method = tolower(dd), term = rownames(a), f = a[["F value"]], num_df = a$NumDF,
+               den_df = a$DenDF, p_value = a[["Pr(>F)"]])
+  }))
+}
+out(rbind(lmer_df(lt1, "time"), lmer_df(lt2, "time_by_type_age")), "outcomes_ref_lmer_df.csv")
+out(rbind(lmer_anova(lt1, "time"), lmer_anova(lt2, "time_by_type_age")), "outcomes_ref_lmer_anova.csv")
 
 # ---------------------------------------------------------------------------
 # 6. clustered ANCOVA (CR1 = sandwich HC1, t with G - 1 df) + pairwise contrasts

@@ -1,69 +1,118 @@
-"""Linear mixed model: score on time and covariates, random intercepts for members nested in groups."""
+"""Linear mixed model: score on time and covariates, members nested in groups, small-sample df.
+
+:func:`mixed_model` builds the design from the long scores (:mod:`._mixed_design`), fits it with
+groupeval's native REML/ML engine (:mod:`.lmm`, default) or statsmodels' MixedLM
+(:mod:`._mixed_statsmodels`, option and cross-check), and reports fixed effects, estimated means,
+changes from the first timepoint and type III F tests with Satterthwaite (default) or
+Kenward-Roger degrees of freedom.
+"""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..base.exceptions import (
-    ConvergenceWarning,
-    DataQualityWarning,
-    ValidationError,
-)
-from ._common import (
-    attach_columns,
-    check_ci,
-    check_frame,
-    design_info_of,
-    formula_term,
-    time_levels,
-)
-from .results import AttributeResult
+from ..base.dataset import Dataset
+from ..base.exceptions import ConfigError, ConvergenceWarning, SmallSampleWarning, ValidationError
+from ._common import MIN_GROUPS, MIN_GROUPS_PER_LEVEL, check_choice, check_ci, dataset_arg
+from ._mixed_design import MixedDesign, build_design, nested_member_count
+from ._mixed_statsmodels import OPTIMIZERS, StatsmodelsFit, fit_statsmodels
+from .lmm import SINGULAR_TOL, NestedLMMFit, fit_nested
+from .results import Result
 
-__all__ = ["OPTIMIZERS", "MixedModelResult", "mixed_model"]
+__all__ = ["OPTIMIZERS", "LOGLIK_TOL", "MixedModelResult", "mixed_model"]
 
-#: Optimisers tried in turn by :func:`mixed_model` before falling back to GEE.
-OPTIMIZERS = ("bfgs", "lbfgs", "powell", "nm", "cg")
+#: A statsmodels fit whose (RE)ML log-likelihood is this much below the native engine's optimum
+#: on the same model is reported as not converged.
+LOGLIK_TOL = 1e-4
+_DF_LABEL = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger", "residual": "residual", "z": "z"}
+_DF_ALIASES = {"satterthwaite": "satterthwaite", "kenward-roger": "kenward-roger", "kenward_roger": "kenward-roger",
+               "kr": "kenward-roger", "residual": "residual", "z": "z", "normal": "z"}
 
 
-# tight tolerances so REML estimates agree with lme4 to ~1e-6
-_OPT_KW = {"bfgs": {"gtol": 1e-7, "maxiter": 2000}, "lbfgs": {"maxiter": 2000}, "cg": {"gtol": 1e-7, "maxiter": 5000},
-           "powell": {"maxiter": 20000}, "nm": {"maxiter": 20000}}
-
-
-# ---------------------------------------------------------------------------
-# mixed model
-# ---------------------------------------------------------------------------
-class MixedModelResult(AttributeResult):
+@dataclass(frozen=True, repr=False)
+class MixedModelResult(Result):
     """Result of :func:`mixed_model`.
 
     Attributes
     ----------
-    fixed : DataFrame
-        ``term, estimate, se, z, p_value, ci_low, ci_high`` (Wald, normal).
-    variance_components : DataFrame
-        ``component`` (``group``, ``member``, ``residual``), ``variance``,
-        ``sd``, ``share`` (of the total).  NaN after a GEE fallback.
-    means : DataFrame
-        Estimated mean per timepoint (and ``by`` level): ``[by], timepoint,
-        mean, se, ci_low, ci_high, n_observed``.  Covariates are averaged
-        over the observed rows (marginal means over the sample).
-    changes : DataFrame
-        Each timepoint's mean minus the first timepoint's: ``[by], timepoint,
-        reference, difference, se, ci_low, ci_high, p_value``.
-    method : str
-        ``"mixedlm"`` or ``"gee"``; ``optimizer`` the one that converged;
-        ``notes`` every warning met and fallback taken; ``converged``.
-    formula, n_obs, n_members, n_groups, dv, time, time_values, by, raw
-        Model formula, sizes, names and the statsmodels result.
+    fixed
+        (also ``.summary``) ``term, estimate, se, df, t, p_value, ci_low, ci_high, df_method, note``.
+    variance_components
+        ``component`` (``group``, [``group_slope``,] ``member``, ``residual``), ``variance``, ``sd``,
+        ``share`` (of group + member + residual; NaN for the slope).  A boundary estimate is exactly 0.
+    means
+        Estimated mean per timepoint (and ``by`` level): ``[by], timepoint, mean, se, df, ci_low,
+        ci_high, n_observed``; covariates at their means over the model's rows.
+    changes
+        Each timepoint minus the first: ``[by], timepoint, reference, difference, se, df, t, p_value,
+        ci_low, ci_high, df_method, note``.
+    tests
+        Type III F tests, one row per term (time, ``by``, time x ``by``, each covariate): ``term, f,
+        df_num, df_denom, p_value, df_method, f_scaling`` (Kenward-Roger's F scale), ``valid``,
+        ``note``.  ``valid`` is False (and f, p NaN) when a group-level term has a single group in
+        every level: its effect cannot be told apart from those groups' own effects.
+    attempts
+        Every optimiser run: ``name, optimiser, criterion`` (-2 (RE)ML log-likelihood), ``success``,
+        ``message`` (native engine also ``start, theta, n_evaluations``).
+    method, engine, estimation, df_method
+        ``"lmm"`` (native) / ``"mixedlm"`` / ``"gee"``; ``"native"`` / ``"statsmodels"``; ``"REML"`` /
+        ``"ML"``; ``"Satterthwaite"`` / ``"Kenward-Roger"`` / ``"residual"`` / ``"z"``.
+    converged, is_singular, notes
+        Convergence (False after a GEE fallback, or when another optimiser finds a better
+        likelihood); a variance estimated on its boundary (0); everything worth knowing, in words.
+    n_obs, n_members, n_groups, groups_per_level
+        Sizes; groups in each level of ``by`` and of categorical covariates.
+    formula, method_description, dv, time, time_values, time_as, time_map, random_slope, by, ci
+        The model as fitted (``time_map``: numeric time of each timepoint when used).
+    loglik, criterion, optimizer, corr_group_slope, raw
+        (RE)ML log-likelihood and -2 times it, the optimiser of the reported fit, the correlation of
+        group intercept and slope (NaN without a slope), the engine's fit object.
+    methods
+        Method keys for the methods paragraph.
     """
 
-    _plotter = "plot_means_over_time"
-    _title = "Mixed model"
+    fixed: pd.DataFrame
+    variance_components: pd.DataFrame
+    means: pd.DataFrame
+    changes: pd.DataFrame
+    tests: pd.DataFrame
+    attempts: pd.DataFrame
+    method: str
+    engine: str
+    estimation: str
+    df_method: str
+    converged: bool
+    is_singular: bool
+    notes: tuple[str, ...]
+    n_obs: int
+    n_members: int
+    n_groups: int
+    groups_per_level: dict[str, dict[str, int]]
+    formula: str
+    method_description: str
+    dv: str
+    time: str
+    time_values: tuple[str, ...]
+    time_as: str
+    time_map: dict[str, float] | None
+    random_slope: bool
+    by: str | None
+    ci: float
+    loglik: float
+    criterion: float
+    optimizer: str | None
+    corr_group_slope: float
+    raw: Any
+    methods: tuple[str, ...] = ()
+
+    _plotter: ClassVar[str | None] = "plot_means_over_time"
+    _title: ClassVar[str] = "Mixed model"
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -73,316 +122,398 @@ class MixedModelResult(AttributeResult):
         head = (f"<p><b>Mixed model</b> ({self.method_description}; {self.n_obs} observations, "
                 f"{self.n_members} members, {self.n_groups} groups)</p>")
         return (head + self.means.to_html(index=False) + self.fixed.to_html(index=False)
-                + self.variance_components.to_html(index=False))
+                + self.tests.to_html(index=False) + self.variance_components.to_html(index=False))
 
 
-def _gls_cov(X: np.ndarray, member: np.ndarray, group: np.ndarray, s2g: float, s2m: float, s2e: float) -> np.ndarray:
-    r"""Covariance of the fixed effects :math:`(X'V^{-1}X)^{-1}` for nested random intercepts.
-
-    :math:`V_g = s^2_e I + s^2_m \,\mathrm{blockdiag}(J_{n_i}) + s^2_g J`; the inverse is
-    applied in closed form (Sherman-Morrison twice), vectorised over members
-    and groups.  This is the covariance lme4 reports (``vcov(lmer_fit)``).
-    """
-    mcode, muniq = pd.factorize(member)
-    gcode_m = pd.factorize(pd.Series(group).groupby(mcode).first().to_numpy())[0]
-    p = X.shape[1]
-    n_i = np.bincount(mcode).astype(float)
-    S = np.zeros((len(muniq), p))
-    np.add.at(S, mcode, X)
-    a = s2e
-    c = s2m / (a + n_i * s2m)
-    w = 1.0 / (a + n_i * s2m)
-    G = int(gcode_m.max()) + 1
-    T = np.zeros((G, p))
-    np.add.at(T, gcode_m, w[:, None] * S)
-    q = np.bincount(gcode_m, weights=n_i * w, minlength=G)
-    k = s2g / (1 + s2g * q)
-    info = (X.T @ X - (S * c[:, None]).T @ S) / a - (T * k[:, None]).T @ T
-    return np.linalg.inv(info)
-
-
-def _nested_mixedlm(formula: str, work: pd.DataFrame) -> tuple[Any, Any]:
-    """MixedLM with a random intercept per group ``_g`` and a member variance component ``_mg``.
-
-    Equivalent to ``smf.mixedlm(formula, work, groups="_g", re_formula="1",
-    vc_formula={"member": "0 + C(_mg)"})`` but builds the member indicator
-    matrices directly (one small array per group) instead of evaluating a
-    formula per group, which is several times faster for thousands of members.
-    Returns the model and the patsy DesignInfo of the fixed effects.
-    """
-    import patsy
-    from statsmodels.regression.mixed_linear_model import MixedLM, VCSpec
-
-    y, X = patsy.dmatrices(formula, work, return_type="dataframe", NA_action="raise")
-    gcode, guniq = pd.factorize(work["_g"], sort=True)
-    order = np.argsort(gcode, kind="stable")
-    mcode_sorted, _ = pd.factorize(work["_mg"].to_numpy()[order])  # contiguous per group in this order
-    gs = gcode[order]
-    bounds = np.flatnonzero(np.diff(gs)) + 1
-    starts = np.r_[0, bounds]
-    ends = np.r_[bounds, len(gs)]
-    mats, cols = [], []
-    for a, b in zip(starts, ends):  # one small indicator matrix per group (not per member)
-        local = mcode_sorted[a:b] - mcode_sorted[a:b].min()
-        k = int(local.max()) + 1
-        M = np.zeros((b - a, k))
-        M[np.arange(b - a), local] = 1.0
-        mats.append(M)
-        cols.append([f"m{j}" for j in range(k)])
-    vc = VCSpec(["member"], [cols], [mats])
-    model = MixedLM(y.iloc[:, 0], X, gcode, exog_re=np.ones((len(work), 1)), exog_vc=vc)
-    return model, X.design_info
-
-
-def _is_convergence_failure(msgs: list[str]) -> bool:
-    bad = ("failed to converge", "did not converge", "retrying", "singular matrix", "gradient optimization failed")
-    return any(any(b in m.lower() for b in bad) for m in msgs)
-
-
-def _marginal_L(design_info: Any, frame: pd.DataFrame, assign: dict[str, Any]) -> np.ndarray:
-    import patsy
-
-    nd = frame.assign(**assign)
-    X = patsy.dmatrix(design_info, nd, return_type="matrix")
-    return np.asarray(X).mean(axis=0)
-
-
-def _means_tables(design_info, frame, params, cov, time_levels, by_levels, ci, z_based, df_t):
-    crit = stats.norm.ppf(0.5 + ci / 2) if z_based else stats.t.ppf(0.5 + ci / 2, df_t)
-    rows, L_all = [], []
-    for b in (by_levels if by_levels is not None else [None]):
-        for t in time_levels:
-            a = {"_time": pd.Categorical([t] * len(frame), categories=time_levels)}
-            if b is not None:
-                a["_by"] = pd.Categorical([b] * len(frame), categories=by_levels)
-            L = _marginal_L(design_info, frame, a)
-            L_all.append(L)
-            rows.append((b, t))
-    L = np.vstack(L_all)
-    est = L @ params
-    se = np.sqrt(np.einsum("ij,jk,ik->i", L, cov, L))
-    means = pd.DataFrame({"by": [r[0] for r in rows], "timepoint": [r[1] for r in rows], "mean": est, "se": se,
-                          "ci_low": est - crit * se, "ci_high": est + crit * se})
-    # differences from the first timepoint within each by level
-    T = len(time_levels)
-    D, drow = [], []
-    for i in range(len(rows)):
-        j = (i // T) * T
-        if i != j:
-            D.append(L[i] - L[j])
-            drow.append((rows[i][0], rows[i][1], rows[j][1]))
-    if D:
-        D = np.vstack(D)
-        de = D @ params
-        dse = np.sqrt(np.einsum("ij,jk,ik->i", D, cov, D))
-        stat = de / dse
-        p = 2 * (stats.norm.sf(np.abs(stat)) if z_based else stats.t.sf(np.abs(stat), df_t))
-        changes = pd.DataFrame({"by": [r[0] for r in drow], "timepoint": [r[1] for r in drow],
-                                "reference": [r[2] for r in drow], "difference": de, "se": dse,
-                                "ci_low": de - crit * dse, "ci_high": de + crit * dse, "p_value": p})
-    else:
-        changes = pd.DataFrame(columns=["by", "timepoint", "reference", "difference", "se", "ci_low", "ci_high",
-                                        "p_value"])
-    return means, changes
-
-
-def mixed_model(scores: pd.DataFrame, *, dv: str = "score", time: str = "timepoint", covariates: Sequence[str] = (),
-                data: Any = None, group: str = "group_id", subject: str = "member_id",
-                time_values: Sequence[str] | None = None, by: str | None = None, ci: float = 0.95,
-                optimizers: Sequence[str] = OPTIMIZERS) -> MixedModelResult:
-    r"""Linear mixed model of the score on time, random intercepts for members nested in groups.
+def mixed_model(scores: pd.DataFrame, dataset: Dataset | None = None, *, dv: str = "score",
+                time: str = "timepoint", covariates: Sequence[str] = (), group: str = "group_id",
+                subject: str = "member_id", time_values: Sequence[str] | None = None, by: str | None = None,
+                ci: float = 0.95, df: str | None = None, engine: str = "native", reml: bool = True,
+                time_as: str = "categorical", time_map: Mapping[Any, Any] | None = None,
+                random_slope: bool = False, optimizers: Sequence[str] = OPTIMIZERS,
+                data: Any = None) -> MixedModelResult:
+    r"""Linear mixed model of the score on time, members nested in groups, with small-sample df.
 
     Parameters
     ----------
     scores
         Long scores (one row per member and timepoint).
+    dataset
+        The Dataset, for covariates / ``by`` not in ``scores``, each member's group and the
+        timepoint order.  (``data=`` is the deprecated spelling.)
     dv, time, group, subject
         Column names.
     covariates
-        Extra fixed effects: columns of ``scores``, ``data.members`` (e.g.
-        ``age_band``) or ``data.groups`` (e.g. ``facilitation``).
-        Non-numeric ones enter as categorical.
-    data
-        The Dataset, for covariates/``by`` not in ``scores``, the group of
-        each member, and the timepoint order.
+        Extra fixed effects: columns of ``scores``, ``dataset.members`` (e.g. ``age``) or
+        ``dataset.groups`` (e.g. ``facilitation``: a group-level comparison inside the model).
+        Non-numeric ones enter as categorical (treatment coding, first sorted level reference).
     time_values
-        Timepoint order (first = reference); default ``data.timepoints``, else
-        order of appearance.
+        Timepoint order (first = reference); default the Dataset's, else order of appearance.
     by
-        Optional grouping (e.g. ``"group_type"``): adds ``time x by`` and gives
-        means per ``by`` level.
+        Optional comparison (e.g. ``"group_type"``): adds ``by`` and time x ``by``, gives means and
+        changes per level and their F tests.
     ci
         Confidence level.
+    df
+        ``"satterthwaite"`` (default, lmerTest), ``"kenward-roger"`` (pbkrtest; REML only),
+        ``"residual"`` (n - p) or ``"z"`` (normal; the only choice with ``engine="statsmodels"``).
+    engine
+        ``"native"`` (groupeval's REML/ML engine, default) or ``"statsmodels"`` (MixedLM, Wald z
+        tests, GEE fallback when no optimiser converges; kept as an option and a cross-check).
+    reml
+        REML (default) or ML.
+    time_as
+        ``"categorical"`` (a mean per timepoint, default) or ``"linear"`` (one slope on numeric time).
+    time_map
+        Numeric time of each timepoint (any unit), for ``time_as="linear"`` and the random slope;
+        default read from the labels in weeks (``baseline`` = 0, ``week_12`` = 12, ``month_6`` =
+        26, see :func:`groupeval.statistics._mixed_design.time_numbers`).
+    random_slope
+        Add a random slope of numeric time by group, correlated with the group intercept.
     optimizers
-        Optimisers tried in turn (default bfgs, lbfgs, powell, nm, cg).
+        statsmodels optimisers tried in turn (``engine="statsmodels"`` only).
 
     Returns
     -------
     MixedModelResult
-        ``.fixed``, ``.variance_components``, ``.means``, ``.changes``,
-        ``.method``, ``.notes`` (see the class).
+
+    Raises
+    ------
+    ValidationError
+        Fewer than two groups, fewer than two timepoints with scores, every member scored once,
+        or too few observations for the fixed effects and the variance components.
+    ConfigError
+        Unknown option, Kenward-Roger with ML or with the statsmodels engine, unreadable time labels.
+
+    Warns
+    -----
+    SmallSampleWarning
+        Fewer than ``MIN_GROUPS`` groups, or a level of a group-level ``by`` / covariate with fewer
+        than ``MIN_GROUPS_PER_LEVEL`` groups.
+    ConvergenceWarning
+        The reported fit is not converged (see ``.attempts``).
+    DataQualityWarning
+        Score rows left out for a missing covariate, ``by`` or group.
 
     Notes
     -----
-    Model (REML):
+    Model:
 
     .. math::
-        y_{tij} = x_{tij}'\beta + u_j + v_{ij} + e_{tij},\quad u_j\sim N(0,\sigma_g^2),\;
-        v_{ij}\sim N(0,\sigma_m^2),\; e\sim N(0,\sigma^2)
+        y_{tij} = x_{tij}'\beta + u_j + s_j w_t + v_{ij} + e_{tij},\quad
+        (u_j, s_j) \sim N(0, \Sigma_g),\; v_{ij} \sim N(0, \sigma_m^2),\; e \sim N(0, \sigma^2)
 
-    fitted by ``statsmodels.MixedLM`` with groups as the top-level grouping
-    (random intercept) and members as a variance component
-    (``vc_formula``).  Using all available rows, the time means are valid
-    under missing at random (MAR).  Convergence: each optimiser in
-    ``optimizers`` is tried until one converges with finite standard errors;
-    a fit whose variance component is on the boundary (0) is kept (as lme4
-    does) but reported.  If every optimiser fails, the model is refitted by
-    GEE (Gaussian, exchangeable working correlation within group,
-    cluster-robust "sandwich" SEs by group) and ``.method == "gee"``.
-    Every failure and fallback is warned (:class:`ConvergenceWarning`) and
-    listed in ``.notes``.  Inference is Wald (normal); no
-    Satterthwaite/Kenward-Roger df.  Standard errors of the fixed effects
-    are the GLS covariance :math:`(X'\hat V^{-1}X)^{-1}` at the REML
-    variance estimates (as ``vcov()`` of lme4), not statsmodels'
-    Hessian-based ones (which differ by ~1e-4 relative).
+    (``s_j`` only with ``random_slope``; ``w_t`` the numeric time).  The native engine maximises
+    the profiled REML (or ML) likelihood with an analytic gradient, from two starts and a
+    derivative-free check, and reports the best optimum; a variance on its boundary is exactly 0
+    (``is_singular``, as lme4's ``isSingular``).  Each contrast :math:`l'\beta` (a coefficient, a
+    mean, a change) has :math:`t = l'\hat\beta / \sqrt{l'\hat V l}` on Satterthwaite df
+    :math:`\nu = 2 (l'\hat V l)^2 / (g' A g)`, :math:`g = \partial (l'Vl)/\partial\phi`, :math:`A`
+    the asymptotic covariance of the variance parameters :math:`\phi` (Kuznetsova et al. 2017); with
+    Kenward-Roger the covariance is the adjusted :math:`\hat\Phi_A` and df and F scale follow
+    Kenward & Roger (1997).  Type III F tests use lmerTest's rule for combining the t statistics of
+    the orthogonalised rows (``contest``).  All available scores are used: valid under MAR.
 
     References
     ----------
-    Bates D, Maechler M, Bolker B, Walker S (2015). lme4. *J Stat Softw* 67(1).
-    Liang KY, Zeger SL (1986). GEE. *Biometrika* 73:13-22.
+    Bates D, Maechler M, Bolker B, Walker S (2015). Fitting linear mixed-effects models using lme4.
+    *J Stat Softw* 67(1).  Kuznetsova A, Brockhoff PB, Christensen RHB (2017). lmerTest. *J Stat Softw*
+    82(13).  Kenward MG, Roger JH (1997). *Biometrics* 53:983-997.  Satterthwaite FE (1946).
+    *Biometrics Bulletin* 2:110-114.
 
-    In R: ``lme4::lmer(score ~ timepoint + (1 | group_id/member_id), REML = TRUE)``.
+    In R: ``m <- lmerTest::lmer(score ~ timepoint * group_type + (1 | group_id) + (1 | group_id:member_id))``;
+    ``summary(m, ddf = "Satterthwaite")``; ``anova(m, type = 3, ddf = "Kenward-Roger")``;
+    ``contest(m, L)``.
     """
     check_ci(ci)
-    import statsmodels.api as sm
-    import statsmodels.formula.api as smf
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning as SMConvergenceWarning
+    check_choice("engine", engine, ("native", "statsmodels"))
+    check_choice("time_as", time_as, ("categorical", "linear"))
+    dataset = dataset_arg(dataset, data, "mixed_model")
+    dfm = _df_option(df, engine, reml)
+    d = build_design(scores, dataset, dv=dv, time=time, covariates=covariates, group=group, subject=subject,
+                     time_values=time_values, by=by, time_as=time_as, time_map=time_map,
+                     need_numeric_time=bool(random_slope))
+    n_groups = int(d.gcode.max()) + 1
+    n_members = nested_member_count(d.gcode, d.mcode)
+    _check_sizes(d, n_groups, n_members, random_slope)
+    notes: list[str] = [d.dropped_note] if d.dropped_note else []
+    _warn_small(d, n_groups, notes)
+    if engine == "native":
+        fit = _fit_native(d, reml=reml, random_slope=random_slope, notes=notes)
+        fixed, means, changes, tests = _tables_native(fit, d, ci, dfm)
+        vc, singular = _vc_native(fit, notes)
+        converged, attempts = fit.converged, _attempts_frame(fit)
+        method, loglik, criterion = "lmm", fit.loglik, fit.criterion
+        optimizer: str | None = "L-BFGS-B"
+        corr, raw = fit.corr_group_slope, fit
+        description = (f"linear mixed model (groupeval native {'REML' if reml else 'ML'} engine; "
+                       f"{_DF_LABEL[dfm]} df)")
+    else:
+        sf = fit_statsmodels(d, reml=reml, random_slope=random_slope, optimizers=optimizers)
+        notes.extend(sf.notes)
+        converged, attempts = _check_statsmodels(sf, d, reml, random_slope, notes)
+        fixed, means, changes, tests = _tables_z(sf.params, sf.cov, d, ci)
+        vc = _vc_frame(sf.var_group, sf.var_slope, sf.var_member, sf.var_residual, random_slope, time)
+        singular = bool(sf.method == "mixedlm" and sf.var_group <= 1e-8 * max(sf.var_residual, 1e-300))
+        method, optimizer, loglik, criterion = sf.method, sf.optimizer, sf.loglik, -2.0 * sf.loglik
+        corr = (sf.cov_group_slope / np.sqrt(sf.var_group * sf.var_slope)
+                if random_slope and sf.var_group > 0 and sf.var_slope > 0 else np.nan)
+        raw, description = sf.raw, sf.description
+        if sf.method == "gee":
+            warnings.warn("mixed_model: MixedLM did not converge with any optimiser (" + ", ".join(optimizers)
+                          + "); fell back to GEE (exchangeable within group, cluster-robust SEs by group). Details: "
+                          + " | ".join(sf.notes), ConvergenceWarning, stacklevel=2)
+        elif any("did not converge" in n or "failed" in n for n in sf.notes):
+            warnings.warn(f"mixed_model: optimiser(s) failed before {sf.optimizer} converged: "
+                          + " | ".join(sf.notes), ConvergenceWarning, stacklevel=2)
+    tests = _validity(tests, d)
+    means = _add_n_observed(means, d)
+    methods = _methods(method, reml, dfm)
+    return MixedModelResult(
+        fixed=fixed, variance_components=vc, means=means, changes=changes, tests=tests, attempts=attempts,
+        method=method, engine=engine, estimation="REML" if reml else "ML", df_method=_DF_LABEL[dfm],
+        converged=bool(converged), is_singular=bool(singular), notes=tuple(notes), n_obs=int(len(d.y)),
+        n_members=n_members, n_groups=n_groups, groups_per_level=d.factor_groups, formula=d.formula,
+        method_description=description, dv=dv, time=time, time_values=tuple(d.levels), time_as=time_as,
+        time_map=d.weeks, random_slope=bool(random_slope), by=by, ci=ci, loglik=float(loglik),
+        criterion=float(criterion), optimizer=optimizer, corr_group_slope=float(corr), raw=raw, methods=methods)
 
-    check_frame(scores, [subject, time, dv])
-    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
-    need = [c for c in [group, *covariates, by] if c]
-    df = attach_columns(scores, need, data, subject=subject, group=group)
-    df = df.loc[df[dv].notna()].copy()
-    levels = time_levels(df[time], time_values, data)
-    if len(levels) < 2:
-        raise ValidationError(f"the mixed model needs at least two timepoints with scores; found {levels}.")
-    work = pd.DataFrame({"_y": pd.to_numeric(df[dv], errors="coerce").to_numpy(),
-                         "_time": pd.Categorical(df[time].astype(str), categories=levels),
-                         "_g": df[group].astype(str).to_numpy(), "_m": df[subject].astype(str).to_numpy()})
-    terms = ["_time"]
-    by_levels = None
-    if by:
-        bv = df[by].astype("object")
-        by_levels = sorted(pd.unique(bv.dropna().astype(str)))
-        work["_by"] = pd.Categorical(bv.astype(str).where(bv.notna(), None), categories=by_levels)
-        terms = ["_time * _by"]
-    for c in covariates:
-        col = df[c]
-        work[c] = col.to_numpy()
-        terms.append(formula_term(c) if pd.api.types.is_numeric_dtype(col) else f"C({formula_term(c)})")
-    incomplete = work.isna().any(axis=1)
-    n_dropped = int(incomplete.sum())
-    if n_dropped:
-        what = [c for c in work.columns if work[c].isna().any()]
-        pretty = {"_y": dv, "_time": time, "_g": group, "_m": subject, "_by": by or "by"}
-        dropped_note = (f"{n_dropped} score row(s) left out for missing "
-                        f"{', '.join(pretty.get(c, c) for c in what)}")
-        warnings.warn(f"mixed_model: {dropped_note}.", DataQualityWarning, stacklevel=2)
-    work = work.loc[~incomplete].reset_index(drop=True)
-    # nested member id: a member is unique within a group
-    work["_mg"] = work["_g"] + "\x1f" + work["_m"]
-    formula = "_y ~ " + " + ".join(terms)
-    n_obs, n_members, n_groups = len(work), work["_mg"].nunique(), work["_g"].nunique()
-    notes: list[str] = [dropped_note] if n_dropped else []
-    result, method, used = None, None, None
-    model, mixed_design = _nested_mixedlm(formula, work)
-    for opt in optimizers:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                res = model.fit(reml=True, method=[opt], **_OPT_KW.get(opt, {}))
-            except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
-                notes.append(f"MixedLM ({opt}) failed: {exc}")
-                continue
-        msgs = [str(w.message) for w in caught if issubclass(w.category, (SMConvergenceWarning, RuntimeWarning))]
-        fe_se = np.asarray(res.bse_fe, dtype=float)
-        finite = np.all(np.isfinite(res.fe_params)) and np.all(np.isfinite(fe_se))
-        if not res.converged or not finite or _is_convergence_failure(msgs):
-            why = "; ".join(msgs) or ("not converged" if not res.converged else "non-finite standard errors")
-            notes.append(f"MixedLM ({opt}) did not converge: {why}")
+
+# ---------------------------------------------------------------------------
+# options, sizes and warnings
+# ---------------------------------------------------------------------------
+def _df_option(df: str | None, engine: str, reml: bool) -> str:
+    if df is None:
+        return "satterthwaite" if engine == "native" else "z"
+    key = _DF_ALIASES.get(str(df).strip().lower().replace(" ", "-"))
+    if key is None:
+        raise ConfigError(f"`df` must be 'satterthwaite', 'kenward-roger', 'residual' or 'z'; got {df!r}.")
+    if engine == "statsmodels" and key != "z":
+        raise ConfigError(f"df={df!r} needs engine='native'; statsmodels' MixedLM gives Wald (z) tests only.")
+    if key == "kenward-roger" and not reml:
+        raise ConfigError("Kenward-Roger df are defined for REML fits (as pbkrtest); use reml=True or "
+                          "df='satterthwaite'.")
+    return key
+
+
+def _check_sizes(d: MixedDesign, n_groups: int, n_members: int, random_slope: bool) -> None:
+    n, p = d.X.shape
+    if n_groups < 2:
+        raise ValidationError(f"mixed_model needs members in at least two groups; found {n_groups}. With one "
+                              "group there is no between-group variance to estimate: use change() for its "
+                              "pre/post change.")
+    if n_members >= n:
+        raise ValidationError("every member has a single score, so member and residual variance cannot be told "
+                              "apart; use change() or compare_groups(), or add scores at more timepoints.")
+    n_var = 5 if random_slope else 3
+    if n - p <= n_var:
+        raise ValidationError(f"{n} scores of {n_members} members in {n_groups} groups are too few for {p} fixed "
+                              f"effects and {n_var} variance parameters (need more than {p + n_var}); "
+                              "use change() for a descriptive pre/post change.")
+    if random_slope and d.t_numeric is not None and len(np.unique(d.t_numeric)) < 2:
+        raise ValidationError("a random slope needs two or more distinct numeric times.")
+
+
+def _warn_small(d: MixedDesign, n_groups: int, notes: list[str]) -> None:
+    if n_groups < MIN_GROUPS:
+        msg = (f"only {n_groups} groups: the overall mean and every group-level effect rest on {n_groups} groups, "
+               "so their df are small and intervals wide")
+        notes.append(msg)
+        warnings.warn(f"mixed_model: {msg}.", SmallSampleWarning, stacklevel=3)
+    for term, per in d.factor_groups.items():
+        if not d.group_level.get(term):
             continue
-        for mmsg in msgs:
-            notes.append(f"MixedLM ({opt}): {mmsg}")
-        result, method, used = res, "mixedlm", opt
-        break
-    z_based = True
-    if result is not None:
-        params = np.asarray(result.fe_params, dtype=float)
-        names = list(result.fe_params.index)
-        s2g = float(np.asarray(result.cov_re)[0, 0])
-        s2m = float(result.vcomp[0]) if len(result.vcomp) else 0.0
-        s2e = float(result.scale)
-        cov = _gls_cov(np.asarray(model.exog, dtype=float), work["_mg"].to_numpy(), work["_g"].to_numpy(),
-                       s2g, s2m, s2e)
-        tot = s2g + s2m + s2e
-        vc = pd.DataFrame({"component": ["group", "member", "residual"], "variance": [s2g, s2m, s2e]})
-        vc["sd"] = np.sqrt(vc["variance"])
-        vc["share"] = vc["variance"] / tot
-        tiny = vc.loc[vc["component"] != "residual"]
-        tiny = tiny.loc[tiny["variance"] <= 1e-6 * tot, "component"].tolist()
-        if not tiny and any("boundary" in n for n in msgs):
-            tiny = [vc.loc[vc["component"] != "residual"].sort_values("variance")["component"].iloc[0]]
-        if tiny:
-            msg = (f"boundary (singular) fit: the {' and '.join(tiny)} variance is estimated at (or near) 0; "
-                   f"the fixed effects are still valid, but the model cannot separate that level.")
+        few = {lv: k for lv, k in per.items() if k < MIN_GROUPS_PER_LEVEL}
+        if few:
+            msg = (f"fewer than {MIN_GROUPS_PER_LEVEL} groups in {', '.join(f'{lv!r} ({k})' for lv, k in few.items())}"
+                   f" of {term!r}: a comparison of {term} rests on the groups, not the members")
             notes.append(msg)
-            warnings.warn(f"mixed_model: {msg}", ConvergenceWarning, stacklevel=2)
-        if any("did not converge" in n or "failed" in n for n in notes):
-            warnings.warn(f"mixed_model: optimiser(s) failed before {used} converged: " + " | ".join(notes),
-                          ConvergenceWarning, stacklevel=2)
-        design_info = mixed_design
-        description = f"linear mixed model (statsmodels MixedLM, REML, {used})"
+            warnings.warn(f"mixed_model: {msg}.", SmallSampleWarning, stacklevel=3)
+
+
+def _validity(tests: pd.DataFrame, d: MixedDesign) -> pd.DataFrame:
+    """A group-level term with one group per level has no test (its effect is those groups' own)."""
+    tests = tests.copy()
+    tests["valid"] = np.isfinite(tests["p_value"].to_numpy(dtype=float))
+    for term, per in d.factor_groups.items():
+        if not d.group_level.get(term) or max(per.values()) > 1:
+            continue
+        reason = (f"every level of {term!r} has a single group: its effect cannot be told apart from those "
+                  "groups' own effects, so no test is reported")
+        rows = tests["term"].isin([term, f"{d.time}:{term}"]).to_numpy()
+        tests.loc[rows, ["f", "p_value"]] = np.nan
+        tests.loc[rows, "valid"] = False
+        tests.loc[rows, "note"] = reason
+    return tests
+
+
+def _methods(method: str, reml: bool, dfm: str) -> tuple[str, ...]:
+    if method == "gee":
+        return ("gee", "wald_z")
+    est = "lmm_reml" if reml else "lmm_ml"
+    if method == "mixedlm":
+        return (est, "statsmodels_mixedlm", "wald_z")
+    return (est, {"satterthwaite": "satterthwaite_lmm", "kenward-roger": "kenward_roger_lmm",
+                  "residual": "residual_df_lmm", "z": "wald_z"}[dfm])
+
+
+# ---------------------------------------------------------------------------
+# native engine
+# ---------------------------------------------------------------------------
+def _fit_native(d: MixedDesign, *, reml: bool, random_slope: bool, notes: list[str]) -> NestedLMMFit:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = fit_nested(d.y, d.X, d.gcode, d.mcode, Z_slope=d.t_numeric if random_slope else None,
+                         method="REML" if reml else "ML", x_names=d.names, slope_name=d.time)
+    del caught  # the engine's messages (e.g. a start beaten by another) are in fit.messages
+    notes.extend(fit.messages)
+    if not fit.converged:
+        best = min(a.criterion for a in fit.attempts)
+        msg = (f"the optimiser did not converge (best -2 log-likelihood {best:.10g}; see .attempts); the "
+               "estimates are the best point found")
+        notes.append(msg)
+        warnings.warn(f"mixed_model: {msg}.", ConvergenceWarning, stacklevel=3)
+    return fit
+
+
+def _attempts_frame(fit: NestedLMMFit) -> pd.DataFrame:
+    return pd.DataFrame([{"name": a.name, "optimiser": a.optimiser, "criterion": a.criterion, "success": a.success,
+                          "message": a.message, "start": a.start, "theta": a.theta,
+                          "n_evaluations": a.n_evaluations} for a in fit.attempts])
+
+
+def _vc_frame(s2g: float, s2s: float, s2m: float, s2e: float, slope: bool, time: str) -> pd.DataFrame:
+    comp = ["group", *(["group_slope"] if slope else []), "member", "residual"]
+    var = np.array([s2g, *([s2s] if slope else []), s2m, s2e], dtype=float)
+    tot = s2g + s2m + s2e
+    share = var / tot if tot > 0 else np.full(len(var), np.nan)
+    if slope:
+        share[1] = np.nan
+    return pd.DataFrame({"component": comp, "variance": var, "sd": np.sqrt(var), "share": share})
+
+
+def _vc_native(fit: NestedLMMFit, notes: list[str]) -> tuple[pd.DataFrame, bool]:
+    slope = bool(fit.slope_name)
+    vc = _vc_frame(fit.var_group, fit.var_slope, fit.var_member, fit.var_residual, slope, fit.slope_name)
+    if fit.is_singular:
+        th = fit.theta
+        what = []
+        if th[0] < SINGULAR_TOL:
+            what.append("the member variance is estimated as 0")
+        if th[1] < SINGULAR_TOL:
+            what.append("the group variance is estimated as 0")
+        if slope and th[3] < SINGULAR_TOL and th[1] >= SINGULAR_TOL:
+            what.append("the group intercept and slope are perfectly correlated (their covariance matrix is "
+                        "singular)")
+        notes.append(f"boundary (singular) fit: {' and '.join(what)} (as lme4's isSingular); the fixed effects and "
+                     "their df remain valid, but the model cannot separate that source of variation")
+    return vc, fit.is_singular
+
+
+def _tables_native(fit: NestedLMMFit, d: MixedDesign, ci: float,
+                   dfm: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    label = _DF_LABEL[dfm]
+    fixed = fit.coef_table(ci=ci, df=dfm)  # type: ignore[arg-type]
+    fixed["df_method"] = label
+    Lm, mkeys = d.mean_rows()
+    m = fit.contrast(Lm, ci=ci, df=dfm)  # type: ignore[arg-type]
+    means = pd.DataFrame({"by": [k[0] for k in mkeys], "timepoint": [k[1] for k in mkeys],
+                          "mean": m["estimate"].to_numpy(), "se": m["se"].to_numpy(), "df": m["df"].to_numpy(),
+                          "ci_low": m["ci_low"].to_numpy(), "ci_high": m["ci_high"].to_numpy()})
+    Lc, ckeys = d.change_rows()
+    c = fit.contrast(Lc, ci=ci, df=dfm)  # type: ignore[arg-type]
+    changes = _changes_frame(ckeys, c, label)
+    rows = []
+    for term, L in d.type3_rows().items():
+        f = fit.f_test(L, df=dfm).iloc[0]  # type: ignore[arg-type]
+        rows.append({"term": term, "f": float(f["f"]), "df_num": int(f["num_df"]), "df_denom": float(f["den_df"]),
+                     "p_value": float(f["p_value"]), "df_method": label, "f_scaling": float(f["f_scaling"]),
+                     "note": str(f["note"])})
+    return fixed, _by_columns(means, d), _by_columns(changes, d), pd.DataFrame(rows)
+
+
+def _changes_frame(keys: list[tuple[str | None, str, str]], c: pd.DataFrame, label: str) -> pd.DataFrame:
+    return pd.DataFrame({"by": [k[0] for k in keys], "timepoint": [k[1] for k in keys],
+                         "reference": [k[2] for k in keys], "difference": c["estimate"].to_numpy(),
+                         "se": c["se"].to_numpy(), "df": c["df"].to_numpy(), "t": c["t"].to_numpy(),
+                         "p_value": c["p_value"].to_numpy(), "ci_low": c["ci_low"].to_numpy(),
+                         "ci_high": c["ci_high"].to_numpy(), "df_method": label,
+                         "note": c["note"].astype(str).to_numpy()})
+
+
+def _by_columns(frame: pd.DataFrame, d: MixedDesign) -> pd.DataFrame:
+    if d.by is None:
+        return frame.drop(columns="by")
+    return frame.rename(columns={"by": d.by})
+
+
+def _add_n_observed(means: pd.DataFrame, d: MixedDesign) -> pd.DataFrame:
+    T = len(d.levels)
+    if d.bcode is not None and d.by_levels is not None:
+        cnt = np.bincount(d.bcode * T + d.tcode, minlength=len(d.by_levels) * T)
     else:
-        gee = smf.gee(formula, "_g", work, cov_struct=sm.cov_struct.Exchangeable(),
-                      family=sm.families.Gaussian())
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                result = gee.fit()
-        except (np.linalg.LinAlgError, ValueError) as exc:
-            raise ValidationError("the mixed model could not be fitted with any optimiser, and the GEE fallback "
-                                  f"failed too ({exc}). Check for timepoints or groups with very few scores, or "
-                                  "constant scores. Details: " + " | ".join(notes)) from exc
-        method, used = "gee", None
-        params = np.asarray(result.params, dtype=float)
-        names = list(result.params.index)
-        cov = np.asarray(result.cov_params(), dtype=float)
-        vc = pd.DataFrame({"component": ["group", "member", "residual"], "variance": np.nan, "sd": np.nan,
-                           "share": np.nan})
-        msg = ("MixedLM did not converge with any optimiser (" + ", ".join(optimizers) + "); fell back to GEE "
-               "(exchangeable within group, cluster-robust SEs by group). Details: " + " | ".join(notes))
-        notes.append("fallback: GEE with exchangeable working correlation and cluster-robust SEs by group")
-        warnings.warn(f"mixed_model: {msg}", ConvergenceWarning, stacklevel=2)
-        design_info = design_info_of(gee)
-        description = "GEE (Gaussian, exchangeable within group, cluster-robust SEs by group)"
-    se = np.sqrt(np.diag(cov))
-    zc = stats.norm.ppf(0.5 + ci / 2)
-    pretty = [n.replace("_time", time).replace("_by", by or "by").replace('Q("', "").replace('")', "")
-              for n in names]
-    fixed = pd.DataFrame({"term": pretty, "estimate": params, "se": se, "z": params / se,
-                          "p_value": 2 * stats.norm.sf(np.abs(params / se)), "ci_low": params - zc * se,
-                          "ci_high": params + zc * se})
-    means, changes = _means_tables(design_info, work, params, cov, levels, by_levels, ci, z_based, None)
-    nobs = work.groupby(["_by", "_time"] if by else ["_time"], observed=False).size()
-    if by:
-        means["n_observed"] = [int(nobs.get((b, t), 0)) for b, t in zip(means["by"], means["timepoint"])]
-        means = means.rename(columns={"by": by})
-        changes = changes.rename(columns={"by": by})
-    else:
-        means["n_observed"] = [int(nobs.get(t, 0)) for t in means["timepoint"]]
-        means = means.drop(columns="by")
-        changes = changes.drop(columns="by")
-    return MixedModelResult(fixed=fixed, variance_components=vc, means=means, changes=changes, method=method,
-                            optimizer=used, converged=method == "mixedlm", notes=notes, formula=formula,
-                            method_description=description, n_obs=n_obs, n_members=n_members, n_groups=n_groups,
-                            dv=dv, time=time, time_values=tuple(levels), by=by, raw=result, ci=ci)
+        cnt = np.bincount(d.tcode, minlength=T)
+    return means.assign(n_observed=cnt.astype(int))
+
+
+# ---------------------------------------------------------------------------
+# statsmodels engine: Wald (z) tables and the likelihood cross-check
+# ---------------------------------------------------------------------------
+def _z_rows(L: np.ndarray, params: np.ndarray, cov: np.ndarray, ci: float) -> dict[str, np.ndarray]:
+    est = L @ params
+    se = np.sqrt(np.einsum("ij,jk,ik->i", L, cov, L))
+    z = np.where(se > 0, est / np.where(se > 0, se, 1.0), np.nan)
+    crit = stats.norm.ppf(0.5 + ci / 2)
+    return {"estimate": est, "se": se, "df": np.full(len(est), np.nan), "t": z,
+            "p_value": 2 * stats.norm.sf(np.abs(z)), "ci_low": est - crit * se, "ci_high": est + crit * se,
+            "note": np.array(["z test: normal reference distribution (no df)"] * len(est), dtype=object)}
+
+
+def _tables_z(params: np.ndarray, cov: np.ndarray, d: MixedDesign,
+              ci: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    f = _z_rows(np.eye(len(params)), params, cov, ci)
+    fixed = pd.DataFrame({"term": d.names, **f, "df_method": "z"})
+    fixed = fixed[["term", "estimate", "se", "df", "t", "p_value", "ci_low", "ci_high", "df_method", "note"]]
+    Lm, mkeys = d.mean_rows()
+    m = _z_rows(Lm, params, cov, ci)
+    means = pd.DataFrame({"by": [k[0] for k in mkeys], "timepoint": [k[1] for k in mkeys], "mean": m["estimate"],
+                          "se": m["se"], "df": m["df"], "ci_low": m["ci_low"], "ci_high": m["ci_high"]})
+    Lc, ckeys = d.change_rows()
+    changes = _changes_frame(ckeys, pd.DataFrame(_z_rows(Lc, params, cov, ci)), "z")
+    rows = []
+    for term, L in d.type3_rows().items():
+        diff = L @ params
+        VL = L @ cov @ L.T
+        q = int(np.linalg.matrix_rank(VL))
+        wald = float(diff @ np.linalg.pinv(VL) @ diff)
+        rows.append({"term": term, "f": wald / q, "df_num": q, "df_denom": np.nan,
+                     "p_value": float(stats.chi2.sf(wald, q)), "df_method": "z", "f_scaling": np.nan,
+                     "note": "Wald chi-square(q)/q (no denominator df)"})
+    return fixed, _by_columns(means, d), _by_columns(changes, d), pd.DataFrame(rows)
+
+
+def _check_statsmodels(sf: StatsmodelsFit, d: MixedDesign, reml: bool, random_slope: bool,
+                       notes: list[str]) -> tuple[bool, pd.DataFrame]:
+    """Refit with the native engine: a statsmodels optimum with a worse likelihood is not converged."""
+    attempts = sf.attempts
+    if sf.method != "mixedlm":
+        return False, attempts
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = fit_nested(d.y, d.X, d.gcode, d.mcode, Z_slope=d.t_numeric if random_slope else None,
+                             method="REML" if reml else "ML", x_names=d.names)
+    except (ValidationError, ConfigError, np.linalg.LinAlgError) as exc:  # pragma: no cover - defensive
+        notes.append(f"native cross-check not available: {exc}")
+        return True, attempts
+    attempts = pd.concat([attempts, pd.DataFrame([{"name": "native engine (cross-check)", "optimiser": "L-BFGS-B",
+                                                   "criterion": ref.criterion, "success": ref.converged,
+                                                   "message": ""}])], ignore_index=True)
+    if sf.loglik < ref.loglik - LOGLIK_TOL:
+        msg = (f"statsmodels MixedLM ({sf.optimizer}) stopped at {'REML ' if reml else ''}log-likelihood "
+               f"{sf.loglik:.6f}; the native engine reaches {ref.loglik:.6f} on the same model, so the statsmodels "
+               "fit is not converged (use engine='native')")
+        notes.append(msg)
+        warnings.warn(f"mixed_model: {msg}.", ConvergenceWarning, stacklevel=4)
+        return False, attempts
+    return True, attempts

@@ -76,6 +76,8 @@ METHOD_REFERENCES: dict[str, str] = {
     "shrout_fleiss": "Shrout PE, Fleiss JL. Intraclass correlations: uses in assessing rater reliability. "
                      "Psychol Bull 1979;86(2):420-428.",
     "kish": "Kish L. Survey Sampling. Wiley; 1965.",
+    "barnard_rubin": "Barnard J, Rubin DB. Small-sample degrees of freedom with multiple imputation. Biometrika "
+                     "1999;86(4):948-955.",
     "austin_smd": "Austin PC. Balance diagnostics for comparing the distribution of baseline covariates between "
                   "treatment groups in propensity-score matched samples. Stat Med 2009;28(25):3083-3107.",
     "yang_dalton": "Yang D, Dalton JE. A unified approach to measuring the effect size between two groups using "
@@ -197,6 +199,24 @@ METHODS: dict[str, Method] = {
                             "attended", (), "dose_response"),
     "mice": Method("multiple imputation by chained equations", ("van_buuren",), "imputation"),
     "rubin": Method("Rubin's rules for pooling", ("rubin",), "imputation"),
+    "pmm": Method("predictive mean matching", ("van_buuren",), "imputation"),
+    "mice_fixed": Method("the group as a fixed effect (one indicator per group) in every imputation model, so the "
+                         "imputations keep the nesting of members in groups", ("van_buuren",), "imputation"),
+    "mice_group_means": Method("the group mean of each variable as a predictor in the imputation models, so the "
+                               "imputations keep the nesting of members in groups", ("van_buuren",), "imputation"),
+    "mice_single_level": Method("a single-level imputation model (the groups did not enter it)", ("van_buuren",),
+                                "imputation"),
+    "barnard_rubin": Method("the Barnard–Rubin small-sample degrees of freedom", ("barnard_rubin",), "imputation"),
+    "delta_adjustment": Method("a delta-adjusted sensitivity analysis (imputed follow-ups made worse by δ) with the "
+                               "tipping point at which the conclusion changes", ("van_buuren",), "imputation"),
+    "statsmodels_mixedlm": Method("statsmodels' MixedLM", ("statsmodels",), "mixed_model"),
+    "wald_z": Method("Wald z tests (large-sample normal reference, which overstates precision with few groups)",
+                     (), "mixed_model"),
+    "kenward_roger_lmm": Method("the Kenward–Roger adjusted covariance and degrees of freedom",
+                                ("kenward_roger",), "mixed_model"),
+    "residual_df_lmm": Method("t tests on the residual degrees of freedom", (), "mixed_model"),
+    "lmm_ml": Method("a linear mixed model with random intercepts for members nested in groups, fitted by maximum "
+                     "likelihood", ("laird_ware", "bates"), "mixed_model"),
     "icc": Method("the intraclass correlation ICC(1) from a one-way analysis of variance, with the design "
                   "effect", ("shrout_fleiss", "kish"), "other"),
 }
