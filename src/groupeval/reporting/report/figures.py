@@ -1,0 +1,180 @@
+"""The report's figures, each drawn once (PNG) from what its finished table shows.
+
+For funder and public audiences a figure never draws more than its table
+shows: the Kaplan-Meier figure joins only the weeks whose retention the table
+shows (no step of a small risk set, no at-risk numbers), the flow diagram
+prints the plan's hidden counts as hidden, and forest and mean plots draw
+only rows whose estimates are shown.  Every curve stops at the end of the
+data window.
+"""
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .content import ReportTables
+from .document import Figure, Table
+from .evaluation import ALL_LABEL, MIN_AT_RISK, Evaluation
+
+__all__ = ["Figures", "png_of"]
+
+
+def png_of(draw: Callable[[Any], Any], *, dpi: int = 110) -> bytes:
+    """Run ``draw(ax)`` on a fresh figure (Agg, no pyplot state) and return the PNG bytes."""
+    from matplotlib.figure import Figure as MplFigure
+
+    fig = MplFigure(figsize=(7.5, 4.6))
+    ax = fig.add_subplot()
+    draw(ax)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    return buf.getvalue()
+
+
+class Figures:
+    """Draws (once each) the figures of one report."""
+
+    def __init__(self, ev: Evaluation, rt: ReportTables):
+        self.ev = ev
+        self.rt = rt
+        self.errors: dict[str, str] = {}
+        self._cache: dict[str, Figure | None] = {}
+
+    def _make(self, key: str, draw: Callable[[Any], Any], alt: str, caption: str = "") -> Figure | None:
+        if key not in self._cache:
+            try:
+                self._cache[key] = Figure(key, png_of(draw), alt, caption)
+            except Exception as err:  # noqa: BLE001 - a figure that cannot be drawn is left out, never fatal
+                self.errors[key] = f"{type(err).__name__}: {err}"
+                self._cache[key] = None
+        return self._cache[key]
+
+    # ------------------------------------------------------------------ retention
+    def _km_frame(self, table: Table, levels: list[str]) -> pd.DataFrame | None:
+        """Kaplan-Meier steps to draw: inside the window, with enough at risk; funder: only the shown weeks."""
+        ev = self.ev
+        window = ev.window_weeks if np.isfinite(ev.window_weeks) else np.inf
+        if self.rt.plan.active:
+            rows = []
+            for g in levels:
+                r = table.frame[table.frame["group_type"] == g]
+                if not len(r):
+                    continue
+                r = r.iloc[0]
+                pts = [(0.0, 1.0, 1.0, 1.0)] + [
+                    (t, r[f"retention_{t:g}w"], r[f"retention_{t:g}w_ci_low"], r[f"retention_{t:g}w_ci_high"])
+                    for t in ev.retention_times if np.isfinite(r.get(f"retention_{t:g}w", np.nan))]
+                if len(pts) < 2:
+                    continue
+                rows += [{"group_type": g, "time": t, "retention": s, "ci_low": lo, "ci_high": hi}
+                         for t, s, lo, hi in pts]
+            if not rows:
+                return None
+            out = pd.DataFrame(rows)
+            return out if len(levels) > 1 else out.drop(columns="group_type")
+        res = ev.retention_by_type if len(levels) > 1 else ev.retention
+        if res is None:
+            return None
+        t = res.table.copy()
+        t = t[(t["time"] <= window) & (t["at_risk"] >= MIN_AT_RISK)]
+        if len(levels) > 1:
+            t = t[t["group_type"].astype(str).isin(levels)]
+            t["group_type"] = t["group_type"].astype(str)
+        return t if len(t) else None
+
+    def _km(self, key: str, table: Table | None, levels: list[str], title: str) -> Figure | None:
+        if table is None:
+            return None
+        frame = self._km_frame(table, levels)
+        if frame is None:
+            return None
+        times = [0.0, *[t for t in self.ev.retention_times]]
+        funder = self.rt.plan.active
+
+        def draw(ax: Any) -> None:
+            from .. import plotting
+
+            plotting.plot_retention(frame, ax=ax, by="group_type" if "group_type" in frame else None,
+                                    at_risk=False, times=times, censor_marks=not funder, title=title)
+            ax.set_xlim(0, max(times) * 1.02)
+
+        alt = ("Line chart of the share of members still attending by week since they joined"
+               + (", by group type" if len(levels) > 1 else "") + ".")
+        note = (f"The curve stops where fewer than {MIN_AT_RISK} members were still being followed, and at the end "
+                "of the data window." if not funder else
+                "Only the weeks shown in the retention table are joined up, so no small number can be read off.")
+        return self._make(key, draw, alt, note)
+
+    def retention_summary(self) -> Figure | None:
+        return self._km("km_overall", self.rt.table("retention_by_group_type"), [ALL_LABEL],
+                        "Members still attending, by weeks since joining")
+
+    def retention(self, table: Table) -> Figure | None:
+        if not self.ev.by_type:
+            return None
+        levels = [g for g in table.frame["group_type"].astype(str) if g != ALL_LABEL]
+        if self.rt.plan.active:
+            levels = [g for g in levels if any(np.isfinite(table.frame.loc[table.frame["group_type"] == g,
+                                                                           f"retention_{t:g}w"]).all()
+                                               for t in self.ev.retention_times
+                                               if f"retention_{t:g}w" in table.frame)]
+        if len(levels) < 2:
+            return None
+        return self._km("km_by_type", table, levels, "Members still attending, by group type")
+
+    # ------------------------------------------------------------------ flow
+    def flow(self, table: Table) -> Figure | None:
+        f = table.frame.copy()
+
+        def draw(ax: Any) -> None:
+            from .. import plotting
+
+            plotting.plot_flow(f[["stage", "label", "n", "reference", "n_lost"]], ax=ax, stage="label", n="n",
+                               title="Who took part")
+
+        return self._make("flow", draw, "Flow diagram: how many people enrolled, came, and answered each survey.")
+
+    # ------------------------------------------------------------------ outcomes
+    def forest(self, key: str, table: Table) -> Figure | None:
+        t = table.frame
+        lo = "ci_low_cluster" if "ci_low_cluster" in t and t["ci_low_cluster"].notna().any() else "ci_low"
+        hi = lo.replace("low", "high")
+        shown = t[np.isfinite(t["mean_change"].astype(float)) & np.isfinite(t[lo].astype(float))
+                  & np.isfinite(t[hi].astype(float))]
+        if len(shown) < 1:
+            return None
+        shown = shown[["group_type", "mean_change", lo, hi]].rename(columns={lo: "ci_low", hi: "ci_high"})
+        label = self.ev.label(key)
+
+        def draw(ax: Any) -> None:
+            from .. import plotting
+
+            plotting.plot_forest(shown, ax=ax, estimate="mean_change", ci_low="ci_low", ci_high="ci_high",
+                                 label="group_type", n=None, xlabel=f"Mean change (95% CI)",
+                                 title=f"{label}: change from {self.ev.tp_label(self.ev.pre)} to "
+                                       f"{self.ev.tp_label(self.ev.post)}")
+
+        return self._make(f"forest_{key}", draw, f"Mean change in {label} with 95% confidence intervals.")
+
+    def means(self, key: str, table: Table) -> Figure | None:
+        t = table.frame
+        shown = t[np.isfinite(t["mean"].astype(float))][["group_type", "when", "mean", "ci_low", "ci_high"]]
+        if shown["when"].nunique() < 2:
+            return None
+        order = list(dict.fromkeys(self.ev.tp_label(tp) for tp in self.ev.timepoints))
+        label = self.ev.label(key)
+        by = "group_type" if shown["group_type"].nunique() > 1 else None
+
+        def draw(ax: Any) -> None:
+            from .. import plotting
+
+            data = shown if by else shown.drop(columns="group_type")
+            plotting.plot_means_over_time(data, ax=ax, by=by, time="when", estimate="mean",
+                                          order=[o for o in order if o in set(shown["when"])], ylabel=label,
+                                          title=f"{label}: estimated mean over time")
+
+        return self._make(f"means_{key}", draw, f"Estimated mean {label} at each survey.")
