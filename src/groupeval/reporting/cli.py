@@ -68,11 +68,25 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .report import build_report
-
-    out = build_report(args.path, args.out, audience=args.audience, min_cell=args.min_cell,
-                       programme=args.programme, period=args.period, progress=not args.quiet)
-    print(f"Report written to {out}")
+    """``groupeval report``: refuse a bad --out before any work; Ctrl-C ends with one line and no files."""
+    try:
+        from .report import build_report, missing_extra
+    except ModuleNotFoundError as err:  # an optional dependency of the report is not installed
+        print(f"groupeval report: needs {err.name}: pip install \"groupeval[report]\"", file=sys.stderr)
+        return 1
+    fix = missing_extra(docx=args.docx)
+    if fix:
+        print(f"groupeval report: {fix}", file=sys.stderr)
+        return 1
+    try:
+        out = build_report(args.path, args.out, audience=args.audience, min_cell=args.min_cell,
+                           programme=args.programme, period=args.period, progress=not args.quiet,
+                           pdf=args.pdf, docx=args.docx)
+    except KeyboardInterrupt:
+        print("groupeval report: interrupted; no report files were written.", file=sys.stderr)
+        return 130
+    extra = [s for s, on in ((".pdf", args.pdf), (".docx", args.docx)) if on]
+    print(f"Report written to {out}" + (f" (and {', '.join(out.stem + e for e in extra)})" if extra else ""))
     return 0
 
 
@@ -102,8 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("report", help="build the evaluation report (self-contained HTML + tables)",
-                       description="Validate the data, run the evaluation-report notebook on it and write a "
-                                   "self-contained HTML report plus its tables as CSV and XLSX beside it.")
+                       description="Validate the data, analyse it and write a self-contained HTML report (a "
+                                   "board summary and a technical appendix) plus its tables as CSV and XLSX "
+                                   "beside it; optionally a PDF and a Word document.")
     p.add_argument("path", help="folder of programme files, or a .toml config")
     p.add_argument("--out", required=True, metavar="FILE", help="HTML file to write, e.g. report.html")
     p.add_argument("--audience", choices=AUDIENCES, default="program",
@@ -112,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="smallest count of people shown in funder/public outputs (default 11)")
     p.add_argument("--programme", help="programme name shown in the report")
     p.add_argument("--period", help="reporting period shown in the report, e.g. '2025'")
+    p.add_argument("--pdf", action="store_true", help="also write <stem>.pdf (printed by headless Chromium)")
+    p.add_argument("--docx", action="store_true",
+                   help="also write <stem>.docx (summary, citable sentences, methods, key tables; python-docx)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_cmd_report)
     return parser

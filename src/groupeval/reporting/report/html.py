@@ -53,10 +53,10 @@ def _block(b: Any, min_cell: int) -> dict[str, Any]:
     raise TypeError(f"unknown report block {type(b).__name__}")
 
 
-def render_html(doc: ReportDocument, *, footer: str = "") -> str:
-    """The whole report as HTML text (every user string escaped by the template)."""
+def render_html(doc: ReportDocument, *, footer: str = "", parts_shown: tuple[str, ...] = ("summary", "appendix")) -> str:
+    """The report as HTML text (every user string escaped by the template); ``parts_shown`` picks parts."""
     parts = []
-    for name in ("summary", "appendix"):
+    for name in parts_shown:
         secs = [{"id": s.id, "title": s.title, "level": s.level,
                  "blocks": [_block(b, doc.min_cell) for b in s.blocks]} for s in doc.part(name)]
         parts.append({"name": name, "sections": secs})
