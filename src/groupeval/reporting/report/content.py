@@ -27,8 +27,13 @@ __all__ = ["ReportTables", "Draft", "RC_LABELS", "STATUSES"]
 
 STATUSES = ("dropped", "completed", "active")
 #: Plain names of the reliable-change categories (``harmed`` is never shown to readers).
-RC_LABELS = {"recovered": "recovered", "improved": "improved", "unchanged": "no reliable change",
+RC_LABELS = {"recovered": "recovered", "improved": "improved", "unchanged": "showed no reliable change",
              "deteriorated": "got worse", "harmed": "got worse, into the clinical range"}
+
+
+def survey_phrase(label: str) -> str:
+    """``the baseline survey`` / ``the survey at 26 weeks`` (a timepoint label as people write it)."""
+    return f"the survey at {label}" if any(ch.isdigit() for ch in label) else f"the {label} survey"
 
 Key = Hashable
 Dep = tuple[tuple[Key, ...], tuple[Key, ...]]
@@ -45,6 +50,7 @@ class Draft:
     note: str = ""
     counts: dict[str, list[Key | None]] = field(default_factory=dict)
     estimates: dict[str, list[Dep | None]] = field(default_factory=dict)
+    na: dict[str, list[str]] = field(default_factory=dict)
 
     def finish(self, plan: SuppressionPlan) -> Table:
         frame = self.frame.reset_index(drop=True).copy()
@@ -58,7 +64,7 @@ class Draft:
             if mask.any():
                 frame[col] = frame[col].astype(float).mask(mask)
         return Table(key=self.key, title=self.title, columns=self.columns, frame=frame, hidden=hidden,
-                     note=self.note, count_keys=dict(self.counts))
+                     note=self.note, count_keys=dict(self.counts), na=dict(self.na))
 
 
 def _rows_of(t: pd.DataFrame) -> list[str]:
@@ -128,8 +134,9 @@ class ReportTables:
             return
         f = f.copy()
         labels = {"enrolled": "Enrolled", "attended": "Came to at least one session", "analysed":
-                  f"Answered the {self.ev.tp_label(self.ev.pre)} and {self.ev.tp_label(self.ev.post)} surveys"}
-        f["label"] = [labels.get(s) or f"Answered the {self.ev.tp_label(s)} survey" for s in f["stage"]]
+                  f"Answered both {survey_phrase(self.ev.tp_label(self.ev.pre))} and "
+                  f"{survey_phrase(self.ev.tp_label(self.ev.post))}"}
+        f["label"] = [labels.get(s) or f"Answered {survey_phrase(self.ev.tp_label(s))}" for s in f["stage"]]
         people = [self.count(("people", s), v) for s, v in zip(f["stage"], f["n"])]
         lost = [self.count(("lost", s), v) if isinstance(r, str) else None
                 for s, v, r in zip(f["stage"], f["n_lost"], f["reference"])]
@@ -251,6 +258,9 @@ class ReportTables:
                 Column("events", "Stopped coming", "count"), Column("censored", "Did not stop (completed, still "
                                                                            "attending)", "count"),
                 Column("median_weeks", "Weeks until half had stopped", "weeks", 0)]
+        na: dict[str, list[str]] = {}
+        few = f"—, fewer than {MIN_AT_RISK} still followed"
+        shown_times = set(times[-2:])
         for tt in times:
             est = f"retention_{tt:g}w"
             if est not in t:
@@ -258,16 +268,21 @@ class ReportTables:
             ar = t[f"at_risk_{tt:g}w"].to_numpy(float)
             # nothing on fewer than the documented number at risk (any audience): undefined, with its reason
             t.loc[~(ar >= MIN_AT_RISK), [est, est + "_ci_low", est + "_ci_high"]] = np.nan
+            for c in (est, est + "_ci_low", est + "_ci_high"):
+                na[c] = [few if not a >= MIN_AT_RISK else "not estimable" for a in ar]
             for g, a in zip(labels, ar):
                 self.count(("km_at_risk", g, tt), a, exposed=False)
             deps: list[Dep | None] = [((("km_at_risk", g, tt),), (("km_events_by", g, tt), ("km_n", g)))
                                       for g in labels]
             for c in (est, est + "_ci_low", est + "_ci_high"):
                 estimates[c] = deps
-            cols += [Column(est, f"Still attending at {tt:g} weeks", "percent", 0),
-                     Column(est + "_ci_low", "95% CI from", "percent", 0),
-                     Column(est + "_ci_high", "95% CI to", "percent", 0)]
+            disp = tt in shown_times
+            cols += [Column(est, f"Still attending at {tt:g} weeks", "percent", 0, display=disp),
+                     Column(est + "_ci_low", "95% CI from", "percent", 0, display=disp),
+                     Column(est + "_ci_high", "95% CI to", "percent", 0, display=disp)]
         armed = t["at_risk_median"].to_numpy(float)
+        na["median_weeks"] = ["not reached" if not np.isfinite(m) else few
+                              for m in t["median_weeks"].to_numpy(float)]
         for c in ("median_weeks", "median_ci_low", "median_ci_high"):
             t.loc[~(armed >= MIN_AT_RISK), c] = np.nan
         for g, a in zip(labels, armed):
@@ -282,8 +297,9 @@ class ReportTables:
                 c.export = not self.plan.active
         self.add(Draft("retention_by_group_type", "Retention by group type (Kaplan–Meier)", cols, t,
                        note=f"Shares still attending are Kaplan–Meier estimates with 95% confidence intervals, "
-                            f"shown only while at least {MIN_AT_RISK} members were still being followed.",
-                       counts=keys, estimates=estimates))
+                            f"shown only while at least {MIN_AT_RISK} members were still being followed (the CSV "
+                            f"and XLSX tables also have weeks {', '.join(f'{x:g}' for x in times)}).",
+                       counts=keys, estimates=estimates, na=na))
 
     def links(self) -> None:
         """The same people counted in two tables (or enrolments and people): their differences."""
@@ -351,8 +367,10 @@ class ReportTables:
                 Column("share", "Share", "percent", 0), Column("share_ci_low", "95% CI from", "percent", 0),
                 Column("share_ci_high", "95% CI to", "percent", 0), Column("category", "category", "text",
                                                                           display=False)]
+        blank = ["" if c == "total" else "not estimable" for c in s["category"]]
         self.add(Draft(f"reliable_change_{key}", f"{self.ev.label(key)}: reliable change", cols, s,
-                       counts={"n": keys}, estimates={c: deps for c in ("share", "share_ci_low", "share_ci_high")}))
+                       counts={"n": keys}, estimates={c: deps for c in ("share", "share_ci_low", "share_ci_high")},
+                       na={"share_ci_low": blank, "share_ci_high": blank}))
 
     def compare(self, key: str) -> None:
         res = self.ev.compare(key)

@@ -48,6 +48,7 @@ class Table:
     hidden: dict[str, list[Hidden | None]] = field(default_factory=dict)
     note: str = ""
     count_keys: dict[str, list[Hashable | None]] = field(default_factory=dict)
+    na: dict[str, list[str]] = field(default_factory=dict)  # text of an undefined cell, when not "not estimable"
 
     def displayed(self) -> list[Column]:
         return [c for c in self.columns if c.display]
@@ -58,7 +59,7 @@ class Table:
         out = []
         for i in range(len(self.frame)):  # display only: a handful of rows
             out.append([cell_text(c, self.frame[c.name].iloc[i], self.hidden.get(c.name, [None] * len(self.frame))[i],
-                                  min_cell) for c in cols])
+                                  min_cell, self.na[c.name][i] if c.name in self.na else None) for c in cols])
         return out
 
     def export_frame(self) -> pd.DataFrame:
@@ -157,19 +158,19 @@ def _missing(v: Any) -> bool:
         return False
 
 
-def cell_text(col: Column, value: Any, hidden: Hidden | None, min_cell: int) -> str:
-    """The text of one table cell; a hidden cell says why, an undefined one says "not estimable"."""
+def cell_text(col: Column, value: Any, hidden: Hidden | None, min_cell: int, na: str | None = None) -> str:
+    """The text of one table cell; a hidden cell says why, an undefined one says why not (``na``)."""
     if hidden is not None:
         if col.kind == "count":
             return f"<{min_cell}" if hidden.kind != LINKED else LINKED_MARK
         return LINKED_MARK if hidden.kind == LINKED else f"—, fewer than {min_cell} people"
     if col.kind == "text":
         return "" if _missing(value) else str(value)
-    if _missing(value):
+    if _missing(value) or not np.isfinite(float(value)):
+        if na is not None:
+            return na
         return "—" if col.kind in ("count", "int") else "not estimable"
     v = float(value)
-    if not np.isfinite(v):
-        return "not estimable"
     if col.kind in ("count", "int"):
         return f"{int(round(v)):,}"
     if col.kind == "percent":

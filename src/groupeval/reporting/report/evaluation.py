@@ -159,7 +159,7 @@ class Evaluation:
         except GroupevalError as err:
             self.problems[key] = plain
             self.errors[key] = f"{type(err).__name__}: {str(err).splitlines()[0]}"
-        except (ValueError, ArithmeticError, np.linalg.LinAlgError, KeyError, IndexError, TypeError) as err:
+        except Exception as err:  # noqa: BLE001 - the report never stops on a programme's shape (issue 11.1)
             self.problems[key] = plain
             self.errors[key] = f"{type(err).__name__}: {err}"
         return None

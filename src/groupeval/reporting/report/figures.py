@@ -23,15 +23,22 @@ from .evaluation import ALL_LABEL, MIN_AT_RISK, Evaluation
 __all__ = ["Figures", "png_of"]
 
 
-def png_of(draw: Callable[[Any], Any], *, dpi: int = 110) -> bytes:
-    """Run ``draw(ax)`` on a fresh figure (Agg, no pyplot state) and return the PNG bytes."""
+def png_of(draw: Callable[[Any], Any], *, dpi: int = 100, panels: int = 1, size: tuple[float, float] = (7.5, 4.6),
+           ncols: int = 1) -> bytes:
+    """Run ``draw(ax)`` (or ``draw(axes)`` for several panels) on a fresh figure and return the PNG bytes.
+
+    No pyplot state; the constrained layout is computed in the one draw that writes the PNG.
+    """
     from matplotlib.figure import Figure as MplFigure
 
-    fig = MplFigure(figsize=(7.5, 4.6))
-    ax = fig.add_subplot()
-    draw(ax)
+    nrows = -(-panels // ncols)
+    fig = MplFigure(figsize=(size[0], size[1] * nrows / (1 if ncols == 1 else 1)), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[panels:]:
+        ax.set_visible(False)
+    draw(axes[0] if panels == 1 else list(axes[:panels]))
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
 
 
@@ -44,10 +51,10 @@ class Figures:
         self.errors: dict[str, str] = {}
         self._cache: dict[str, Figure | None] = {}
 
-    def _make(self, key: str, draw: Callable[[Any], Any], alt: str, caption: str = "") -> Figure | None:
+    def _make(self, key: str, draw: Callable[[Any], Any], alt: str, caption: str = "", **layout: Any) -> Figure | None:
         if key not in self._cache:
             try:
-                self._cache[key] = Figure(key, png_of(draw), alt, caption)
+                self._cache[key] = Figure(key, png_of(draw, **layout), alt, caption)
             except Exception as err:  # noqa: BLE001 - a figure that cannot be drawn is left out, never fatal
                 self.errors[key] = f"{type(err).__name__}: {err}"
                 self._cache[key] = None
@@ -138,43 +145,64 @@ class Figures:
 
         return self._make("flow", draw, "Flow diagram: how many people enrolled, came, and answered each survey.")
 
-    # ------------------------------------------------------------------ outcomes
-    def forest(self, key: str, table: Table) -> Figure | None:
-        t = table.frame
-        lo = "ci_low_cluster" if "ci_low_cluster" in t and t["ci_low_cluster"].notna().any() else "ci_low"
-        hi = lo.replace("low", "high")
-        shown = t[np.isfinite(t["mean_change"].astype(float)) & np.isfinite(t[lo].astype(float))
-                  & np.isfinite(t[hi].astype(float))]
-        if len(shown) < 1:
+    # ------------------------------------------------------------------ outcomes (small multiples: one draw)
+    def forest_all(self) -> Figure | None:
+        """Mean change with its 95% CI, one panel per questionnaire, one row per group type shown."""
+        panels = []
+        for key in self.ev.outcomes:
+            t = self.rt.table(f"change_{key}")
+            if t is None:
+                continue
+            f = t.frame
+            lo = "ci_low_cluster" if "ci_low_cluster" in f and f["ci_low_cluster"].notna().any() else "ci_low"
+            hi = lo.replace("low", "high")
+            ok = np.isfinite(f["mean_change"].astype(float)) & np.isfinite(f[lo].astype(float)) \
+                & np.isfinite(f[hi].astype(float))
+            if ok.any():
+                shown = f[ok][["group_type", "mean_change", lo, hi]].rename(columns={lo: "ci_low", hi: "ci_high"})
+                panels.append((key, shown))
+        if not panels:
             return None
-        shown = shown[["group_type", "mean_change", lo, hi]].rename(columns={lo: "ci_low", hi: "ci_high"})
-        label = self.ev.label(key)
 
-        def draw(ax: Any) -> None:
+        def draw(axes: Any) -> None:
             from .. import plotting
 
-            plotting.plot_forest(shown, ax=ax, estimate="mean_change", ci_low="ci_low", ci_high="ci_high",
-                                 label="group_type", n=None, xlabel=f"Mean change (95% CI)",
-                                 title=f"{label}: change from {self.ev.tp_label(self.ev.pre)} to "
-                                       f"{self.ev.tp_label(self.ev.post)}")
+            for ax, (key, shown) in zip(axes if isinstance(axes, list) else [axes], panels):
+                plotting.plot_forest(shown, ax=ax, estimate="mean_change", ci_low="ci_low", ci_high="ci_high",
+                                     label="group_type", n=None, xlabel="Mean change in points (95% CI)",
+                                     title=self.ev.label(key))
 
-        return self._make(f"forest_{key}", draw, f"Mean change in {label} with 95% confidence intervals.")
+        rows = max(len(p[1]) for p in panels)
+        return self._make("forest", draw, "Mean change in each questionnaire with 95% confidence intervals.",
+                          f"Change from {self.ev.tp_label(self.ev.pre)} to {self.ev.tp_label(self.ev.post)}.",
+                          panels=len(panels), ncols=2 if len(panels) > 1 else 1,
+                          size=(7.5 if len(panels) == 1 else 3.9, 0.9 + 0.35 * rows))
 
-    def means(self, key: str, table: Table) -> Figure | None:
-        t = table.frame
-        shown = t[np.isfinite(t["mean"].astype(float))][["group_type", "when", "mean", "ci_low", "ci_high"]]
-        if shown["when"].nunique() < 2:
+    def means_all(self) -> Figure | None:
+        """Estimated means over time, one panel per questionnaire, one line per group type shown."""
+        panels = []
+        for key in self.ev.outcomes:
+            t = self.rt.table(f"means_{key}")
+            if t is None:
+                continue
+            f = t.frame
+            shown = f[np.isfinite(f["mean"].astype(float))][["group_type", "when", "mean", "ci_low", "ci_high"]]
+            if shown["when"].nunique() >= 2:
+                panels.append((key, shown))
+        if not panels:
             return None
         order = list(dict.fromkeys(self.ev.tp_label(tp) for tp in self.ev.timepoints))
-        label = self.ev.label(key)
-        by = "group_type" if shown["group_type"].nunique() > 1 else None
 
-        def draw(ax: Any) -> None:
+        def draw(axes: Any) -> None:
             from .. import plotting
 
-            data = shown if by else shown.drop(columns="group_type")
-            plotting.plot_means_over_time(data, ax=ax, by=by, time="when", estimate="mean",
-                                          order=[o for o in order if o in set(shown["when"])], ylabel=label,
-                                          title=f"{label}: estimated mean over time")
+            for ax, (key, shown) in zip(axes if isinstance(axes, list) else [axes], panels):
+                by = "group_type" if shown["group_type"].nunique() > 1 else None
+                data = shown if by else shown.drop(columns="group_type")
+                plotting.plot_means_over_time(data, ax=ax, by=by, time="when", estimate="mean",
+                                              order=[o for o in order if o in set(shown["when"])],
+                                              ylabel="Estimated mean", title=self.ev.label(key))
 
-        return self._make(f"means_{key}", draw, f"Estimated mean {label} at each survey.")
+        return self._make("means", draw, "Estimated mean score at each survey, one panel per questionnaire.",
+                          panels=len(panels), ncols=2 if len(panels) > 1 else 1,
+                          size=(7.5 if len(panels) == 1 else 3.9, 3.2))

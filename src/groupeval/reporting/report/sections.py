@@ -139,6 +139,7 @@ def _outcomes(ev: Evaluation, rt: ReportTables, figs: FIG.Figures) -> list[Secti
                       f"{ev.tp_label(ev.post) or 'the last survey'}, among members who answered both, with 95% "
                       "confidence intervals; then how many members changed by more than measurement error can "
                       "explain (reliable change, Jacobson & Truax 1991)."))
+    sec.add(figs.forest_all())
     out = [sec]
     for key in ev.outcomes:
         sub = Section(f"outcome-{key}", ev.label(key), level=3)
@@ -150,13 +151,10 @@ def _outcomes(ev: Evaluation, rt: ReportTables, figs: FIG.Figures) -> list[Secti
         all_i = [i for i, g in enumerate(ch.frame["group_type"]) if g == ALL_LABEL]
         row = ch.frame.iloc[all_i[0]] if all_i else None
         if row is not None and _all_counts_shown(ch, all_i) and np.isfinite(row["mean_change"]):
-            sub.add(Paragraph(_safe(lambda: N.change_sentence(row.drop("group_type"),
-                                                              instrument=ev.outcomes[key][0]
-                                                              if ev.outcomes[key][1] == "score" else None))
-                              or S.change_sentence(ev, rt.plan, key, rt.tables)))
+            sub.add(Paragraph(_apa_change(ev, key, row) or S.change_sentence(ev, rt.plan, key, rt.tables)))
         else:
             sub.add(Paragraph(S.change_sentence(ev, rt.plan, key, rt.tables)))
-        sub.add(ch, figs.forest(key, ch))
+        sub.add(ch)
         rc = rt.table(f"reliable_change_{key}")
         if rc is not None:
             sub.add(Paragraph(S.reliable_sentence(ev, key, rt.tables) or
@@ -165,6 +163,17 @@ def _outcomes(ev: Evaluation, rt: ReportTables, figs: FIG.Figures) -> list[Secti
             sub.add(Paragraph(F.capitalize_first(ev.why_not(f"reliable:{key}")) + "."))
         out.append(sub)
     return out
+
+
+def _apa_change(ev: Evaluation, key: str, row: pd.Series) -> str:
+    """The APA change sentence of :mod:`narrative`; a domain score is named by its instrument and domain."""
+    from .. import narrative as N
+
+    inst, dv, _ = ev.outcomes[key]
+    text = _safe(lambda: N.change_sentence(row.drop("group_type"), instrument=inst if dv == "score" else None))
+    if text and dv != "score" and text.startswith("Scores "):
+        text = f"{ev.short_label(key)} scores " + text[len("Scores "):]
+    return text
 
 
 def _safe(fn: Callable[[], str]) -> str:
@@ -183,6 +192,7 @@ def _group_types(ev: Evaluation, rt: ReportTables, figs: FIG.Figures) -> list[Se
     why = ev._compare_reason()
     if why:
         sec.add(Paragraph(F.capitalize_first(why) + "."))
+    sec.add(figs.means_all())
     out = [sec]
     for key in ev.outcomes:
         sub = Section(f"types-{key}", ev.label(key), level=3)
@@ -191,7 +201,7 @@ def _group_types(ev: Evaluation, rt: ReportTables, figs: FIG.Figures) -> list[Se
             sub.add(Paragraph(_compare_text(ev, key, cmp)), cmp)
         means = rt.table(f"means_{key}")
         if means is not None:
-            sub.add(means, figs.means(key, means))
+            sub.add(means)
         elif ev.why_not(f"mixed:{key}"):
             sub.add(Paragraph(F.capitalize_first(ev.why_not(f"mixed:{key}")) + "."))
         if len(sub.blocks):

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import formatting as F
-from .content import RC_LABELS
+from .content import RC_LABELS, survey_phrase
 from .document import Table
 from .evaluation import ALL_LABEL, Evaluation
 from .plan import SuppressionPlan
@@ -149,8 +149,8 @@ def limits(ev: Evaluation) -> list[str]:
         out.append(f"The results come from {n:,} groups; members of one group influence each other, so the "
                    "confidence intervals allow for groups rather than treating every member as independent.")
     if ev.has_follow_up:
-        out.append(f"Change is measured only among members who answered both the {ev.tp_label(ev.pre)} and the "
-                   f"{ev.tp_label(ev.post)} survey; members who stopped coming often did not answer later surveys, "
+        out.append(f"Change is measured only among members who answered both {survey_phrase(ev.tp_label(ev.pre))} "
+                   f"and {survey_phrase(ev.tp_label(ev.post))}; members who stopped coming often did not answer later surveys, "
                    "and they may have fared differently.")
     if ev.by_type:
         out.append("Differences between group types may reflect who joins each type of group, not the type of group.")
