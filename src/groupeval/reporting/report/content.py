@@ -245,10 +245,14 @@ class ReportTables:
         times = self.ev.retention_times
         mc = max(MIN_AT_RISK, self.plan.min_cell if self.plan.active else 0)
         estimates: dict[str, list[Dep | None]] = {}
-        for g in labels:  # cumulative dropouts at successive weeks: a small difference is a small count
+        for i, g in enumerate(labels):  # cumulative dropouts at successive weeks: a small difference is a small count
             prev: Key | None = None
             for tt in times:
-                k = self.count(("km_events_by", g, tt), t.loc[labels.index(g), f"events_by_{tt:g}w"])
+                e = t.loc[i, f"events_by_{tt:g}w"]
+                s_t, n_i = t.loc[i, f"retention_{tt:g}w"], t.loc[i, "n"]
+                # S(t) x n gives the dropouts by t when nobody entered late or was censored before t: exposed then
+                exposed = bool(np.isfinite(s_t) and abs(n_i * (1 - s_t) - e) < 0.5)
+                k = self.count(("km_events_by", g, tt), e, exposed=exposed)
                 if prev is not None:
                     self.link(k, prev, ("km_events_between", g, tt))
                 prev = k
@@ -297,7 +301,7 @@ class ReportTables:
                 c.export = not self.plan.active
         self.add(Draft("retention_by_group_type", "Retention by group type (Kaplan–Meier)", cols, t,
                        note=f"Shares still attending are Kaplan–Meier estimates with 95% confidence intervals, "
-                            f"shown only while at least {MIN_AT_RISK} members were still being followed (the CSV "
+                            f"shown only while the number of members still being followed was at least {MIN_AT_RISK} (the CSV "
                             f"and XLSX tables also have weeks {', '.join(f'{x:g}' for x in times)}).",
                        counts=keys, estimates=estimates, na=na))
 

@@ -93,6 +93,42 @@ class Evaluation:
         self._labels = dict(timepoint_labels or dataset.meta.get("timepoint_labels") or {})
         self.problems: dict[str, str] = {}  # key -> plain reason an analysis is missing
         self.errors: dict[str, str] = {}  # key -> technical detail for the analyst (stderr), never the report
+        self.population_note = ""
+        if self.suppressing:
+            self._attenders_only()
+
+    def _attenders_only(self) -> None:
+        """Funder/public: if fewer than ``min_cell`` enrolled people never came, report on those who came.
+
+        Otherwise "enrolled - came at least once" would give the small number
+        away in every table that shows both (and hiding it would hide the
+        programme's size everywhere).  The title block says so.
+        """
+        from ...statistics.engagement import attendance_summary
+
+        ds = self.dataset
+        summ = self._guard("population", lambda: attendance_summary(ds), "")
+        if summ is None or not len(summ):
+            return
+        never = summ["never_attended"].to_numpy(bool)
+        people_never = summ.loc[never, "member_id"].astype(str)
+        people_came = set(summ.loc[~never, "member_id"].astype(str))
+        n_never = int(never.sum())
+        if not (0 < n_never < self.min_cell):
+            return
+        key = ds.members["member_id"].astype(str) + "\x1f" + ds.members["group_id"].astype(str)
+        came = summ.loc[~never, "member_id"].astype(str) + "\x1f" + summ.loc[~never, "group_id"].astype(str)
+        members = ds.members[key.isin(came).to_numpy()].reset_index(drop=True)
+        ids = members["member_id"].astype(str)
+        del people_never, people_came
+        self.dataset = ds.replace(
+            members=members,
+            responses=ds.responses[ds.responses["member_id"].astype(str).isin(ids).to_numpy()].reset_index(drop=True),
+            attendance=ds.attendance[ds.attendance["member_id"].astype(str).isin(ids).to_numpy()].reset_index(
+                drop=True))
+        self.population_note = ("This report covers the members who came to at least one session; the few who "
+                                "enrolled but never came are not counted, so that their number cannot be worked "
+                                "out.")
 
     # ------------------------------------------------------------------ the programme's shape
     @staticmethod

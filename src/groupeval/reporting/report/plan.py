@@ -148,8 +148,10 @@ class SuppressionPlan:
                 coef[r, i] = c
         cost = np.where(values > 0, values, np.nanmax(values, initial=0.0) + 1.0)
         cost = np.where(known & exposed, cost, np.inf)
+        # an unprinted difference of 0 (the same people counted in two tables) is guessable: it is known
+        guessable = ~exposed & known & (values == 0)
         while True:
-            unknown = hidden | ~exposed
+            unknown = hidden | (~exposed & ~guessable)
             protected = hidden | (small & ~exposed)
             target = _exposed_relation(coef, unknown, protected)
             if target is None:
@@ -163,6 +165,7 @@ class SuppressionPlan:
             nz = coef != 0
             involved = nz & (nz & protected[None, :]).any(axis=1)[:, None]
             fixes = involved.sum(axis=0)
+            # the count closing most open relations first, then the smallest (hide as little as possible)
             order = np.lexsort((np.arange(len(values)), cost, -fixes))
             hidden[order[cand[order]][0]] = True
         self._hidden = hidden & exposed

@@ -54,6 +54,8 @@ def title_block(ev: Evaluation, programme: str, period: str) -> tuple[str, str, 
                 f"(marked \"<{ev.min_cell}\"), nor any number from which one could be worked out by adding or "
                 f"subtracting the figures shown here (marked \"—†\"); estimates resting on fewer than {ev.min_cell} "
                 "people are not shown either. The report names no one and shows no member's data.")
+        if ev.population_note:
+            note += " " + ev.population_note
     else:
         note = ("For people inside the programme: it shows every number, including small ones. Use "
                 "--audience funder for a version to share outside the programme.")
@@ -257,8 +259,8 @@ def _methods(ev: Evaluation, rt: ReportTables) -> list[Section]:
         reliable_change=ev.reliable(first) if first else None, mixed_model=ev.mixed(first) if first else None,
         min_cell=ev.min_cell if ev.suppressing else None))
     para, _, refs = text.partition("\n\n")
-    extra = (f" Retention at a week and the median time are reported only while at least {MIN_AT_RISK} members "
-             "were still being followed, and not beyond the data window.")
+    extra = (f" Retention at a week and the median time are reported only while the number of members still "
+             f"being followed was at least {MIN_AT_RISK}, and not beyond the data window.")
     if ev.suppressing:
         extra += (f" Counts of fewer than {ev.min_cell} people are suppressed (CMS cell-size rule), together with "
                   "every count that would let one be worked out from the report's other figures (complementary "
