@@ -134,7 +134,8 @@ def write_tables(doc: ReportDocument, outputs: Outputs, folder: Path, xlsx: Path
                                    "estimates resting on fewer people are empty; <col>_suppressed marks them"
                                    if doc.audience in ("funder", "public") else "none (internal audience)"]})
     tmp_x = outputs.path(xlsx)
-    with pd.ExcelWriter(tmp_x, engine="openpyxl") as xw:
+    xw = pd.ExcelWriter(tmp_x, engine="openpyxl")
+    try:
         pd.concat([readme, info], ignore_index=True).to_excel(xw, sheet_name="README", index=False)
         for sheet, (_, frame) in frames.items():
             out = frame.copy()
@@ -147,6 +148,10 @@ def write_tables(doc: ReportDocument, outputs: Outputs, folder: Path, xlsx: Path
                 for cell in row:
                     if isinstance(cell.value, str):
                         cell.data_type = "s"
+    except BaseException:
+        # interrupted (Ctrl-C) or failed: do not close the writer, which would save a partial workbook
+        raise
+    xw.close()
     paths["_xlsx"] = xlsx
     return paths
 

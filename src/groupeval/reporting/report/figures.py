@@ -10,6 +10,7 @@ data window.
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -36,9 +37,11 @@ def png_of(draw: Callable[[Any], Any], *, dpi: int = 100, panels: int = 1, size:
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax in axes[panels:]:
         ax.set_visible(False)
-    draw(axes[0] if panels == 1 else list(axes[:panels]))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    with warnings.catch_warnings():  # layout warnings are for the analyst, not the reader
+        warnings.simplefilter("ignore")
+        draw(axes[0] if panels == 1 else list(axes[:panels]))
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
 
 
