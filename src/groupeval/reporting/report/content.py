@@ -134,8 +134,7 @@ class ReportTables:
             return
         f = f.copy()
         labels = {"enrolled": "Enrolled", "attended": "Came to at least one session", "analysed":
-                  f"Answered both {survey_phrase(self.ev.tp_label(self.ev.pre))} and "
-                  f"{survey_phrase(self.ev.tp_label(self.ev.post))}"}
+                  f"Analysed: answered at {self.ev.tp_label(self.ev.pre)} and {self.ev.tp_label(self.ev.post)}"}
         f["label"] = [labels.get(s) or f"Answered {survey_phrase(self.ev.tp_label(s))}" for s in f["stage"]]
         people = [self.count(("people", s), v) for s, v in zip(f["stage"], f["n"])]
         lost = [self.count(("lost", s), v) if isinstance(r, str) else None

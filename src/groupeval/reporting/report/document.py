@@ -176,7 +176,7 @@ def cell_text(col: Column, value: Any, hidden: Hidden | None, min_cell: int, na:
     if col.kind == "percent":
         return F.fmt_percent(v, col.digits)
     if col.kind == "p":
-        return F.fmt_p(v, prefix=False)
+        return F.fmt_p(v, prefix=False).replace(" ", "\u00a0")  # "< .001" never breaks
     if col.kind == "weeks":
         return F.fmt_number(v, col.digits)
     return F.fmt_number(v, col.digits)

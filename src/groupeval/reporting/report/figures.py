@@ -179,7 +179,7 @@ class Figures:
         return self._make("forest", draw, "Mean change in each questionnaire with 95% confidence intervals.",
                           f"Change from {self.ev.tp_label(self.ev.pre)} to {self.ev.tp_label(self.ev.post)}.",
                           panels=len(panels), ncols=2 if len(panels) > 1 else 1,
-                          size=(7.5 if len(panels) == 1 else 3.9, 0.9 + 0.35 * rows))
+                          size=(7.5 if len(panels) == 1 else 3.9, 1.3 + 0.4 * rows))
 
     def means_all(self) -> Figure | None:
         """Estimated means over time, one panel per questionnaire, one line per group type shown."""
