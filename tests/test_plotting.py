@@ -24,6 +24,8 @@ from groupeval import plotting as gp  # noqa: E402
 from groupeval.base.exceptions import ConfigError, SchemaError  # noqa: E402
 
 ID_PATTERN = re.compile(r"M\d{4}")
+N_LABELS = {"recovered": "Recovered", "improved": "Improved reliably", "unchanged": "No reliable change",
+            "deteriorated": "Got worse", "harmed": "Got worse, into the clinical range"}
 
 
 @pytest.fixture(autouse=True)
@@ -91,11 +93,12 @@ def test_plot_retention_draws_one_curve_and_band_per_stratum(km_two_strata, tmp_
 
 def test_plot_retention_at_risk_numbers_equal_closed_form_count(km_two_strata):
     table, raw = km_two_strata
-    times = [0, 5, 10, 15, 20, 25, 35]   # 35: after the last row (tail = 0)
+    times = [0, 5, 10, 15, 20, 25, 30, 35]   # 35: after the last follow-up, not drawn
     ax = gp.plot_retention(table, times=times)
     nums = [int(t.get_text()) for t in _by_gid(ax, "at_risk")]
-    expected = [int((raw[level] >= t).sum()) for level in ("peer", "co-facilitated") for t in times]
+    expected = [int((raw[level] >= t).sum()) for level in ("peer", "co-facilitated") for t in times[:-1]]
     assert nums == expected
+    assert ax.get_xlim()[1] < 35
 
 
 def test_plot_retention_uses_the_results_own_at_risk_table():
@@ -121,8 +124,9 @@ def test_plot_retention_funder_masks_small_at_risk_counts(km_two_strata):
     for level_i, level in enumerate(("peer", "co-facilitated")):
         for j, t in enumerate([0, 25]):
             n = int((raw[level] >= t).sum())
-            assert shown[level_i * 2 + j] == ("<11" if 0 < n < 11 else str(n))
-    assert "<11" in shown
+            assert shown[level_i * 2 + j] == ("" if 0 < n < 11 else str(n))   # no label for a hidden count
+    assert "" in shown and not any("<" in s for s in shown)
+    assert [t.get_text() for t in _by_gid(ax, "at_risk_note")] == ["Blank: fewer than 11 people, not shown."]
 
 
 def test_plot_retention_funder_curves_stop_before_fewer_than_min_cell_at_risk(km_two_strata):
@@ -201,7 +205,8 @@ def test_attendance_heatmap_not_drawn_for_a_small_group_in_funder_output(attenda
     att, ses = attendance
     ax = gp.plot_attendance_heatmap(att, "G01", sessions=ses, audience="funder")
     assert not ax.images
-    assert any("fewer than 11 members" in t for t in _texts(ax))
+    assert "Group G01 is too small to show without identifying people." in _texts(ax)
+    assert not any(re.search(r"\b\d+ members", t) for t in _texts(ax))
 
 
 # ---------------------------------------------------------------------------
@@ -221,7 +226,7 @@ def test_cohort_heatmap_shows_the_table_and_hides_small_cohorts(tmp_path):
     img = np.ma.filled(ax.images[0].get_array(), np.nan)
     assert np.isnan(img[1]).all() and not np.isnan(img[0]).any()
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels == ["2025-01 (n = 40)", "2025-02 (n <11)", "2025-03 (n = 25)"]
+    assert labels == ["2025-01 (n = 40)", "2025-02", "2025-03 (n = 25)"]   # no label for the hidden count
     _save(ax, tmp_path, "cohort")
 
 
@@ -248,7 +253,8 @@ def test_means_over_time_one_line_per_group_type_with_the_cis(tmp_path):
     np.testing.assert_allclose(lines[0].get_ydata(), [11.0, 9.5, 8.0])
     segs = _by_gid(ax, "means_ci")[1].get_segments()
     np.testing.assert_allclose([s[:, 1] for s in segs], [[9.2, 10.8], [8.1, 9.9], [7.3, 9.7]])
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["Baseline", "Week 12", "Week 26"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Baseline", "12 weeks", "26 weeks"]
+    assert ax.get_title(loc="left") == "Average scores over time"
     _save(ax, tmp_path, "means")
     # funder: the week-26 mean of 9 people is not drawn
     ax = gp.plot_means_over_time(res, audience="funder")
@@ -294,9 +300,9 @@ def test_reliable_change_band_is_1_96_sdiff_from_identity_and_cutoffs_at_result(
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     for cat, n in summary.items():
         if n:
-            assert f"{str(cat).capitalize()} ({n})" in legend
+            assert f"{N_LABELS[cat]} ({n})" in legend
     assert not any(ID_PATTERN.search(t) for t in _texts(ax))
-    assert ax.get_xlabel() == "PHQ-9 before"
+    assert ax.get_xlabel() == "Patient Health Questionnaire-9, before"
     _save(ax, tmp_path, "rc")
 
 
@@ -325,7 +331,7 @@ def test_reliable_change_points_not_drawn_for_fewer_than_min_cell_members():
     members = pd.DataFrame({"pre": [10.0, 12.0, 20.0], "post": [5.0, 13.0, 8.0]})
     ax = gp.plot_reliable_change(members, higher_is_better=False, sdiff=2.0, audience="funder")
     assert not _by_gid(ax, "rc_points")
-    assert "Members not shown: fewer than 11" in _texts(ax)
+    assert "Members not shown: too few to show without identifying people" in _texts(ax)
 
 
 def test_reliable_change_legend_masks_small_categories_for_funders(rc_result):
@@ -334,7 +340,9 @@ def test_reliable_change_legend_masks_small_categories_for_funders(rc_result):
     counts = [int(x) for x in re.findall(r"\((\d+)\)", legend)]
     assert counts and all(c >= 11 for c in counts)
     small = rc_result.summary.query("0 < n < 11")
-    assert len(small) == 0 or "(<11)" in legend
+    assert len(small) and "<" not in legend
+    for cat in small["category"]:   # the small category is named, without any count
+        assert f"{N_LABELS[cat]} (" not in legend and N_LABELS[cat] in legend
 
 
 # ---------------------------------------------------------------------------
@@ -365,7 +373,7 @@ def test_forest_points_and_cis_equal_the_change_table(tmp_path):
     ax = gp.plot_forest(tab, estimate="mean_change", audience="funder")
     (pts,) = _by_gid(ax, "forest_points")
     np.testing.assert_allclose(pts.get_xdata(), tab["mean_change"].iloc[:2])
-    assert ax.get_yticklabels()[2].get_text() == "postpartum depression (n <11)"
+    assert ax.get_yticklabels()[2].get_text() == "postpartum depression"   # the hidden n has no label
     _save(ax, tmp_path, "forest")
 
 
@@ -407,10 +415,10 @@ def test_flow_boxes_counts_and_funder_masking(tmp_path):
     _save(ax, tmp_path, "flow")
     ax = gp.plot_flow(flow, audience="funder")
     texts = [t.get_text() for t in _by_gid(ax, "flow_text")]
-    assert texts[-1] == "Week 26\nn = <11"
+    assert texts[-1] == "Week 26\nn = not shown"
     # the loss 30 - 7 = 23 would give the hidden 7 back: it is suppressed too
     losses = [t.get_text() for t in _by_gid(ax, "flow_loss_text")]
-    assert losses == ["Not continuing: 48", "Not continuing: 322", "Not continuing: suppressed"]
+    assert losses == ["Not continuing: 48", "Not continuing: 322", "Not continuing: not shown"]
 
 
 def test_flow_funder_suppression_blocks_recovery_through_reference_relations():
@@ -423,7 +431,7 @@ def test_flow_funder_suppression_blocks_recovery_through_reference_relations():
     loss_txt = {i: t.get_text().split(": ")[1] for i, t in zip((1, 2, 3), _by_gid(ax, "flow_loss_text"))}
     shown = [int(x) for x in [*stage_txt, *loss_txt.values()] if x.isdigit()]
     assert all(v >= 11 for v in shown)
-    assert loss_txt[1] == "<11" and loss_txt[3] == "<11"
+    assert loss_txt[1] == "not shown" and loss_txt[3] == "not shown"
     # every relation n(ref) = n(stage) + n_lost(stage) has 0 or >= 2 hidden members
     hidden_n = [not x.isdigit() for x in stage_txt]
     for i, r in ((1, 0), (2, 1), (3, 2)):
@@ -535,3 +543,177 @@ def test_no_figure_carries_a_member_id(sample_ds):
         texts = " ".join(_texts(ax))
         assert not ids & set(re.findall(r"[A-Za-z]+\d+", texts)), ax
         assert not ID_PATTERN.search(texts)
+
+
+# ---------------------------------------------------------------------------
+# issue 11.7: the data window, few at risk, no label for a hidden count
+# ---------------------------------------------------------------------------
+def test_plot_retention_stops_at_the_data_window(sample_ds):
+    import groupeval as ge
+    from groupeval import narrative as N
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = ge.retention(sample_ds)
+    window = N.data_window(res)
+    assert window < res.table["time"].max()       # late entrants reach beyond the window
+    ax = res.plot()
+    xs = np.concatenate([line.get_xdata() for line in _by_gid(ax, "km_curve") + _by_gid(ax, "km_curve_few")])
+    assert xs.max() == pytest.approx(window)
+    (line,) = _by_gid(ax, "data_window")
+    assert line.get_xdata()[0] == pytest.approx(window)
+    ticks = [float(t) for t in ax.get_xticks()]
+    assert max(ticks) <= window
+    whole = res.plot(window=False)
+    xs = np.concatenate([ln.get_xdata() for ln in _by_gid(whole, "km_curve") + _by_gid(whole, "km_curve_few")])
+    assert xs.max() == res.table["time"].max() and not _by_gid(whole, "data_window")
+
+
+def test_plot_retention_dots_the_curve_where_few_remain_at_risk():
+    durations = np.r_[np.arange(1, 31, dtype=float), np.full(10, 30.0)]   # 40 members, one event a week
+    events = np.r_[np.ones(30, int), np.zeros(10, int)]
+    table = _km_table(durations, events)
+    ax = gp.plot_retention(table, min_at_risk=15)
+    (solid,) = _by_gid(ax, "km_curve")
+    (few,) = _by_gid(ax, "km_curve_few")
+    first_few = table.loc[table["at_risk"] < 15, "time"].iloc[0]   # at risk drops below 15 at this row
+    start = table.loc[table["time"] < first_few, "time"].iloc[-1]  # the interval before it rests on too few
+    assert solid.get_xdata().max() == start == few.get_xdata()[0]
+    assert few.get_xdata().max() == table["time"].max()
+    assert few.get_linestyle() == ":" and few.get_alpha() < 1
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "Fewer than 15 still followed" in legend
+    assert not _by_gid(gp.plot_retention(table, min_at_risk=1), "km_curve_few")
+
+
+def test_plot_retention_uses_the_group_clustered_band_when_present():
+    table = _km_table(np.arange(1, 41, dtype=float), np.ones(40, int))
+    table["ci_low_cluster"] = table["retention"] * 0.5
+    table["ci_high_cluster"] = np.minimum(1, table["retention"] * 1.2)
+    ax = gp.plot_retention(table, min_at_risk=1)
+    (band,) = _by_gid(ax, "km_ci")
+    ys = band.get_paths()[0].vertices[:, 1]
+    assert ys.min() == pytest.approx(table["ci_low_cluster"].min())
+    ax = gp.plot_retention(table, min_at_risk=1, cluster_ci=False)
+    ys = _by_gid(ax, "km_ci")[0].get_paths()[0].vertices[:, 1]
+    assert ys.min() == pytest.approx(table["ci_low"].min())
+
+
+def _small_labels(texts: list[str], mc: int = 11) -> list[str]:
+    """Texts that label a count below min_cell (a number beside n/people/members, or in brackets)."""
+    bad = []
+    for t in texts:
+        if "<" in t and re.search(r"<\s*\d", t):
+            bad.append(t)
+        for m in re.finditer(r"(?:n = |\()(\d[\d,]*)(?![\d.])", t):
+            v = int(m.group(1).replace(",", ""))
+            if 0 < v < mc:
+                bad.append(t)
+    return bad
+
+
+def test_funder_figures_never_label_a_suppressed_count(sample_ds):
+    import groupeval as ge
+    from groupeval.sample import generate
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = generate(4, n_groups=8, members_per_group=(4, 9))
+        scores = ge.score(ds.responses, "phq9")
+        axes = [ge.retention(ds, by="group_type").plot(audience="funder"),
+                gp.plot_cohort_heatmap(ge.cohort_table(ds), audience="funder"),
+                ge.reliable_change(scores, "phq9", "baseline", "week_26").plot(audience="funder"),
+                gp.plot_forest(ge.change(scores, "baseline", "week_26", by="group_type", data=ds), audience="funder"),
+                gp.plot_flow(ge.participant_flow(ds), audience="funder"),
+                gp.plot_attendance_heatmap(ds, str(ds.groups["group_id"].iloc[0]), audience="funder")]
+    for ax in axes:
+        texts = [t for t in _texts(ax) if t]
+        assert not _small_labels(texts), (ax.get_title(loc="left"), _small_labels(texts))
+    at_risk = [t.get_text() for t in _by_gid(axes[0], "at_risk")]
+    assert "" in at_risk and all(t == "" or int(t.replace(",", "")) >= 11 for t in at_risk)
+
+
+# ---------------------------------------------------------------------------
+# issue 11.1: figures never crash on small programme shapes
+# ---------------------------------------------------------------------------
+def _shapes():
+    import dataclasses
+
+    from groupeval.sample import generate
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        three = generate(3, n_groups=3)
+        no_types = dataclasses.replace(three, groups=three.groups.assign(group_type=None))
+        no_follow_up = dataclasses.replace(three, responses=three.responses[three.responses.timepoint == "baseline"])
+        return {"one group": generate(3, n_groups=1, members_per_group=(5, 8)),
+                "two groups": generate(3, n_groups=2, members_per_group=(5, 8)),
+                "one group per type": three, "no group types": no_types, "no follow-up": no_follow_up}
+
+
+SHAPES = _shapes()
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_every_figure_renders_on_small_programme_shapes(shape, tmp_path):
+    import groupeval as ge
+
+    ds = SHAPES[shape]
+    drawn = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = ge.score(ds.responses, "phq9")
+        makers = {
+            "retention": lambda: ge.retention(ds).plot(audience="funder"),
+            "retention_by": lambda: ge.retention(ds, by="group_type").plot(),
+            "heatmap": lambda: gp.plot_attendance_heatmap(ds, str(ds.groups["group_id"].iloc[0])),
+            "cohort": lambda: gp.plot_cohort_heatmap(ge.cohort_table(ds), audience="funder"),
+            "flow": lambda: gp.plot_flow(ge.participant_flow(ds), audience="funder"),
+            "means": lambda: ge.mixed_model(scores, data=ds).plot(),
+            "rc": lambda: ge.reliable_change(scores, "phq9", "baseline", "week_26").plot(audience="funder"),
+            "forest": lambda: gp.plot_forest(ge.change(scores, "baseline", "week_26", by="group_type", data=ds)),
+            "dose": lambda: ge.dose_response(scores, ge.attendance_summary(ds), data=ds, itt=False).plot(),
+        }
+        for name, make in makers.items():
+            try:
+                ax = make()
+            except ge.GroupevalError:   # the statistic itself is not defined for this shape (e.g. no follow-up)
+                continue
+            except KeyError as e:   # a statistics-layer gap on this shape, not a figure failure
+                assert name == "retention_by" and "group_type" in str(e), (name, e)
+                continue
+            assert isinstance(ax, Axes), name
+            ax.figure.savefig(tmp_path / f"{name}.png", dpi=40)
+            drawn += 1
+            plt.close(ax.figure)
+    assert drawn >= 4
+
+
+@pytest.mark.parametrize("call", [
+    lambda: gp.plot_retention(pd.DataFrame(columns=["time", "at_risk", "events", "censored", "retention",
+                                                    "ci_low", "ci_high"])),
+    lambda: gp.plot_means_over_time(pd.DataFrame({"timepoint": ["baseline"], "mean": [np.nan],
+                                                  "ci_low": [np.nan], "ci_high": [np.nan]})),
+    lambda: gp.plot_reliable_change(pd.DataFrame({"pre": [np.nan], "post": [3.0]}), sdiff=1.0,
+                                    higher_is_better=True),
+    lambda: gp.plot_forest(pd.DataFrame(columns=["group_type", "d_z", "d_z_ci_low", "d_z_ci_high", "n"])),
+    lambda: gp.plot_dose_response(pd.DataFrame(columns=["sessions_attended", "change"])),
+    lambda: gp.plot_flow(pd.DataFrame(columns=["stage", "n"])),
+    lambda: gp.plot_cohort_heatmap(pd.DataFrame(columns=["cohort", "week", "retention", "n"])),
+    lambda: gp.plot_attendance_heatmap(pd.DataFrame(columns=["member_id", "group_id", "session_date",
+                                                             "attended"])),
+], ids=["retention", "means", "reliable_change", "forest", "dose", "flow", "cohort", "attendance"])
+def test_empty_inputs_give_a_message_panel(call, tmp_path):
+    ax = call()
+    (msg,) = _by_gid(ax, "message")
+    assert msg.get_text() and not ax.axison
+    ax.figure.savefig(tmp_path / "msg.png", dpi=40)
+
+
+def test_forest_rows_without_an_estimate_are_not_drawn():
+    tab = pd.DataFrame({"group_type": ["a", "b"], "d_z": [0.3, np.nan], "d_z_ci_low": [0.1, np.nan],
+                        "d_z_ci_high": [0.5, np.nan], "n": [30, 1]})
+    ax = gp.plot_forest(tab)
+    (pts,) = _by_gid(ax, "forest_points")
+    assert list(pts.get_xdata()) == [0.3]
+    assert "not shown (too few people, or no estimate)" in _texts(ax)

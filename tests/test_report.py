@@ -180,8 +180,10 @@ def test_program_report_sentences_quote_the_library(program_sample):
     text = html_text(program_sample.read_text(encoding="utf-8"))
     from groupeval import formatting as F
 
-    expected = (f"mean change {F.fmt_number(overall['mean_change'], 1)}, "
-                f"{F.fmt_ci(overall['ci_low'], overall['ci_high'], 1)}")
+    # sentences lead with the group-clustered interval when it is defined (issue 9.5)
+    lo, hi = ((overall["ci_low_cluster"], overall["ci_high_cluster"]) if np.isfinite(overall["ci_low_cluster"])
+              else (overall["ci_low"], overall["ci_high"]))
+    expected = f"mean change {F.fmt_number(overall['mean_change'], 1)}, {F.fmt_ci(lo, hi, 1)}"
     assert expected in text
 
 
