@@ -43,10 +43,15 @@ REPORT_EXTRA = ("jinja2", "docx")
 
 def missing_extra(*, docx: bool = False) -> str:
     """``""`` when the report's optional dependencies are importable, else the one-line fix."""
-    import importlib.util
+    import importlib
 
     need = ["jinja2"] + (["docx"] if docx else [])
-    missing = [m for m in need if importlib.util.find_spec(m) is None]
+    missing = []
+    for m in need:
+        try:
+            importlib.import_module(m)
+        except ImportError:
+            missing.append(m)
     if not missing:
         return ""
     names = {"jinja2": "jinja2", "docx": "python-docx"}
@@ -146,6 +151,8 @@ def build_report(path: str | Path | None, out: str | Path, *, audience: str = "p
         from ...validation.load import load
 
         say(f"reading and validating {path}")
+        if path is None:
+            raise ConfigError("build_report needs the programme's folder or config (path), or dataset=.")
         dataset = load(path)  # GroupevalError propagates: the CLI prints the problems
     ev = Evaluation(dataset, audience=audience, min_cell=min_cell)
     ev.compute_all(progress=say)

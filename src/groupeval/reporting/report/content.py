@@ -146,7 +146,7 @@ class ReportTables:
             last = f["stage"].tolist()[-2]
             if self.plan.value(("people", last)) == self.plan.value(("people", "analysed")):
                 self.plan.total([("people", last)], ("people", "analysed"))
-        share = [((("people", s),), (("people", s), ("people", "enrolled"))) for s in f["stage"]]
+        share: list[Dep | None] = [((("people", s),), (("people", s), ("people", "enrolled"))) for s in f["stage"]]
         cols = [Column("label", "Stage", "text"), Column("n", "People", "count"),
                 Column("n_lost", "Not continuing from the stage before", "count"),
                 Column("share_of_enrolled", "Share of those enrolled", "percent", 0),
@@ -180,9 +180,9 @@ class ReportTables:
         for g in labels:
             self.plan.total([("attended_once", g), ("never_attended", g)], ("members", g))
             self.plan.total([(s, g) for s in (*STATUSES, "other_status")], ("members", g))
-        for c, ks in keys.items():
+        for ks in keys.values():
             self.column_totals(ks, labels)
-        rest = [((("attended_once", g),), ()) for g in labels]
+        rest: list[Dep | None] = [((("attended_once", g),), ()) for g in labels]
         cols = [Column("group_type", "Group type", "text"), Column("groups", "Groups", "int"),
                 Column("members", "Enrolments", "count"), Column("attended_once", "Came at least once", "count"),
                 Column("never_attended", "Never came", "count"), Column("dropped", "Stopped coming", "count"),
@@ -242,7 +242,6 @@ class ReportTables:
         for ks in keys.values():
             self.column_totals(ks, labels)
         times = self.ev.retention_times
-        mc = max(MIN_AT_RISK, self.plan.min_cell if self.plan.active else 0)
         estimates: dict[str, list[Dep | None]] = {}
         for i, g in enumerate(labels):  # cumulative dropouts at successive weeks: a small difference is a small count
             prev: Key | None = None
@@ -291,17 +290,17 @@ class ReportTables:
         for g, a in zip(labels, armed):
             self.count(("km_at_risk_median", g), a, exposed=False)
         estimates["median_weeks"] = [((("km_at_risk_median", g),), (("km_n", g),)) for g in labels]
-        del mc
         cols += [Column(c, c, "number", display=False) for c in t.columns
                  if c.startswith(("at_risk_", "events_by_")) or c in ("late_entries", "median_ci_low",
                                                                        "median_ci_high")]
-        for c in cols:
-            if c.name.startswith(("at_risk_", "events_by_")) or c.name == "late_entries":
-                c.export = not self.plan.active
+        for column in cols:
+            if column.name.startswith(("at_risk_", "events_by_")) or column.name == "late_entries":
+                column.export = not self.plan.active
         self.add(Draft("retention_by_group_type", "Retention by group type (Kaplan–Meier)", cols, t,
                        note=f"Shares still attending are Kaplan–Meier estimates with 95% confidence intervals, "
-                            f"shown only while the number of members still being followed was at least {MIN_AT_RISK} (the CSV "
-                            f"and XLSX tables also have weeks {', '.join(f'{x:g}' for x in times)}).",
+                            "shown only while the number of members still being followed was at least "
+                            f"{MIN_AT_RISK} (the CSV and XLSX tables also have weeks "
+                            f"{', '.join(f'{x:g}' for x in times)}).",
                        counts=keys, estimates=estimates, na=na))
 
     def links(self) -> None:
@@ -359,7 +358,9 @@ class ReportTables:
         s = res.summary.copy()
         s["category"] = s["category"].astype(str)
         total = int(s["n"].sum())
-        s["label"] = [RC_LABELS.get(c, c) for c in s["category"]]
+        from ..narrative import category_label
+
+        s["label"] = [category_label(c) for c in s["category"]]
         s = pd.concat([s, pd.DataFrame({"category": ["total"], "label": ["All classified"], "n": [total],
                                         "share": [1.0]})], ignore_index=True)
         keys = [self.count(("rc", key, c), v) for c, v in zip(s["category"], s["n"])]

@@ -38,20 +38,14 @@ T = TypeVar("T")
 
 
 def timepoint_label(tp: str, labels: dict[str, str] | None = None) -> str:
-    """A timepoint as people write it: the config mapping, else ``week_26`` -> ``26 weeks``.
+    """A timepoint as people write it (:func:`groupeval.reporting.narrative.timepoint_label`).
 
-    >>> timepoint_label("week_26"), timepoint_label("month_6"), timepoint_label("baseline")
-    ('26 weeks', '6 months', 'baseline')
+    >>> timepoint_label("week_26"), timepoint_label("baseline")
+    ('26 weeks', 'baseline')
     """
-    if labels and tp in labels:
-        return str(labels[tp])
-    import re
+    from ..narrative import timepoint_label as words
 
-    m = re.fullmatch(r"(?i)(week|month|day|year)s?[_ -]?(\d+)", str(tp).strip())
-    if m:
-        unit, num = m.group(1).lower(), int(m.group(2))
-        return f"{num} {unit}" + ("" if num == 1 else "s")
-    return str(tp).replace("_", " ").strip()
+    return str(words(tp, labels))
 
 
 class Evaluation:
@@ -236,8 +230,10 @@ class Evaluation:
         first_group = self.dataset.members[["member_id", "group_id"]].drop_duplicates("member_id")
         out = {}
         for name in self.instruments:  # a handful of instruments
-            s = self._guard(f"score:{name}", lambda n=name: score(self.dataset.responses, n),
-                            "the answers to this questionnaire could not be scored")
+            def one(n: str = name) -> pd.DataFrame:
+                return score(self.dataset.responses, n)
+
+            s = self._guard(f"score:{name}", one, "the answers to this questionnaire could not be scored")
             if s is None or not len(s):
                 continue
             if "group_id" not in s:
@@ -342,7 +338,8 @@ class Evaluation:
         inst, dv, _ = self.outcomes[key]
         s = self.scores[inst]
         plain = self._change_reason(key)
-        overall = self._guard(f"change:{key}", lambda: change(s, self.pre, self.post, dv=dv, instrument=inst), plain)
+        pre, post = str(self.pre), str(self.post)
+        overall = self._guard(f"change:{key}", lambda: change(s, pre, post, dv=dv, instrument=inst), plain)
         if overall is None or not len(overall) or not (overall["n"] >= 2).all():
             self.problems[f"change:{key}"] = plain
             return None
@@ -350,7 +347,7 @@ class Evaluation:
         overall.insert(0, "group_type", ALL_LABEL)
         if not self.by_type:
             return overall.reset_index(drop=True)
-        parts = self._guard(f"change_by_type:{key}", lambda: change(s, self.pre, self.post, by="group_type",
+        parts = self._guard(f"change_by_type:{key}", lambda: change(s, pre, post, by="group_type",
                                                                    dv=dv, data=self.dataset, instrument=inst),
                             "change could not be estimated by group type")
         if parts is None:
@@ -373,7 +370,7 @@ class Evaluation:
                                                 else self._change_reason(key))
             return None
         return self._guard(f"reliable:{key}",
-                           lambda: reliable_change(self.scores[inst], inst, self.pre, self.post),
+                           lambda: reliable_change(self.scores[inst], inst, str(self.pre), str(self.post)),
                            "reliable change could not be worked out for this questionnaire")
 
     def _compare_reason(self) -> str:
@@ -398,8 +395,8 @@ class Evaluation:
             self.problems[f"compare:{key}"] = why
             return None
         inst, dv, _ = self.outcomes[key]
-        return self._guard(f"compare:{key}", lambda: compare_groups(self.scores[inst], self.dataset, pre=self.pre,
-                                                                    post=self.post, dv=dv),
+        return self._guard(f"compare:{key}", lambda: compare_groups(self.scores[inst], self.dataset, pre=str(self.pre),
+                                                                    post=str(self.post), dv=dv),
                            "group types could not be compared for this questionnaire")
 
     def mixed(self, key: str) -> Any:

@@ -114,8 +114,8 @@ class Figures:
 
         alt = ("Line chart of the share of members still attending by week since they joined"
                + (", by group type" if len(levels) > 1 else "") + ".")
-        note = (f"The curve stops where the number of members still being followed falls below {MIN_AT_RISK}, and at the end "
-                "of the data window." if not funder else
+        note = (f"The curve stops where the number of members still being followed falls below {MIN_AT_RISK}, and at "
+                "the end of the data window." if not funder else
                 "Only the weeks shown in the retention table are joined up, so no small number can be read off.")
         return self._make(key, draw, alt, note)
 

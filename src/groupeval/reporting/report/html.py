@@ -53,7 +53,8 @@ def _block(b: Any, min_cell: int) -> dict[str, Any]:
     raise TypeError(f"unknown report block {type(b).__name__}")
 
 
-def render_html(doc: ReportDocument, *, footer: str = "", parts_shown: tuple[str, ...] = ("summary", "appendix")) -> str:
+def render_html(doc: ReportDocument, *, footer: str = "",
+                parts_shown: tuple[str, ...] = ("summary", "appendix")) -> str:
     """The report as HTML text (every user string escaped by the template); ``parts_shown`` picks parts."""
     parts = []
     for name in parts_shown:

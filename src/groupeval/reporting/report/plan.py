@@ -233,7 +233,7 @@ class SuppressionPlan:
 
 def _isnan(x: object) -> bool:
     try:
-        return bool(np.isnan(x))  # type: ignore[arg-type]
+        return bool(np.isnan(float(x)))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return False
 

@@ -114,7 +114,8 @@ def _retention(ev: Evaluation, rt: ReportTables, figs: FIG.Figures) -> list[Sect
     all_i = [i for i, g in enumerate(t.frame["group_type"]) if g == ALL_LABEL]
     times = [x for x in (12.0, 26.0) if x in ev.retention_times and _shown(t, f"retention_{x:g}w")]
     if all_i and _all_counts_shown(t, all_i) and times and not rt.plan.active:
-        sec.add(Paragraph(N.retention_sentence(ev.retention, times=times)))
+        sec.add(Paragraph(_safe(lambda: N.retention_sentence(ev.retention, times=times, min_at_risk=MIN_AT_RISK))
+                          or S.retention_sentence(ev, rt.tables)))
     else:
         sec.add(Paragraph(S.retention_sentence(ev, rt.tables)))
     lr = getattr(ev.retention_by_type, "logrank", None) if ev.retention_by_type is not None else None
@@ -131,7 +132,6 @@ def _retention(ev: Evaluation, rt: ReportTables, figs: FIG.Figures) -> list[Sect
 
 
 def _outcomes(ev: Evaluation, rt: ReportTables, figs: FIG.Figures) -> list[Section]:
-    from .. import narrative as N
 
     sec = Section("outcomes", "Outcomes")
     if not ev.outcomes:
@@ -172,7 +172,9 @@ def _apa_change(ev: Evaluation, key: str, row: pd.Series) -> str:
     from .. import narrative as N
 
     inst, dv, _ = ev.outcomes[key]
-    text = _safe(lambda: N.change_sentence(row.drop("group_type"), instrument=inst if dv == "score" else None))
+    labels = {tp: ev.tp_label(tp) for tp in ev.timepoints}
+    text = _safe(lambda: N.change_sentence(row.drop("group_type"), instrument=inst if dv == "score" else None,
+                                           timepoints=labels))
     if text and dv != "score" and text.startswith("Scores "):
         text = f"{ev.short_label(key)} scores " + text[len("Scores "):]
     return text

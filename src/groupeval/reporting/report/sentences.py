@@ -150,8 +150,8 @@ def limits(ev: Evaluation) -> list[str]:
                    "confidence intervals allow for groups rather than treating every member as independent.")
     if ev.has_follow_up:
         out.append(f"Change is measured only among members who answered both {survey_phrase(ev.tp_label(ev.pre))} "
-                   f"and {survey_phrase(ev.tp_label(ev.post))}; members who stopped coming often did not answer later surveys, "
-                   "and they may have fared differently.")
+                   f"and {survey_phrase(ev.tp_label(ev.post))}; members who stopped coming often did not answer "
+                   "later surveys, and they may have fared differently.")
     if ev.by_type:
         out.append("Differences between group types may reflect who joins each type of group, not the type of group.")
     return out
