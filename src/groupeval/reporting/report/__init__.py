@@ -23,6 +23,7 @@ Jupyter.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, TextIO
@@ -81,6 +82,24 @@ def load_dataset(data_path: str | Path | None = None) -> Any:
     from ...validation.load import load
 
     return load(data_path)
+
+
+def _prewarm() -> threading.Thread:
+    """Import what the analyses and figures need in a thread (reading and validating release the GIL)."""
+
+    def work() -> None:
+        try:
+            import lifelines  # noqa: F401
+            import matplotlib.backends.backend_agg  # noqa: F401
+            import matplotlib.figure  # noqa: F401
+            import scipy.stats  # noqa: F401
+            import statsmodels.formula.api  # noqa: F401
+        except Exception:  # noqa: BLE001 - an import that fails here fails again, with its message, where it is used
+            pass
+
+    t = threading.Thread(target=work, name="groupeval-prewarm", daemon=True)
+    t.start()
+    return t
 
 
 def _check_args(audience: str, min_cell: Any, out: str | Path) -> Path:
@@ -147,6 +166,7 @@ def build_report(path: str | Path | None, out: str | Path, *, audience: str = "p
 
         find_chromium()  # refuse before any work when no browser can print
     say = Progress(sys.stderr if progress is True else (progress or None))
+    warm = _prewarm()  # the analysis and figure libraries import while the files are read
     if dataset is None:
         from ...validation.load import load
 
@@ -154,6 +174,7 @@ def build_report(path: str | Path | None, out: str | Path, *, audience: str = "p
         if path is None:
             raise ConfigError("build_report needs the programme's folder or config (path), or dataset=.")
         dataset = load(path)  # GroupevalError propagates: the CLI prints the problems
+    warm.join()
     ev = Evaluation(dataset, audience=audience, min_cell=min_cell)
     ev.compute_all(progress=say)
     for key, err in ev.errors.items():

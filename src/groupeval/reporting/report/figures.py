@@ -24,7 +24,7 @@ from .evaluation import ALL_LABEL, MIN_AT_RISK, Evaluation
 __all__ = ["Figures", "png_of"]
 
 
-def png_of(draw: Callable[[Any], Any], *, dpi: int = 100, panels: int = 1, size: tuple[float, float] = (7.5, 4.6),
+def png_of(draw: Callable[[Any], Any], *, dpi: int = 90, panels: int = 1, size: tuple[float, float] = (7.5, 4.6),
            ncols: int = 1) -> bytes:
     """Run ``draw(ax)`` (or ``draw(axes)`` for several panels) on a fresh figure and return the PNG bytes.
 
