@@ -73,6 +73,8 @@ def attendance_sentence(tables: dict[str, Table]) -> str:
 
 
 def retention_sentence(ev: Evaluation, tables: dict[str, Table]) -> str:
+    from ..narrative import share_words
+
     row = _row(tables.get("retention_by_group_type"))
     if row is None:
         return ""
@@ -82,8 +84,10 @@ def retention_sentence(ev: Evaluation, tables: dict[str, Table]) -> str:
             lo, hi = row.get(est + "_ci_low"), row.get(est + "_ci_high")
             ci = (f" (95% confidence interval: between {F.fmt_percent(lo)} and {F.fmt_percent(hi)})"
                   if _ok(lo) and _ok(hi) else "")
-            return (f"After {t:g} weeks, an estimated {F.fmt_percent(row[est])} of the members who came were still "
-                    f"attending{ci}: {F.plain_fraction(float(row[est]))}.")
+            words = share_words(float(row[est]))
+            words = f", about {words}," if words else ""
+            return (f"After {t:g} weeks, an estimated {F.fmt_percent(row[est])}{words} of the members who came were "
+                    f"still attending{ci}.")
     return ("Retention over time is not shown: too few members were followed long enough"
             + (" or the numbers are too small to show" if plan_active(tables) else "") + ".")
 
@@ -102,23 +106,25 @@ def change_sentence(ev: Evaluation, plan: SuppressionPlan, key: str, tables: dic
     inst = ev.instrument(ev.outcomes[key][0])
     d = float(row["mean_change"])
     lo_col = "ci_low_cluster" if _ok(row.get("ci_low_cluster")) else "ci_low"
-    hi_col = lo_col.replace("low", "high")
-    lo, hi = row.get(lo_col), row.get(hi_col)
+    lo, hi = row.get(lo_col), row.get(lo_col.replace("low", "high"))
     better = getattr(inst, "higher_is_better", None)
-    direction = "rose" if d > 0 else "fell" if d < 0 else "did not change"
     who = count_words(plan, ("paired", key, ALL_LABEL), "members")
     who = f"among {who} who answered both surveys" if who else "among the members who answered both surveys"
-    pts = f" by {F.fmt_number(abs(d), 1)} points on average" if d != 0 else ""
-    ci = ""
-    if _ok(lo) and _ok(hi):
-        ci = (f" (95% confidence interval for the change: from {F.fmt_number(lo, 1)} to {F.fmt_number(hi, 1)} "
-              "points")
-        if float(lo) <= 0 <= float(hi):
-            ci += "; it includes no change"
-        ci += ")"
+    when = f"between {ev.tp_label(ev.pre)} and {ev.tp_label(ev.post)}"
     sense = "" if better is None else (" Higher scores are better." if better else " Lower scores are better.")
-    return (f"{name}: scores {direction}{pts} between {ev.tp_label(ev.pre)} and {ev.tp_label(ev.post)}, {who}"
-            f"{ci}.{sense}")
+    if not (_ok(lo) and _ok(hi)):
+        direction = "rose" if d > 0 else "fell" if d < 0 else "did not change"
+        return f"{name}: scores {direction} by {F.fmt_number(abs(d), 1)} points on average {when}, {who}.{sense}"
+    ci = f"{F.fmt_number(lo, 1)} to {F.fmt_number(hi, 1)} points"
+    if float(lo) <= 0 <= float(hi):
+        return (f"{name}: no clear change {when}, {who}: the average change was {F.fmt_number(d, 1)} points, and the "
+                f"95% confidence interval ({ci}) includes no change, so it may be chance.{sense}")
+    direction = "rose" if d > 0 else "fell"
+    verdict = "" if better is None else (
+        f" {'Higher' if better else 'Lower'} scores are better, so this is "
+        + ("an improvement." if (d > 0) == bool(better) else "a worsening."))
+    return (f"{name}: scores {direction} by {F.fmt_number(abs(d), 1)} points on average {when}, {who} "
+            f"(95% confidence interval for the change: {ci}).{verdict}")
 
 
 def reliable_sentence(ev: Evaluation, key: str, tables: dict[str, Table]) -> str:
@@ -126,15 +132,24 @@ def reliable_sentence(ev: Evaluation, key: str, tables: dict[str, Table]) -> str
     if t is None:
         return ""
     f = t.frame.set_index("category")
-    parts = []
-    for cat in ("recovered", "improved", "unchanged", "deteriorated", "harmed"):
-        if cat in f.index and _ok(f.loc[cat, "share"]):
-            parts.append(f"{F.fmt_percent(f.loc[cat, 'share'])} {RC_LABELS[cat]}")
+
+    def share(cat: str) -> float | None:
+        return float(f.loc[cat, "share"]) if cat in f.index and _ok(f.loc[cat, "share"]) else None
+
+    parts = [f"{F.fmt_percent(v)} {RC_LABELS[c]}" for c in ("recovered", "improved", "unchanged")
+             if (v := share(c)) is not None]
+    worse, harmed = share("deteriorated"), share("harmed")
+    hidden = [c for c in ("recovered", "improved", "unchanged", "deteriorated", "harmed")
+              if c in f.index and share(c) is None]
+    if worse is not None and harmed is not None:
+        extra = f" ({F.fmt_percent(harmed)} into the clinical range)" if harmed > 0 else ""
+        parts.append(f"{F.fmt_percent(worse + harmed)} got worse{extra}")
     if not parts:
         return ""
     listed = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+    tail = " The other groups are too small to show." if hidden else ""
     return (f"Of the members whose {ev.short_label(key)} change could be judged against measurement error, "
-            f"{listed}.")
+            f"{listed}.{tail}")
 
 
 def limits(ev: Evaluation) -> list[str]:
