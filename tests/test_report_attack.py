@@ -49,9 +49,12 @@ def _hidden_cells(system):
 
 
 @pytest.mark.parametrize("tag,make", [("small", lambda: small_groups_dataset()),
-                                      ("three_types", lambda: shape("three_groups_one_per_type")),
-                                      ("five_groups", lambda: shape("five_groups")),
-                                      ("no_types", lambda: shape("no_group_types_missing"))])
+                                      pytest.param("three_types", lambda: shape("three_groups_one_per_type"),
+                                                   marks=pytest.mark.slow),
+                                      pytest.param("five_groups", lambda: shape("five_groups"),
+                                                   marks=pytest.mark.slow),
+                                      pytest.param("no_types", lambda: shape("no_group_types_missing"),
+                                                   marks=pytest.mark.slow)])
 def test_attacker_recovers_no_hidden_count(tmp_path, tag, make):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -72,6 +75,7 @@ def test_attacker_recovers_no_hidden_count(tmp_path, tag, make):
                 np.testing.assert_array_equal(x, pd.to_numeric(t[col], errors="coerce").to_numpy(float))
 
 
+@pytest.mark.slow
 def test_every_count_in_the_funder_text_is_large_and_matches_a_table(tmp_path):
     from _helpers_report import PEOPLE_NUMBER
 
@@ -82,6 +86,7 @@ def test_every_count_in_the_funder_text_is_large_and_matches_a_table(tmp_path):
 
 
 # --------------------------------------------------------------------------- the six leaks of issue 11
+@pytest.mark.slow
 def test_leak_1_active_is_not_members_minus_completed_minus_dropped(tmp_path):
     ds = _gen(21, n_groups=8, members_per_group=(24, 30), instruments=("phq9",))
     m = ds.members.merge(ds.groups[["group_id", "group_type"]], on="group_id")
@@ -108,6 +113,7 @@ def test_leak_1_active_is_not_members_minus_completed_minus_dropped(tmp_path):
     assert recovered == []
 
 
+@pytest.mark.slow
 def test_leak_2_dropouts_do_not_follow_from_an_unrounded_retention_and_n(tmp_path):
     system, recovered, funder, truth, _ = _attack(tmp_path, small_groups_dataset(), "leak2")
     ret = next(v for k, v in truth.items() if k.endswith("retention_by_group_type"))
@@ -122,6 +128,7 @@ def test_leak_2_dropouts_do_not_follow_from_an_unrounded_retention_and_n(tmp_pat
     assert recovered == []
 
 
+@pytest.mark.slow
 def test_leak_3_untyped_group_is_not_all_members_minus_the_typed_rows(tmp_path):
     ds = _gen(23, n_groups=5, members_per_group=(14, 18), instruments=("phq9",))
     small = ds.members.groupby("group_id").size()
@@ -141,6 +148,7 @@ def test_leak_3_untyped_group_is_not_all_members_minus_the_typed_rows(tmp_path):
     assert recovered == []
 
 
+@pytest.mark.slow
 def test_leak_4_enrolments_minus_people_does_not_reveal_members_in_two_groups(tmp_path):
     ds = _gen(24, n_groups=4, members_per_group=(16, 20), instruments=("phq9",))
     m = ds.members
@@ -166,6 +174,7 @@ def test_leak_4_enrolments_minus_people_does_not_reveal_members_in_two_groups(tm
     assert not (np.isfinite(enrolled) and np.isfinite(enrolments))
 
 
+@pytest.mark.slow
 def test_leak_5_the_funder_km_figure_prints_no_at_risk_numbers(tmp_path, monkeypatch):
     from groupeval.reporting import plotting
 
@@ -191,6 +200,7 @@ def test_leak_5_the_funder_km_figure_prints_no_at_risk_numbers(tmp_path, monkeyp
     assert "at_risk_4w" in tr.columns  # internal audiences keep them (the guard: the column exists)
 
 
+@pytest.mark.slow
 def test_leak_6_a_sentence_total_minus_the_shown_rows_reveals_nothing(tmp_path):
     ds = _gen(26, n_groups=4, members_per_group=(14, 18), instruments=("phq9",))
     entries = ([{"file": "attendance.xlsx", "row": i + 2, "column": "date", "value": "x", "reason": "date in the "

@@ -189,3 +189,19 @@ def test_staged_outputs_are_discarded_on_error(tmp_path):
             outputs.path(target).write_text("half")
             raise RuntimeError("stop")
     assert not target.exists() and not list(tmp_path.glob(".groupeval-*"))
+
+
+def test_progress_keeps_talking_during_a_long_step():
+    import io
+    import time
+
+    from groupeval.reporting.report import Progress
+
+    buf = io.StringIO()
+    say = Progress(buf, heartbeat=0.2)
+    say("fitting the mixed model")
+    time.sleep(0.7)
+    say.close()
+    lines = buf.getvalue().splitlines()
+    assert lines[0].endswith("fitting the mixed model")
+    assert any("still working: fitting the mixed model" in ln for ln in lines[1:])

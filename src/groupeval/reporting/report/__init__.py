@@ -61,16 +61,43 @@ def missing_extra(*, docx: bool = False) -> str:
 
 
 class Progress:
-    """``  3.2s  step`` lines on a stream (stderr), or nothing."""
+    """``  3.2s  step`` lines on a stream (stderr), or nothing.
 
-    def __init__(self, stream: TextIO | None):
+    A step that runs longer than ``heartbeat`` seconds (a model on a large programme) gets a
+    ``still working`` line every ``heartbeat`` seconds, so progress is shown throughout.
+    """
+
+    def __init__(self, stream: TextIO | None, heartbeat: float = 20.0):
         self.stream = stream
         self.t0 = time.perf_counter()
+        self.heartbeat = heartbeat
+        self._msg = ""
+        self._last = self.t0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        if stream is not None and heartbeat > 0:
+            threading.Thread(target=self._beat, name="groupeval-progress", daemon=True).start()
+
+    def _write(self, text: str) -> None:
+        assert self.stream is not None  # noqa: S101 - only called with a stream
+        with self._lock:
+            self.stream.write(f"{time.perf_counter() - self.t0:6.1f}s  {text}\n")
+            self.stream.flush()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.heartbeat / 4):
+            now = time.perf_counter()
+            if self._msg and now - self._last >= self.heartbeat:
+                self._last = now
+                self._write(f"... still working: {self._msg}")
 
     def __call__(self, msg: str) -> None:
+        self._msg, self._last = msg, time.perf_counter()
         if self.stream is not None:
-            self.stream.write(f"{time.perf_counter() - self.t0:6.1f}s  {msg}\n")
-            self.stream.flush()
+            self._write(msg)
+
+    def close(self) -> None:
+        self._stop.set()
 
 
 def load_dataset(data_path: str | Path | None = None) -> Any:
@@ -166,42 +193,45 @@ def build_report(path: str | Path | None, out: str | Path, *, audience: str = "p
 
         find_chromium()  # refuse before any work when no browser can print
     say = Progress(sys.stderr if progress is True else (progress or None))
-    warm = _prewarm()  # the analysis and figure libraries import while the files are read
-    if dataset is None:
-        from ...validation.load import load
+    try:
+        warm = _prewarm()  # the analysis and figure libraries import while the files are read
+        if dataset is None:
+            from ...validation.load import load
 
-        say(f"reading and validating {path}")
-        if path is None:
-            raise ConfigError("build_report needs the programme's folder or config (path), or dataset=.")
-        dataset = load(path)  # GroupevalError propagates: the CLI prints the problems
-    warm.join()
-    ev = Evaluation(dataset, audience=audience, min_cell=min_cell)
-    ev.compute_all(progress=say)
-    for key, err in ev.errors.items():
-        say(f"note: {key} not shown ({err})")
-    from .sections import build_document
+            say(f"reading and validating {path}")
+            if path is None:
+                raise ConfigError("build_report needs the programme's folder or config (path), or dataset=.")
+            dataset = load(path)  # GroupevalError propagates: the CLI prints the problems
+        warm.join()
+        ev = Evaluation(dataset, audience=audience, min_cell=min_cell)
+        ev.compute_all(progress=say)
+        for key, err in ev.errors.items():
+            say(f"note: {key} not shown ({err})")
+        from .sections import build_document
 
-    name = programme or dataset.meta.get("programme") or "Peer support programme"
-    doc, _ = build_document(ev, programme=str(name), period=period or "", progress=say)
-    folder, xlsx = tables_paths(out)
-    say("writing the HTML report and its tables")
-    with staged(out.parent) as outputs:
-        n_tables = len(doc.tables())
-        footer = (f"The {n_tables} tables of this report are in {folder.name}/ (CSV, unrounded; hidden cells empty, "
-                  f"marked in *_suppressed columns) and in {xlsx.name}.")
-        html_text = render_html(doc, footer=footer)
-        html_tmp = outputs.path(out)
-        html_tmp.write_text(html_text, encoding="utf-8")
-        write_tables(doc, outputs, folder, xlsx)
-        if docx:
-            from .word import write_docx
+        name = programme or dataset.meta.get("programme") or "Peer support programme"
+        doc, _ = build_document(ev, programme=str(name), period=period or "", progress=say)
+        folder, xlsx = tables_paths(out)
+        say("writing the HTML report and its tables")
+        with staged(out.parent) as outputs:
+            n_tables = len(doc.tables())
+            footer = (f"The {n_tables} tables of this report are in {folder.name}/ (CSV, unrounded; hidden cells "
+                      f"empty, marked in *_suppressed columns) and in {xlsx.name}.")
+            html_text = render_html(doc, footer=footer)
+            html_tmp = outputs.path(out)
+            html_tmp.write_text(html_text, encoding="utf-8")
+            write_tables(doc, outputs, folder, xlsx)
+            if docx:
+                from .word import write_docx
 
-            say("writing the Word document")
-            write_docx(doc, outputs.path(out.with_suffix(".docx")))
-        if pdf:
-            from .pdf import print_pdf
+                say("writing the Word document")
+                write_docx(doc, outputs.path(out.with_suffix(".docx")))
+            if pdf:
+                from .pdf import print_pdf
 
-            say("printing the PDF (headless Chromium)")
-            print_pdf(html_tmp, outputs.path(out.with_suffix(".pdf")))
-    say(f"report written: {out} (tables in {folder.name}/ and {xlsx.name})")
+                say("printing the PDF (headless Chromium)")
+                print_pdf(html_tmp, outputs.path(out.with_suffix(".pdf")))
+        say(f"report written: {out} (tables in {folder.name}/ and {xlsx.name})")
+    finally:
+        say.close()
     return out
