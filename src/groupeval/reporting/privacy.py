@@ -6,7 +6,10 @@ Three tools, used by the report pipeline and available to users:
   ``min_cell`` people (default 11, as the US Centers for Medicare & Medicaid
   Services do), every cell from which a hidden one could be recovered by
   subtraction from a shown total (complementary suppression), and every
-  estimate (mean, share, CI, rate) that rests on a hidden count.
+  estimate (mean, share, CI, rate) that rests on a hidden count.  It works on
+  one table; a whole report (many tables, figures and sentences showing the
+  same counts) is suppressed by one plan decided once over all of them:
+  :class:`groupeval.reporting.report.plan.SuppressionPlan`.
 * :func:`pseudonymise` replaces member ids with stable salted pseudonyms
   (HMAC-SHA256, truncated): the same id and salt always give the same
   pseudonym; without the salt the id cannot be recovered by hashing guesses.
