@@ -289,7 +289,8 @@ class ReportTables:
             t.loc[~(armed >= MIN_AT_RISK), c] = np.nan
         for g, a in zip(labels, armed):
             self.count(("km_at_risk_median", g), a, exposed=False)
-        estimates["median_weeks"] = [((("km_at_risk_median", g),), (("km_n", g),)) for g in labels]
+        for c in ("median_weeks", "median_ci_low", "median_ci_high"):
+            estimates[c] = [((("km_at_risk_median", g),), (("km_n", g),)) for g in labels]
         cols += [Column(c, c, "number", display=False) for c in t.columns
                  if c.startswith(("at_risk_", "events_by_")) or c in ("late_entries", "median_ci_low",
                                                                        "median_ci_high")]
