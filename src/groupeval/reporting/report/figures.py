@@ -148,64 +148,32 @@ class Figures:
 
         return self._make("flow", draw, "Flow diagram: how many people enrolled, came, and answered each survey.")
 
-    # ------------------------------------------------------------------ outcomes (small multiples: one draw)
+    # ------------------------------------------------------------------ outcomes (one axes: one cheap draw)
     def forest_all(self) -> Figure | None:
-        """Mean change with its 95% CI, one panel per questionnaire, one row per group type shown."""
-        panels = []
+        """Standardised change (d_z, 95% CI) of every questionnaire, all members, on one axis.
+
+        One scale for every questionnaire (their points differ); the change tables give each in points.
+        """
+        rows = []
         for key in self.ev.outcomes:
             t = self.rt.table(f"change_{key}")
             if t is None:
                 continue
-            f = t.frame
-            lo = "ci_low_cluster" if "ci_low_cluster" in f and f["ci_low_cluster"].notna().any() else "ci_low"
-            hi = lo.replace("low", "high")
-            ok = np.isfinite(f["mean_change"].astype(float)) & np.isfinite(f[lo].astype(float)) \
-                & np.isfinite(f[hi].astype(float))
-            if ok.any():
-                shown = f[ok][["group_type", "mean_change", lo, hi]].rename(columns={lo: "ci_low", hi: "ci_high"})
-                panels.append((key, shown))
-        if not panels:
+            f = t.frame[t.frame["group_type"] == ALL_LABEL]
+            if len(f) and all(np.isfinite(float(f[c].iloc[0])) for c in ("d_z", "d_z_ci_low", "d_z_ci_high")):
+                rows.append({"outcome": self.ev.short_label(key), "d_z": float(f["d_z"].iloc[0]),
+                             "ci_low": float(f["d_z_ci_low"].iloc[0]), "ci_high": float(f["d_z_ci_high"].iloc[0])})
+        if not rows:
             return None
+        shown = pd.DataFrame(rows)
+        title = f"Change from {self.ev.tp_label(self.ev.pre)} to {self.ev.tp_label(self.ev.post)}, all members"
 
-        def draw(axes: Any) -> None:
+        def draw(ax: Any) -> None:
             from .. import plotting
 
-            for ax, (key, shown) in zip(axes if isinstance(axes, list) else [axes], panels):
-                plotting.plot_forest(shown, ax=ax, estimate="mean_change", ci_low="ci_low", ci_high="ci_high",
-                                     label="group_type", n=None, xlabel="Mean change in points (95% CI)",
-                                     title=self.ev.label(key))
+            plotting.plot_forest(shown, ax=ax, estimate="d_z", ci_low="ci_low", ci_high="ci_high", label="outcome",
+                                 n=None, xlabel="Standardised change, d_z (95% CI)", title=title)
 
-        rows = max(len(p[1]) for p in panels)
-        return self._make("forest", draw, "Mean change in each questionnaire with 95% confidence intervals.",
-                          f"Change from {self.ev.tp_label(self.ev.pre)} to {self.ev.tp_label(self.ev.post)}.",
-                          panels=len(panels), ncols=2 if len(panels) > 1 else 1,
-                          size=(7.5 if len(panels) == 1 else 3.9, 1.3 + 0.4 * rows))
-
-    def means_all(self) -> Figure | None:
-        """Estimated means over time, one panel per questionnaire, one line per group type shown."""
-        panels = []
-        for key in self.ev.outcomes:
-            t = self.rt.table(f"means_{key}")
-            if t is None:
-                continue
-            f = t.frame
-            shown = f[np.isfinite(f["mean"].astype(float))][["group_type", "when", "mean", "ci_low", "ci_high"]]
-            if shown["when"].nunique() >= 2:
-                panels.append((key, shown))
-        if not panels:
-            return None
-        order = list(dict.fromkeys(self.ev.tp_label(tp) for tp in self.ev.timepoints))
-
-        def draw(axes: Any) -> None:
-            from .. import plotting
-
-            for ax, (key, shown) in zip(axes if isinstance(axes, list) else [axes], panels):
-                by = "group_type" if shown["group_type"].nunique() > 1 else None
-                data = shown if by else shown.drop(columns="group_type")
-                plotting.plot_means_over_time(data, ax=ax, by=by, time="when", estimate="mean",
-                                              order=[o for o in order if o in set(shown["when"])],
-                                              ylabel="Estimated mean", title=self.ev.label(key))
-
-        return self._make("means", draw, "Estimated mean score at each survey, one panel per questionnaire.",
-                          panels=len(panels), ncols=2 if len(panels) > 1 else 1,
-                          size=(7.5 if len(panels) == 1 else 3.9, 3.2))
+        return self._make("forest", draw, "Standardised change in each questionnaire with 95% confidence intervals.",
+                          "d_z: the mean change divided by the standard deviation of the changes; 0 is no change.",
+                          size=(7.5, 1.2 + 0.38 * len(rows)))

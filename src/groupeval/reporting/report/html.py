@@ -46,7 +46,7 @@ def _block(b: Any, min_cell: int) -> dict[str, Any]:
         return {"kind": "bullets", "entries": list(b.items)}
     if isinstance(b, Figure):
         return {"kind": "figure", "data": base64.b64encode(b.png).decode("ascii"), "alt": b.alt,
-                "caption": b.caption, "single": b.key not in ("forest", "means")}
+                "caption": b.caption, "single": True}
     if isinstance(b, Table):
         return {"kind": "table", "title": b.title, "head": [c.label for c in b.displayed()],
                 "rows": b.rows(min_cell), "notes": table_notes(b, min_cell)}

@@ -196,7 +196,6 @@ def _group_types(ev: Evaluation, rt: ReportTables, figs: FIG.Figures) -> list[Se
     why = ev._compare_reason()
     if why:
         sec.add(Paragraph(F.capitalize_first(why) + "."))
-    sec.add(figs.means_all())
     out = [sec]
     for key in ev.outcomes:
         sub = Section(f"types-{key}", ev.label(key), level=3)
