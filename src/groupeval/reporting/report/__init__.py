@@ -220,17 +220,25 @@ def build_report(path: str | Path | None, out: str | Path, *, audience: str = "p
             html_text = render_html(doc, footer=footer)
             html_tmp = outputs.path(out)
             html_tmp.write_text(html_text, encoding="utf-8")
-            write_tables(doc, outputs, folder, xlsx)
-            if docx:
-                from .word import write_docx
-
-                say("writing the Word document")
-                write_docx(doc, outputs.path(out.with_suffix(".docx")))
-            if pdf:
-                from .pdf import print_pdf
+            job = None
+            if pdf:  # Chromium prints while the tables and the Word document are written
+                from .pdf import PdfJob
 
                 say("printing the PDF (headless Chromium)")
-                print_pdf(html_tmp, outputs.path(out.with_suffix(".pdf")))
+                job = PdfJob(html_tmp, outputs.path(out.with_suffix(".pdf")))
+            try:
+                write_tables(doc, outputs, folder, xlsx)
+                if docx:
+                    from .word import write_docx
+
+                    say("writing the Word document")
+                    write_docx(doc, outputs.path(out.with_suffix(".docx")))
+            except BaseException:  # Ctrl-C or an error: stop the browser, keep nothing
+                if job is not None:
+                    job.kill()
+                raise
+            if job is not None:
+                job.wait()
         say(f"report written: {out} (tables in {folder.name}/ and {xlsx.name})")
     finally:
         say.close()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import ReportError
 
-__all__ = ["find_chromium", "print_pdf", "CHROMIUM_FLAGS"]
+__all__ = ["find_chromium", "print_pdf", "PdfJob", "CHROMIUM_FLAGS"]
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -36,16 +36,38 @@ def find_chromium() -> str:
                       "chromium) or set GROUPEVAL_CHROMIUM to its path.")
 
 
+class PdfJob:
+    """Chromium printing in the background (started as soon as the HTML exists; :meth:`wait` to finish)."""
+
+    def __init__(self, html: Path, pdf: Path, *, timeout: float = 120.0):
+        self.pdf = pdf
+        self.timeout = timeout
+        self._profile = tempfile.TemporaryDirectory(prefix="groupeval-chromium-")
+        cmd = [find_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={self._profile.name}", f"--print-to-pdf={pdf}",
+               html.resolve().as_uri()]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._profile.cleanup()
+
+    def wait(self) -> Path:
+        try:
+            _, err = self.proc.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise ReportError(f"Chromium did not finish printing the PDF within {self.timeout:.0f} s.") from None
+        finally:
+            if self.proc.poll() is None:  # interrupted (Ctrl-C): stop the browser too
+                self.proc.kill()
+            self._profile.cleanup()
+        if self.proc.returncode != 0 or not self.pdf.exists() or self.pdf.stat().st_size == 0:
+            raise ReportError(f"Chromium could not print the PDF (exit {self.proc.returncode}): {(err or '')[-500:]}")
+        return self.pdf
+
+
 def print_pdf(html: Path, pdf: Path, *, timeout: float = 120.0) -> Path:
     """Print ``html`` to ``pdf`` with headless Chromium (A4, the report's print style sheet)."""
-    exe = find_chromium()
-    with tempfile.TemporaryDirectory(prefix="groupeval-chromium-") as profile:
-        cmd = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={pdf}",
-               "--virtual-time-budget=2000", html.resolve().as_uri()]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise ReportError(f"Chromium did not finish printing the PDF within {timeout:.0f} s.") from None
-    if proc.returncode != 0 or not pdf.exists() or pdf.stat().st_size == 0:
-        raise ReportError(f"Chromium could not print the PDF (exit {proc.returncode}): {proc.stderr[-500:]}")
-    return pdf
+    return PdfJob(html, pdf, timeout=timeout).wait()
