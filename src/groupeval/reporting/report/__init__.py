@@ -142,6 +142,39 @@ def _check_args(audience: str, min_cell: Any, out: str | Path) -> Path:
     return out
 
 
+def _write_outputs(doc: Any, out: Path, *, pdf: bool, docx: bool, say: Progress) -> tuple[Path, Path]:
+    """HTML, tables, and optionally PDF and DOCX: staged under temporary names, renamed together at the end."""
+    folder, xlsx = tables_paths(out)
+    say("writing the HTML report and its tables")
+    with staged(out.parent) as outputs:
+        n_tables = len(doc.tables())
+        footer = (f"The {n_tables} tables of this report are in {folder.name}/ (CSV, unrounded; hidden cells "
+                  f"empty, marked in *_suppressed columns) and in {xlsx.name}.")
+        html_text = render_html(doc, footer=footer)
+        html_tmp = outputs.path(out)
+        html_tmp.write_text(html_text, encoding="utf-8")
+        job = None
+        if pdf:  # Chromium prints while the tables and the Word document are written
+            from .pdf import PdfJob
+
+            say("printing the PDF (headless Chromium)")
+            job = PdfJob(html_tmp, outputs.path(out.with_suffix(".pdf")))
+        try:
+            write_tables(doc, outputs, folder, xlsx)
+            if docx:
+                from .word import write_docx
+
+                say("writing the Word document")
+                write_docx(doc, outputs.path(out.with_suffix(".docx")))
+        except BaseException:  # Ctrl-C or an error: stop the browser, keep nothing
+            if job is not None:
+                job.kill()
+            raise
+        if job is not None:
+            job.wait()
+    return folder, xlsx
+
+
 def build_report(path: str | Path | None, out: str | Path, *, audience: str = "program",
                  min_cell: int = DEFAULT_MIN_CELL, programme: str | None = None, period: str | None = None,
                  progress: bool | TextIO = True, pdf: bool = False, docx: bool = False,
@@ -211,34 +244,7 @@ def build_report(path: str | Path | None, out: str | Path, *, audience: str = "p
 
         name = programme or dataset.meta.get("programme") or "Peer support programme"
         doc, _ = build_document(ev, programme=str(name), period=period or "", progress=say)
-        folder, xlsx = tables_paths(out)
-        say("writing the HTML report and its tables")
-        with staged(out.parent) as outputs:
-            n_tables = len(doc.tables())
-            footer = (f"The {n_tables} tables of this report are in {folder.name}/ (CSV, unrounded; hidden cells "
-                      f"empty, marked in *_suppressed columns) and in {xlsx.name}.")
-            html_text = render_html(doc, footer=footer)
-            html_tmp = outputs.path(out)
-            html_tmp.write_text(html_text, encoding="utf-8")
-            job = None
-            if pdf:  # Chromium prints while the tables and the Word document are written
-                from .pdf import PdfJob
-
-                say("printing the PDF (headless Chromium)")
-                job = PdfJob(html_tmp, outputs.path(out.with_suffix(".pdf")))
-            try:
-                write_tables(doc, outputs, folder, xlsx)
-                if docx:
-                    from .word import write_docx
-
-                    say("writing the Word document")
-                    write_docx(doc, outputs.path(out.with_suffix(".docx")))
-            except BaseException:  # Ctrl-C or an error: stop the browser, keep nothing
-                if job is not None:
-                    job.kill()
-                raise
-            if job is not None:
-                job.wait()
+        folder, xlsx = _write_outputs(doc, out, pdf=pdf, docx=docx, say=say)
         say(f"report written: {out} (tables in {folder.name}/ and {xlsx.name})")
     finally:
         say.close()
