@@ -79,3 +79,28 @@ def test_report_on_invalid_data_prints_validation_errors_not_a_traceback(tmp_pat
     err = capsys.readouterr().err
     assert "groups.csv" in err and "Traceback" not in err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_report_help_offers_pdf_and_docx(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    out = capsys.readouterr().out
+    assert "--pdf" in out and "--docx" in out and "--audience" in out
+
+
+def test_report_without_the_extra_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "docx", None)  # python-docx not installed
+    assert main(["report", str(SAMPLE), "--out", str(tmp_path / "r.html"), "--docx", "--quiet"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ['groupeval report: the report needs python-docx: pip install "groupeval[report]"']
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_out_folder_is_refused_in_one_line(tmp_path, capsys):
+    assert main(["report", str(SAMPLE), "--out", str(tmp_path), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "is a folder" in err and "Traceback" not in err

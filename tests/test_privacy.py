@@ -143,7 +143,9 @@ def test_mask_display_marks_hidden_cells_and_drops_flags():
     t = pd.DataFrame({"g": ["a", "b"], "n": [3, 30], "mean": [1.0, 2.5]})
     shown = mask_display(suppress(t, count_columns="n", estimates={"mean": "n"}), min_cell=11)
     assert list(shown.columns) == ["g", "n", "mean"]
-    assert shown["n"].tolist() == ["<11", 30] and shown.loc[0, "mean"] == "<11"
+    assert shown["n"].tolist() == ["<11", 30]
+    # a mean is not a count: it says why it is hidden, never "<11" (issue 11.2)
+    assert shown.loc[0, "mean"] == "—, not shown: fewer than 11 people" and shown.loc[1, "mean"] == 2.5
 
 
 def test_within_blocks_have_their_own_total_rows():

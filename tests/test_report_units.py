@@ -1,136 +1,207 @@
-"""Report pipeline pieces: parameters, packaged notebooks, offline HTML, suppressed table export."""
+"""Report pieces in-process: Evaluation, packaged notebooks, offline HTML, escaping, safe CSV/XLSX, staging."""
 from __future__ import annotations
 
+import re
+import warnings
+import zipfile
 from importlib import resources
 
 import nbformat
-import openpyxl
+import numpy as np
 import pandas as pd
 import pytest
 
-from groupeval.base.exceptions import ConfigError, IdentifierError
-from groupeval.reporting.report import (
-    NOTEBOOKS,
-    ReportError,
-    ReportTables,
-    check_offline,
-    format_table_html,
-    inject_parameters,
-    notebook_path,
-    tables_paths,
-)
+from groupeval.base.exceptions import ConfigError
+from groupeval.reporting.report import ReportError, check_offline, tables_paths
+from groupeval.reporting.report._run import NOTEBOOKS, notebook_path
+from groupeval.reporting.report.document import Column, Paragraph, ReportDocument, Section, Table, cell_text
+from groupeval.reporting.report.evaluation import ALL_LABEL, NO_TYPE_LABEL, Evaluation, timepoint_label
+from groupeval.reporting.report.export import neutralise, neutralise_frame, staged, write_tables
+from groupeval.reporting.report.html import render_html
+from groupeval.reporting.report.plan import LINKED, PRIMARY, Hidden
 
 
-def test_notebooks_are_package_data_found_by_importlib_resources():
+def _sample(seed=3, **kw):
+    from groupeval.sample import generate
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return generate(seed, **kw)
+
+
+# --------------------------------------------------------------------------- notebooks
+def test_notebooks_are_package_data_with_one_parameters_cell_and_no_outputs():
     for name in NOTEBOOKS:
         res = resources.files("groupeval.reporting.report") / "notebooks" / name
         assert res.is_file(), name
         assert notebook_path(name.removesuffix(".ipynb")).samefile(str(res))
         nb = nbformat.read(str(res), as_version=4)
         nbformat.validate(nb)
-        # stored WITHOUT outputs
         assert all(not c.get("outputs") and c.get("execution_count") is None
                    for c in nb.cells if c.cell_type == "code"), name
         assert sum("parameters" in c.metadata.get("tags", []) for c in nb.cells) == 1, name
+        src = "\n".join(c.source for c in nb.cells)
+        assert "example-salt" not in src and "salt=\"" not in src and "salt='" not in src, name
+        assert ".head()" not in src, name  # no member-level rows displayed
     with pytest.raises(ConfigError, match="unknown notebook 'nope'"):
         notebook_path("nope")
 
 
-def test_parameters_injected_after_the_parameters_cell_papermill_style():
-    nb = nbformat.v4.new_notebook()
-    p = nbformat.v4.new_code_cell("audience = 'program'")
-    p.metadata["tags"] = ["parameters"]
-    nb.cells = [nbformat.v4.new_markdown_cell("# T"), p, nbformat.v4.new_code_cell("x = 1")]
-    out = inject_parameters(nb, {"audience": "funder", "min_cell": 11, "path": "a'b"})
-    assert [c.metadata.get("tags", []) for c in out.cells][2] == ["injected-parameters", "remove-input"]
-    ns: dict = {}
-    exec(out.cells[2].source, ns)  # noqa: S102 - our own generated code
-    assert ns["audience"] == "funder" and ns["min_cell"] == 11 and ns["path"] == "a'b"
-    out2 = inject_parameters(out, {"audience": "public"})  # re-injection replaces, never stacks
-    assert sum("injected-parameters" in c.metadata.get("tags", []) for c in out2.cells) == 1
-    with pytest.raises(ConfigError, match="not a Python identifier"):
-        inject_parameters(nb, {"a-b": 1})
+# --------------------------------------------------------------------------- Evaluation in-process
+def test_evaluation_runs_in_process_and_its_numbers_are_the_librarys():
+    import groupeval as ge
+
+    ds = _sample(3, n_groups=4)
+    ev = Evaluation(ds).compute_all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        phq = ge.score(ds.responses, "phq9")
+        overall = ge.change(phq, "baseline", "week_26", instrument="phq9")
+    ch = ev.change("phq9")
+    assert ch["group_type"].iloc[-1] == ALL_LABEL and len(ch) == 5
+    np.testing.assert_array_equal(ch.iloc[-1][["n", "mean_change", "ci_low"]].to_numpy(float),
+                                  overall.iloc[0][["n", "mean_change", "ci_low"]].to_numpy(float))
+    assert ev.retention is not None and ev.flow is not None and ev.problems.get("change:phq9") is None
 
 
-def test_check_offline_rejects_cdn_scripts_and_allows_links():
-    check_offline('<a href="https://doi.org/10.1037/0022-006X.59.1.12">doi</a><img src="data:image/png;base64,AA">')
-    with pytest.raises(ReportError, match="external resources"):
-        check_offline('<script src="https://cdnjs.cloudflare.com/ajax/libs/require.js/2.1.10/require.min.js">')
-    with pytest.raises(ReportError, match="external resources"):
-        check_offline("<link rel='stylesheet' href='//fonts.example.org/x.css'>")
-    with pytest.raises(ReportError, match="external resources"):
-        check_offline("<style>@font-face { src: url('https://fonts.example.org/a.woff2'); }</style>")
-    with pytest.raises(ReportError, match="external resources"):
-        check_offline('<style>@import "https://example.org/x.css";</style>')
-    check_offline("<style>/* see https://meyerweb.com/eric/tools/color-blend */</style>")
+def test_group_types_missing_or_spelled_like_the_total_row_are_plain_labels():
+    ds = _sample(4, n_groups=4)
+    g = ds.groups.copy()
+    g["group_type"] = g["group_type"].astype("string")
+    g.loc[g.index[0], "group_type"] = pd.NA
+    g.loc[g.index[1], "group_type"] = "all members"
+    ev = Evaluation(ds.replace(groups=g))
+    assert NO_TYPE_LABEL in ev.types and "All members (group type)" in ev.types and ALL_LABEL not in ev.types
 
 
-def test_tables_paths_beside_the_html(tmp_path):
-    folder, xlsx = tables_paths(tmp_path / "out" / "report.html")
-    assert folder == tmp_path / "out" / "report_tables" and xlsx == tmp_path / "out" / "report_tables.xlsx"
+def test_one_timepoint_says_why_change_is_not_shown():
+    ds = _sample(5, n_groups=2)
+    ds = ds.replace(responses=ds.responses[ds.responses["timepoint"] == "baseline"], timepoints=("baseline",))
+    ev = Evaluation(ds).compute_all()
+    assert ev.change("phq9") is None
+    assert "one timepoint only" in ev.why_not("change:phq9") and "baseline" in ev.why_not("change:phq9")
+    assert ev.compare("phq9") is None and ev.mixed("phq9") is None
 
 
-def _change_table():
-    return pd.DataFrame({"group_type": ["12-step", "postpartum depression", "All"], "n": [40, 6, 46],
-                         "mean_change": [-2.5, -4.0, -2.7], "ci_low": [-3.0, -6.0, -3.2]})
+def test_a_failing_analysis_is_recorded_not_raised(monkeypatch):
+    from groupeval.statistics import retention as R
+
+    def boom(*a, **k):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    monkeypatch.setattr(R, "retention", boom)
+    ev = Evaluation(_sample(6, n_groups=3))
+    assert ev.retention is None
+    assert "could not be estimated" in ev.why_not("retention") and "Singular" in ev.errors["retention"]
 
 
-def test_report_tables_suppress_for_funder_and_write_csv_and_xlsx(tmp_path):
-    rt = ReportTables(tmp_path / "r_tables", audience="funder", min_cell=11, display=False)
-    kept = rt.add("Change by group type", _change_table(), title="PHQ-9 change", count_columns=["n"],
-                  estimates={"mean_change": "n", "ci_low": "n"},
-                  totals={"row": lambda t: t["group_type"].eq("All")})
-    # 6 is primary; the "All" row total would give it back -> 40 hidden too (complementary)
-    assert kept["n"].isna().tolist() == [True, True, False]
-    assert kept["mean_change"].isna().tolist() == [True, True, False]
-    paths = rt.write()
-    csv = pd.read_csv(paths["change_by_group_type"])
-    assert paths["change_by_group_type"].name == "01_change_by_group_type.csv"
-    assert csv["n"].isna().tolist() == [True, True, False] and csv["n_suppressed"].tolist() == [True, True, False]
-    wb = openpyxl.load_workbook(paths["_xlsx"], read_only=True)
-    assert wb.sheetnames == ["README", "01_change_by_group_type"]
-    rows = list(wb["01_change_by_group_type"].iter_rows(values_only=True))
-    assert rows[1][1] is None and rows[3][1] == 46
-    readme = [r for r in wb["README"].iter_rows(values_only=True)]
-    assert ("audience", "funder") in readme and ("min_cell", "11") in readme
+def test_retention_times_stay_inside_the_data_window():
+    ds = _sample(7, n_groups=2, weeks=16)
+    ev = Evaluation(ds)
+    assert max(ev.retention_times) <= ev.window_weeks + 0.5 and 26.0 not in ev.retention_times
 
 
-def test_report_tables_program_audience_keeps_everything(tmp_path):
-    rt = ReportTables(tmp_path / "t", audience="program", display=False)
-    kept = rt.add("x", _change_table(), title="x", count_columns=["n"], estimates={"mean_change": "n"})
-    pd.testing.assert_frame_equal(kept, _change_table())
-
-
-def test_report_tables_refuse_member_ids(tmp_path):
-    rt = ReportTables(tmp_path / "t", audience="research", display=False)
-    with pytest.raises(IdentifierError, match="member-level identifier column"):
-        rt.add("members", pd.DataFrame({"member_id": ["M0001"], "n": [1]}), title="x", count_columns="n")
-
-
-def test_format_table_html_marks_hidden_cells_and_rounds_only_for_display():
-    kept = ReportTables(None, audience="public", display=False).add(
-        "t", pd.DataFrame({"g": ["a", "b"], "n": [3, 1234], "p_value": [0.0004, 0.04567]}),
-        title="T", count_columns="n")
-    html = format_table_html(kept, caption="T & co", min_cell=11)
-    assert "<caption>T &amp; co</caption>" in html and "&lt;11" in html and "1,234" in html
-    assert "&lt; .001" in html and ">.046<" in html
-    assert kept.loc[1, "p_value"] == 0.04567  # the kept table stays unrounded
+def test_timepoint_labels_as_people_write_them():
+    assert timepoint_label("week_26") == "26 weeks" and timepoint_label("month_1") == "1 month"
+    assert timepoint_label("baseline") == "baseline" and timepoint_label("week_6", {"week_6": "6 weeks in"}) == \
+        "6 weeks in"
 
 
 def test_quality_table_shows_file_names_only_and_never_a_member_id():
-    import warnings
-
     from groupeval.base.dataset import QualityReport
     from groupeval.reporting.privacy import find_identifiers
-    from groupeval.reporting.report.evaluation import Evaluation
-    from groupeval.sample import generate
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ds = generate(3, n_groups=4)
+    ds = _sample(3, n_groups=4)
     ds = ds.replace(quality=QualityReport.from_records([
         {"file": "/home/alice/data/members.csv", "row": 3, "column": "member_id", "value": "M0001",
          "reason": "duplicate of M0001", "action": "excluded"}]))
     q = Evaluation(ds, audience="program").quality_table
     assert q["file"].tolist() == ["members.csv"] and q["reason"].tolist() == ["duplicate of [member id]"]
     assert find_identifiers(q, ds) == []
+
+
+# --------------------------------------------------------------------------- cells and HTML
+def test_cell_marks_say_why_and_never_put_lt11_on_an_estimate():
+    count, share, mean = Column("n", "n", "count"), Column("s", "s", "percent", 0), Column("m", "m", "number", 1)
+    small, linked = Hidden(PRIMARY, ""), Hidden(LINKED, "")
+    assert cell_text(count, 5, small, 11) == "<11" and cell_text(count, 40, linked, 11) == "—†"
+    assert cell_text(share, 0.5, small, 11) == "—, fewer than 11 people"
+    assert cell_text(mean, 3.0, linked, 11) == "—†"
+    assert cell_text(share, 0.456, None, 11) == "46%" and cell_text(mean, np.nan, None, 11) == "not estimable"
+    assert cell_text(mean, np.inf, None, 11, "not reached") == "not reached"
+
+
+HOSTILE = ['<img src=x onerror=alert(1)>', '<svg onload=alert(2)>', '<iframe srcdoc="<script>alert(3)</script>">',
+           '[click](javascript:alert(4))', '"><script>alert(5)</script>', "=HYPERLINK(\"http://x\",\"y\")"]
+
+
+def _doc(text: str) -> ReportDocument:
+    t = Table("t", text, [Column("g", text, "text"), Column("n", "n", "count")],
+              pd.DataFrame({"g": [text], "n": [12]}))
+    sec = Section("s", text, [Paragraph(text), t], part="summary")
+    return ReportDocument(title=text, subtitle=text, privacy_note="", sections=[sec], min_cell=11, audience="program")
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_every_user_string_is_escaped_in_the_html(text):
+    html = render_html(_doc(text))
+    assert "<script" not in html.split("</style>", 1)[1].lower()
+    assert not re.search(r"<(img|svg|iframe)\b", html, flags=re.I)
+    assert 'href="javascript' not in html.lower() and "<a " not in html
+    assert "Content-Security-Policy" in html  # and nothing could run or load even if it were not escaped
+
+
+def test_check_offline_rejects_cdn_scripts_but_not_escaped_text():
+    check_offline('<a href="https://doi.org/10.1037/0022-006X.59.1.12">doi</a><img src="data:image/png;base64,AA">')
+    check_offline("<p>url(//evil.example/x) and @import 'https://x'</p>")  # text, not markup
+    with pytest.raises(ReportError, match="external resources"):
+        check_offline('<script src="https://cdnjs.cloudflare.com/ajax/libs/require.js/2.1.10/require.min.js">')
+    with pytest.raises(ReportError, match="external resources"):
+        check_offline("<style>@font-face { src: url('https://fonts.example.org/a.woff2'); }</style>")
+
+
+# --------------------------------------------------------------------------- CSV / XLSX
+def test_formulas_are_neutralised():
+    for v in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
+        assert neutralise(v) == "'" + v
+    assert neutralise("ok") == "ok" and neutralise(-3) == -3  # numbers stay numbers
+    f = neutralise_frame(pd.DataFrame({"=bad": ["=HYPERLINK(\"x\")", "fine"], "n": [-1, 2]}))
+    assert list(f.columns) == ["'=bad", "n"] and f["'=bad"].tolist()[0].startswith("'=") and f["n"].tolist() == [-1, 2]
+
+
+def test_xlsx_and_csv_have_no_live_formula(tmp_path):
+    doc = _doc(HOSTILE[-1])
+    out = tmp_path / "r.html"
+    folder, xlsx = tables_paths(out)
+    with staged(tmp_path) as outputs:
+        write_tables(doc, outputs, folder, xlsx)
+    with zipfile.ZipFile(xlsx) as z:
+        xml = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("xl/worksheets/"))
+    assert "<f>" not in xml and "<f " not in xml
+    csv = next(folder.glob("*.csv")).read_text(encoding="utf-8")
+    assert not re.search(r"(^|,)[=+\-@]", csv, flags=re.M)
+
+
+def test_staged_outputs_are_discarded_on_error(tmp_path):
+    target = tmp_path / "report.html"
+    with pytest.raises(RuntimeError):
+        with staged(tmp_path) as outputs:
+            outputs.path(target).write_text("half")
+            raise RuntimeError("stop")
+    assert not target.exists() and not list(tmp_path.glob(".groupeval-*"))
+
+
+def test_progress_keeps_talking_during_a_long_step():
+    import io
+    import time
+
+    from groupeval.reporting.report import Progress
+
+    buf = io.StringIO()
+    say = Progress(buf, heartbeat=0.2)
+    say("fitting the mixed model")
+    time.sleep(0.7)
+    say.close()
+    lines = buf.getvalue().splitlines()
+    assert lines[0].endswith("fitting the mixed model")
+    assert any("still working: fitting the mixed model" in ln for ln in lines[1:])

@@ -247,12 +247,25 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .report import build_report
-
-    out = build_report(args.path, args.out, audience=args.audience, min_cell=args.min_cell,
-                       programme=args.programme, period=args.period, progress=not args.quiet,
-                       load_options=_load_options(args) or None)
-    print(f"Report written to {out}")
+    """``groupeval report``: refuse a bad --out before any work; Ctrl-C ends with one line and no files."""
+    try:
+        from .report import build_report, missing_extra
+    except ModuleNotFoundError as err:  # an optional dependency of the report is not installed
+        print(f"groupeval report: needs {err.name}: pip install \"groupeval[report]\"", file=sys.stderr)
+        return 1
+    fix = missing_extra(docx=args.docx)
+    if fix:
+        print(f"groupeval report: {fix}", file=sys.stderr)
+        return 1
+    try:
+        out = build_report(args.path, args.out, audience=args.audience, min_cell=args.min_cell,
+                           programme=args.programme, period=args.period, progress=not args.quiet,
+                           pdf=args.pdf, docx=args.docx, load_options=_load_options(args) or None)
+    except KeyboardInterrupt:
+        print("groupeval report: interrupted; no report files were written.", file=sys.stderr)
+        return 130
+    extra = [s for s, on in ((".pdf", args.pdf), (".docx", args.docx)) if on]
+    print(f"Report written to {out}" + (f" (and {', '.join(out.stem + e for e in extra)})" if extra else ""))
     return 0
 
 
@@ -323,8 +336,9 @@ def _add_sample_parser(sub: Any) -> None:
 
 def _add_report_parser(sub: Any) -> None:
     p = sub.add_parser("report", help="build the evaluation report (self-contained HTML + tables)",
-                       description="Validate the data, run the evaluation-report notebook on it and write a "
-                                   "self-contained HTML report plus its tables as CSV and XLSX beside it.")
+                       description="Validate the data, analyse it and write a self-contained HTML report (a "
+                                   "board summary and a technical appendix) plus its tables as CSV and XLSX "
+                                   "beside it; optionally a PDF and a Word document.")
     p.add_argument("path", help="folder of programme files, or a .toml config")
     p.add_argument("--out", required=True, metavar="FILE", help="HTML file to write, e.g. report.html")
     p.add_argument("--audience", choices=AUDIENCES, default="program",
@@ -336,6 +350,9 @@ def _add_report_parser(sub: Any) -> None:
     p.add_argument("--pseudonymise", action="store_true",
                    help="members are keyed by name or e-mail: replace the keys by salted pseudonyms before "
                         "validation (same as [privacy] pseudonymise = true)")
+    p.add_argument("--pdf", action="store_true", help="also write <stem>.pdf (printed by headless Chromium)")
+    p.add_argument("--docx", action="store_true",
+                   help="also write <stem>.docx (summary, citable sentences, methods, key tables; python-docx)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_cmd_report)
 

@@ -478,12 +478,12 @@ def format_frame(frame: Any, *, digits: int | dict[str, int] = 2, counts: Any = 
     if not isinstance(frame, pd.DataFrame):
         raise ConfigError(f"format_frame needs a DataFrame; got {type(frame).__name__}.")
     mc = resolve_min_cell(audience, min_cell)
-    forced = {}
-    for kind, cols in (("count", counts), ("percent", percents), ("p", p_values)):
+    forced: dict[str, str] = {}
+    for forced_kind, cols in (("count", counts), ("percent", percents), ("p", p_values)):
         for c in ([cols] if isinstance(cols, str) else list(cols or ())):
             if c not in frame.columns:
                 raise ConfigError(f"format_frame: {c!r} is not a column (columns: {list(frame.columns)}).")
-            forced[c] = kind
+            forced[c] = forced_kind
     out = frame.copy().astype(object)
     for col in frame.columns:
         series = frame[col]

@@ -6,7 +6,10 @@ Three tools, used by the report pipeline and available to users:
   ``min_cell`` people (default 11, as the US Centers for Medicare & Medicaid
   Services do), every cell from which a hidden one could be recovered by
   subtraction from a shown total (complementary suppression), and every
-  estimate (mean, share, CI, rate) that rests on a hidden count.
+  estimate (mean, share, CI, rate) that rests on a hidden count.  It works on
+  one table; a whole report (many tables, figures and sentences showing the
+  same counts) is suppressed by one plan decided once over all of them:
+  :class:`groupeval.reporting.report.plan.SuppressionPlan`.
 * :func:`pseudonymise` replaces member ids with stable salted pseudonyms
   (HMAC-SHA256, truncated): the same id and salt always give the same
   pseudonym; without the salt the id cannot be recovered by hashing guesses.
@@ -361,20 +364,28 @@ def suppress(table: pd.DataFrame, *, count_columns: str | Sequence[str], min_cel
         out[est] = pd.to_numeric(out[est], errors="coerce").astype(float).mask(hide)
         out[est + FLAG_SUFFIX] = hide
     n_hidden = int(mask.to_numpy().sum())
-    out.attrs["suppression"] = {"audience": audience, "min_cell": min_cell, "n_hidden": n_hidden, "applied": True}
+    out.attrs["suppression"] = {"audience": audience, "min_cell": min_cell, "n_hidden": n_hidden, "applied": True,
+                                "count_columns": list(cols)}
     return out
 
 
 def mask_display(table: pd.DataFrame, *, marker: str | None = None, min_cell: int = DEFAULT_MIN_CELL,
-                 formatters: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """A display copy of a suppressed table: hidden cells show ``marker``, flag columns dropped.
+                 formatters: Mapping[str, Any] | None = None, estimate_marker: str | None = None) -> pd.DataFrame:
+    """A display copy of a suppressed table: hidden cells show a mark, flag columns dropped.
 
-    ``marker`` defaults to ``"<{min_cell}"`` (e.g. ``"<11"``); note that a
-    complementary-suppressed cell shows the same marker, so the marker means
-    "not shown to protect privacy", not literally "fewer than 11".
-    ``formatters`` maps column -> function(value) -> str for shown values.
+    Hidden counts of people show ``marker`` (default ``"<{min_cell}"``, e.g.
+    ``"<11"``; a complementary-suppressed count shows the same mark, so it
+    means "not shown to protect privacy").  Hidden estimates (means, shares,
+    CIs, p values) are not counts and never show ``"<11"``: they show
+    ``estimate_marker`` (default ``"—, not shown: fewer than 11 people"``).
+    Which columns are counts comes from :func:`suppress` (``attrs``); without
+    it every hidden cell shows ``marker``.  ``formatters`` maps column ->
+    function(value) -> str for shown values.
     """
     marker = f"<{min_cell}" if marker is None else marker
+    estimate_marker = (f"—, not shown: fewer than {min_cell} people" if estimate_marker is None
+                       else estimate_marker)
+    counts = (table.attrs.get("suppression") or {}).get("count_columns")
     formatters = dict(formatters or {})
     flags = [c for c in table.columns if c.endswith(FLAG_SUFFIX) and c[: -len(FLAG_SUFFIX)] in table.columns]
     out = table.drop(columns=flags).astype(object)
@@ -384,7 +395,7 @@ def mask_display(table: pd.DataFrame, *, marker: str | None = None, min_cell: in
             out[c] = [("" if pd.isna(v) else f(v)) if not isinstance(v, str) else v for v in table[c]]
     for flag in flags:
         c = flag[: -len(FLAG_SUFFIX)]
-        out.loc[table[flag].to_numpy(bool), c] = marker
+        out.loc[table[flag].to_numpy(bool), c] = marker if counts is None or c in counts else estimate_marker
     return out
 
 

@@ -1,29 +1,28 @@
-"""The programme evaluation report: validate, run the notebook, write offline HTML + tables.
+"""The programme evaluation report, built in the calling process.
 
 ``groupeval report PATH --out report.html`` calls :func:`build_report`:
 
-1. the data are loaded and validated with :func:`groupeval.load` (a
+1. the output path is checked before any work (a folder, or a folder that
+   cannot be written, is refused);
+2. the data are loaded and validated with :func:`groupeval.load` (a
    :class:`~groupeval.exceptions.GroupevalError` propagates, so the command
-   line prints the validation problems, never a traceback); this runs in a
-   thread while the notebook kernel starts and imports its libraries;
-2. the notebook ``02_evaluation_report.ipynb`` is executed with nbclient on
-   those data (progress ``[k/n]`` on stderr), with the parameters
-   ``data_path, programme, period, audience, min_cell, out_dir``;
-3. the executed notebook is exported to one self-contained HTML file (no
-   code, figures embedded as base64 PNG, CSS inlined, nothing fetched from
-   the network);
-4. the tables the report shows are written beside it: ``<stem>_tables/`` (one
-   CSV per table) and ``<stem>_tables.xlsx`` (one sheet per table + README).
+   line prints the problems, never a traceback);
+3. :class:`~.evaluation.Evaluation` runs every analysis once, in this process;
+4. :func:`~.sections.build_document` registers every count of every table,
+   figure and sentence in one :class:`~.plan.SuppressionPlan`, decides it
+   once, and writes the board summary and the technical appendix;
+5. the HTML (jinja2, autoescaped, figures embedded), the tables (CSV per
+   table + one XLSX, formulas neutralised) and optionally a PDF (headless
+   Chromium) and a Word file (python-docx) are written under temporary names
+   and renamed into place together.
 
-For ``audience="funder"`` or ``"public"`` every table, figure label and
-sentence goes through small-cell suppression (:mod:`groupeval.privacy`);
-member ids appear in no audience's output.
+Progress goes to stderr throughout.  The shipped notebooks are executable
+documents for researchers (run with papermill); the report does not need
+Jupyter.
 """
 from __future__ import annotations
 
-import pickle
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -31,42 +30,78 @@ from typing import Any, TextIO
 
 from ...base.exceptions import ConfigError
 from ..privacy import DEFAULT_MIN_CELL, check_audience
-from ._run import (
-    NOTEBOOKS,
-    ReportError,
-    check_offline,
-    execute_notebook,
-    export_html,
-    inject_parameters,
-    notebook_path,
-    prewarm_export,
-)
-from .tables import ReportTables, format_table_html
+from .errors import ReportError
+from .evaluation import Evaluation
+from .export import check_writable, staged, tables_paths, write_tables
+from .html import check_offline, render_html
 
-__all__ = ["build_report", "run_notebook", "load_dataset", "ReportTables", "ReportError", "notebook_path",
-           "execute_notebook", "export_html", "check_offline", "format_table_html", "inject_parameters",
-           "NOTEBOOKS", "tables_paths"]
+__all__ = ["build_report", "load_dataset", "ReportError", "Evaluation", "tables_paths", "check_offline",
+           "render_html", "Progress", "missing_extra", "REPORT_EXTRA"]
+
+#: What ``pip install "groupeval[report]"`` adds (the command says so when one is missing).
+REPORT_EXTRA = ("jinja2", "docx")
 
 
-def tables_paths(out: str | Path) -> tuple[Path, Path]:
-    """Where :func:`build_report` writes the tables for the HTML file ``out``: (CSV folder, XLSX file)."""
-    out = Path(out)
-    folder = out.with_name(out.stem + "_tables")
-    return folder, folder.with_name(folder.name + ".xlsx")
+def missing_extra(*, docx: bool = False) -> str:
+    """``""`` when the report's optional dependencies are importable, else the one-line fix."""
+    import importlib
+
+    need = ["jinja2"] + (["docx"] if docx else [])
+    missing = []
+    for m in need:
+        try:
+            importlib.import_module(m)
+        except ImportError:
+            missing.append(m)
+    if not missing:
+        return ""
+    names = {"jinja2": "jinja2", "docx": "python-docx"}
+    return (f"the report needs {', '.join(names[m] for m in missing)}: "
+            'pip install "groupeval[report]"')
 
 
-def load_dataset(data_path: str | Path | None = None, cache: str | Path | None = None):
-    """The Dataset a report notebook works on.
+class Progress:
+    """``  3.2s  step`` lines on a stream (stderr), or nothing.
 
-    ``cache`` is a pickle written by :func:`build_report` after it validated
-    the data (so the notebook does not read and validate the files twice);
-    otherwise ``data_path`` is loaded with :func:`groupeval.load`, or, when
-    ``data_path`` is None, the synthetic sample :func:`groupeval.sample.generate`
-    is used.
+    A step that runs longer than ``heartbeat`` seconds (a model on a large programme) gets a
+    ``still working`` line every ``heartbeat`` seconds, so progress is shown throughout.
     """
-    if cache:
-        with open(cache, "rb") as fh:
-            return pickle.load(fh)
+
+    def __init__(self, stream: TextIO | None, heartbeat: float = 20.0):
+        self.stream = stream
+        self.t0 = time.perf_counter()
+        self.heartbeat = heartbeat
+        self._msg = ""
+        self._last = self.t0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        if stream is not None and heartbeat > 0:
+            threading.Thread(target=self._beat, name="groupeval-progress", daemon=True).start()
+
+    def _write(self, text: str) -> None:
+        assert self.stream is not None  # noqa: S101 - only called with a stream
+        with self._lock:
+            self.stream.write(f"{time.perf_counter() - self.t0:6.1f}s  {text}\n")
+            self.stream.flush()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.heartbeat / 4):
+            now = time.perf_counter()
+            if self._msg and now - self._last >= self.heartbeat:
+                self._last = now
+                self._write(f"... still working: {self._msg}")
+
+    def __call__(self, msg: str) -> None:
+        self._msg, self._last = msg, time.perf_counter()
+        if self.stream is not None:
+            self._write(msg)
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+def load_dataset(data_path: str | Path | None = None) -> Any:
+    """The Dataset a notebook works on: ``data_path`` loaded, or the synthetic sample when None."""
     if data_path is None or str(data_path) == "":
         from ...sample import generate
 
@@ -76,78 +111,98 @@ def load_dataset(data_path: str | Path | None = None, cache: str | Path | None =
     return load(data_path)
 
 
-def _say(stream: TextIO | None, msg: str) -> None:
-    if stream is not None:
-        stream.write(msg + "\n")
-        stream.flush()
+def _prewarm() -> threading.Thread:
+    """Import what the analyses and figures need in a thread (reading and validating release the GIL)."""
+
+    def work() -> None:
+        try:
+            import lifelines  # noqa: F401
+            import matplotlib.backends.backend_agg  # noqa: F401
+            import matplotlib.figure  # noqa: F401
+            import scipy.stats  # noqa: F401
+            import statsmodels.formula.api  # noqa: F401
+        except Exception:  # noqa: BLE001 - an import that fails here fails again, with its message, where it is used
+            pass
+
+    t = threading.Thread(target=work, name="groupeval-prewarm", daemon=True)
+    t.start()
+    return t
 
 
-def run_notebook(name: str, out: str | Path, *, parameters: dict[str, Any], progress: bool = True,
-                 dataset: Any = None, title: Any = None) -> Path:
-    """Execute a shipped notebook with ``parameters`` and write it as offline HTML to ``out``.
-
-    ``dataset`` (a :class:`~groupeval.Dataset`, or a zero-argument function
-    returning one, run in a thread while the kernel starts) is handed to the
-    notebook through a temporary pickle (parameter ``dataset_cache``).
-    """
+def _check_args(audience: str, min_cell: Any, out: str | Path) -> Path:
+    check_audience(audience)
+    if isinstance(min_cell, bool) or not isinstance(min_cell, int) or min_cell < 1:
+        raise ConfigError(f"min_cell must be a whole number of at least 1, got {min_cell!r}.")
     out = Path(out)
-    with tempfile.TemporaryDirectory(prefix="groupeval-report-") as tmp:
-        params = dict(parameters)
-        before = None
-        if dataset is not None:
-            cache = Path(tmp) / "dataset.pkl"
-            params["dataset_cache"] = str(cache)
-            result: dict[str, Any] = {}
-            worker = None
-            if callable(dataset):
-                def _work() -> None:
-                    try:
-                        result["dataset"] = dataset()
-                    except BaseException as err:  # re-raised in the main thread
-                        result["error"] = err
-
-                worker = threading.Thread(target=_work, name="groupeval-load", daemon=True)
-                worker.start()
-            else:
-                result["dataset"] = dataset
-
-            def before() -> None:
-                if worker is not None:
-                    worker.join()
-                if "error" in result:
-                    raise result["error"]
-                with open(cache, "wb") as fh:
-                    pickle.dump(result["dataset"], fh, protocol=pickle.HIGHEST_PROTOCOL)
-
-        nb = execute_notebook(notebook_path(name), params, cwd=tmp, progress=progress, before_parameters=before)
-    html_text = export_html(nb, title=title() if callable(title) else title)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html_text, encoding="utf-8")
+    if out.exists() and out.is_dir():
+        raise ReportError(f"--out {out} is a folder; give a file name, e.g. {out / 'report.html'}.")
+    if out.suffix.lower() not in (".html", ".htm"):
+        out = out.with_name(out.name + ".html")
+    check_writable(out)
     return out
 
 
-def build_report(path: str | Path, out: str | Path, *, audience: str = "program",
+def _write_outputs(doc: Any, out: Path, *, pdf: bool, docx: bool, say: Progress) -> tuple[Path, Path]:
+    """HTML, tables, and optionally PDF and DOCX: staged under temporary names, renamed together at the end."""
+    folder, xlsx = tables_paths(out)
+    say("writing the HTML report and its tables")
+    with staged(out.parent) as outputs:
+        n_tables = len(doc.tables())
+        footer = (f"The {n_tables} tables of this report are in {folder.name}/ (CSV, unrounded; hidden cells "
+                  f"empty, marked in *_suppressed columns) and in {xlsx.name}.")
+        html_text = render_html(doc, footer=footer)
+        html_tmp = outputs.path(out)
+        html_tmp.write_text(html_text, encoding="utf-8")
+        job = None
+        if pdf:  # Chromium prints while the tables and the Word document are written
+            from .pdf import PdfJob
+
+            say("printing the PDF (headless Chromium)")
+            job = PdfJob(html_tmp, outputs.path(out.with_suffix(".pdf")))
+        try:
+            write_tables(doc, outputs, folder, xlsx)
+            if docx:
+                from .word import write_docx
+
+                say("writing the Word document")
+                write_docx(doc, outputs.path(out.with_suffix(".docx")))
+        except BaseException:  # Ctrl-C or an error: stop the browser, keep nothing
+            if job is not None:
+                job.kill()
+            raise
+        if job is not None:
+            job.wait()
+    return folder, xlsx
+
+
+def build_report(path: str | Path | None, out: str | Path, *, audience: str = "program",
                  min_cell: int = DEFAULT_MIN_CELL, programme: str | None = None, period: str | None = None,
-                 progress: bool = True, load_options: dict[str, Any] | None = None) -> Path:
+                 progress: bool | TextIO = True, pdf: bool = False, docx: bool = False,
+                 dataset: Any = None, load_options: dict[str, Any] | None = None) -> Path:
     """Build the programme evaluation report from a programme's files.
 
     Parameters
     ----------
     path
-        Folder of programme files or a TOML config (as :func:`groupeval.load`).
+        Folder of programme files or a TOML config (as :func:`groupeval.load`);
+        ignored when ``dataset`` is given.
     out
         HTML file to write (``.html`` added when missing).
     audience
         ``"program"`` (default) or ``"research"``: full detail for people
         inside the programme; ``"funder"`` or ``"public"``: every count below
-        ``min_cell`` and every cell or estimate that would reveal one is hidden.
+        ``min_cell`` and every number that would reveal one is hidden.
     min_cell
         Smallest count of people shown to funder/public audiences (default 11).
     programme, period
-        Shown in the title; ``programme`` defaults to the config's name
-        (``dataset.meta["programme"]``).
+        Shown in the title; ``programme`` defaults to the config's name.
     progress
-        Print ``[k/n]`` cell progress on stderr.
+        Print progress lines on stderr (or on the given stream).
+    pdf, docx
+        Also write ``<stem>.pdf`` (headless Chromium) and ``<stem>.docx``
+        (python-docx: summary, citable sentences, methods, key tables).
+    dataset
+        An already validated :class:`~groupeval.Dataset` (skips loading).
     load_options
         Keywords for :func:`groupeval.load` (e.g. ``{"pseudonymise": True}``).
 
@@ -155,45 +210,44 @@ def build_report(path: str | Path, out: str | Path, *, audience: str = "program"
     -------
     Path
         The HTML file.  Beside it: ``<stem>_tables/NN_<table>.csv`` and
-        ``<stem>_tables.xlsx``.
+        ``<stem>_tables.xlsx`` (and the PDF / DOCX when asked for).
 
     Raises
     ------
     GroupevalError
-        The data do not validate (every problem listed), or a bad argument
-        (:class:`~groupeval.exceptions.ConfigError`), or the notebook failed
-        (:class:`ReportError`).
+        The data do not validate (every problem listed), a bad argument
+        (:class:`~groupeval.exceptions.ConfigError`), or an output that cannot
+        be written (:class:`ReportError`) -- checked before any work.
     """
-    check_audience(audience)
-    if isinstance(min_cell, bool) or not isinstance(min_cell, int) or min_cell < 1:
-        raise ConfigError(f"min_cell must be a whole number of at least 1, got {min_cell!r}.")
-    out = Path(out)
-    if out.suffix.lower() not in (".html", ".htm"):
-        out = out.with_name(out.name + ".html")
-    stream = sys.stderr if progress else None
-    t0 = time.perf_counter()
-    from ...validation.load import load
+    out = _check_args(audience, min_cell, out)
+    fix = missing_extra(docx=docx)
+    if fix:
+        raise ReportError(fix)
+    if pdf:
+        from .pdf import find_chromium
 
-    folder, _ = tables_paths(out)
-    params = {"data_path": str(path), "programme": programme, "period": period or "", "audience": audience,
-              "min_cell": int(min_cell), "out_dir": str(folder.resolve())}
-    loaded: dict[str, Any] = {}
+        find_chromium()  # refuse before any work when no browser can print
+    say = Progress(sys.stderr if progress is True else (progress or None))
+    try:
+        warm = _prewarm()  # the analysis and figure libraries import while the files are read
+        if dataset is None:
+            from ...validation.load import load
 
-    def validate():
-        # runs in a thread while the report kernel starts and imports (2 cores: real overlap)
-        dataset = load(path, **(load_options or {}))  # GroupevalError propagates: the CLI prints the problems
-        loaded["dataset"] = dataset
-        _say(stream, f"Validated {path} in {time.perf_counter() - t0:.1f}s")
-        prewarm_export()  # import nbconvert while the kernel computes, not after
-        return dataset
+            say(f"reading and validating {path}")
+            if path is None:
+                raise ConfigError("build_report needs the programme's folder or config (path), or dataset=.")
+            dataset = load(path, **(load_options or {}))  # GroupevalError propagates: the CLI prints the problems
+        warm.join()
+        ev = Evaluation(dataset, audience=audience, min_cell=min_cell)
+        ev.compute_all(progress=say)
+        for key, err in ev.errors.items():
+            say(f"note: {key} not shown ({err})")
+        from .sections import build_document
 
-    _say(stream, f"Reading and validating {path} while the report kernel starts ...")
-    def title() -> str:
-        ds = loaded.get("dataset")
-        name = programme or (ds.meta.get("programme") if ds is not None else None) or "Peer support programme"
-        return f"{name}: evaluation report"
-
-    run_notebook("02_evaluation_report", out, parameters=params, progress=progress, dataset=validate, title=title)
-    _say(stream, f"Report written in {time.perf_counter() - t0:.1f}s: {out} (tables in {folder.name}/ and "
-                 f"{folder.name}.xlsx)")
+        name = programme or dataset.meta.get("programme") or "Peer support programme"
+        doc, _ = build_document(ev, programme=str(name), period=period or "", progress=say)
+        folder, xlsx = _write_outputs(doc, out, pdf=pdf, docx=docx, say=say)
+        say(f"report written: {out} (tables in {folder.name}/ and {xlsx.name})")
+    finally:
+        say.close()
     return out
