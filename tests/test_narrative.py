@@ -1098,3 +1098,11 @@ def test_every_method_key_a_statistics_result_can_list_has_words_and_references(
     assert not missing, f"add these method keys to reporting/narrative/citations.py METHODS: {missing}"
     unknown_refs = sorted(r for m in METHODS.values() for r in m.refs if r not in METHOD_REFERENCES)
     assert not unknown_refs, unknown_refs
+
+
+def test_change_sentence_without_an_instrument_says_scores_once():
+    row = pd.Series({"pre": "baseline", "post": "week_26", "n": 30, "mean_pre": 10.0, "mean_post": 12.0,
+                     "sd_pre": 2.0, "sd_post": 2.0, "mean_change": 2.0, "ci_low": 1.0, "ci_high": 3.0, "t": 4.0,
+                     "df": 29.0, "p_value": 0.001, "d_z": 0.7, "d_z_ci_low": 0.3, "d_z_ci_high": 1.1})
+    text = N.change_sentence(row)
+    assert text.startswith("Scores rose") and "Scores scores" not in text

@@ -278,7 +278,8 @@ def change_sentence(change: Any, *, instrument: Any = None, group: str | None = 
         if by:
             group = group_phrase(by[0], row[by[0]])
     lead = f"{group}, " if group else ""
-    subject = f"{instrument_name(instrument, style)} scores"
+    name = instrument_name(instrument, style)
+    subject = name if name == "Scores" else f"{name} scores"  # no instrument: just "Scores"
     pre, post = timepoint_text(row["pre"], style, timepoints), timepoint_text(row["post"], style, timepoints)
     n = int(row["n"])
     if is_suppressed(n, mc) or n < 2:
