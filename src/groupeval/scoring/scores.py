@@ -10,7 +10,7 @@ severity bands and item flags.  It is vectorised over the item matrix
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -161,7 +161,7 @@ def item_matrix(responses: pd.DataFrame, columns: Sequence[str], inst: Instrumen
     if bad is not None and bad.any():
         rows, js = np.nonzero(bad)
         labels = _row_labels(responses, rows, subject, time)
-        for (f, r, who), j, v in zip(labels, js, X[rows, js]):
+        for (f, r, who), j, v in zip(labels, js.tolist(), X[rows, js]):
             v_out = int(v) if float(v).is_integer() else float(v)
             problems.append(Problem(
                 f, r, columns[j], v_out,
@@ -197,7 +197,7 @@ def _bands(values: np.ndarray, inst: Instrument) -> pd.Categorical:
     if not labels:
         return pd.Categorical.from_codes(np.full(len(values), -1), categories=[], ordered=True)
     edges = np.array([lo for lo, _ in inst.bands])
-    side = "right" if inst.bands_closed == "left" else "left"
+    side: Literal["left", "right"] = "right" if inst.bands_closed == "left" else "left"
     codes = np.searchsorted(edges, values, side=side) - 1
     if inst.bands_closed == "right":
         codes = np.where(values == edges[0], 0, codes)
