@@ -263,7 +263,8 @@ def attendance_summary(dataset: Dataset, dropout: Dropout | str | Mapping | None
     >>> ds = ge.sample.generate(seed=1)
     >>> summ = ge.attendance_summary(ds)                        # default rule
     >>> summ = ge.attendance_summary(ds, dropout="strict")      # 2 misses
-    >>> summ["status"].value_counts()
+    >>> summ["status"].value_counts().to_dict()
+    {'dropped': 104, 'active': 74, 'completed': 64}
     """
     return member_summary(dataset, as_dropout(dropout), stacklevel=2).copy()
 

@@ -537,10 +537,17 @@ def retention(dataset: Dataset, by: str | None = None, *, dropout: Dropout | str
     >>> import groupeval as ge
     >>> ds = ge.sample.generate(seed=1)
     >>> res = ge.retention(ds, by="group_type")
-    >>> res.summary[["group_type", "n", "n_groups", "median_weeks", "retention_12w", "retention_12w_ci_low_cluster"]]
-    >>> res.test          # robust score test clustered by group
-    >>> res.logrank       # member-level, secondary
-    >>> res.plot()
+    >>> res.summary[["group_type", "n", "n_groups"]]
+                   group_type   n  n_groups
+    0                 12-step  63         3
+    1        cancer survivors  51         3
+    2  mental-health recovery  63         3
+    3   postpartum depression  62         3
+    >>> str(res.test["method"].iloc[0])
+    'robust score log-rank test, clustered by group'
+
+    ``res.test`` is the robust score test clustered by group; ``res.logrank``
+    the member-level log-rank (secondary); ``res.plot()`` draws the curves.
     """
     level_ci = ci_level(ci, alpha, "retention")
     times = _check_args(times, min_at_risk)
