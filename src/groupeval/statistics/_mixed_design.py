@@ -268,12 +268,58 @@ class MixedDesign:
         return out
 
 
-def build_design(scores: pd.DataFrame, dataset: Any, *, dv: str, time: str, covariates: Sequence[str],
-                 group: str, subject: str, time_values: Sequence[str] | None, by: str | None, time_as: str,
-                 time_map: Mapping[Any, Any] | None, need_numeric_time: bool) -> MixedDesign:
-    """Codes, design matrix and numeric time of the mixed model; rows with a missing value are left out (warned)."""
+class _Columns:
+    """The design matrix as it is built: columns, their names, and which term owns which columns."""
+
+    def __init__(self, gcode: np.ndarray, keep: np.ndarray) -> None:
+        self.gcode, self.keep = gcode, keep
+        self.n_g = int(gcode.max()) + 1
+        self.cols: list[np.ndarray] = [np.ones(len(gcode))]
+        self.names = ["Intercept"]
+        self.terms: dict[str, list[int]] = {}
+        self.factor_groups: dict[str, dict[str, int]] = {}
+        self.group_level: dict[str, bool] = {}
+
+    def add(self, term: str, arrays: list[np.ndarray], labels: list[str]) -> None:
+        self.terms[term] = list(range(len(self.names), len(self.names) + len(labels)))
+        self.cols.extend(arrays)
+        self.names.extend(labels)
+
+    def relevel(self, f: _Factor) -> tuple[np.ndarray, list[str]]:
+        """A factor's codes on the kept rows, renumbered over the levels that occur there."""
+        codes = f.codes[self.keep]
+        used = np.flatnonzero(np.bincount(codes, minlength=len(f.levels)) > 0)
+        return _contiguous(codes), [f.levels[i] for i in used]
+
+    def groups_per(self, codes: np.ndarray, k: int) -> np.ndarray:
+        """Number of groups with rows in each of the k levels (O(n): a k x G presence table)."""
+        present = np.bincount(codes * self.n_g + self.gcode, minlength=k * self.n_g) > 0
+        return present.reshape(k, self.n_g).sum(axis=1)
+
+    def is_group_level(self, values: np.ndarray) -> bool:
+        """True when the value is the same on every row of a group (O(n), no sort)."""
+        last = np.empty(self.n_g, dtype=values.dtype)
+        last[self.gcode] = values  # one of each group's values
+        return bool(np.array_equal(values, last[self.gcode]))
+
+    def add_factor(self, name: str, codes: np.ndarray, levels: list[str]) -> None:
+        self.add(name, [(codes == k).astype(float) for k in range(1, len(levels))],
+                 [f"{name}[T.{lv}]" for lv in levels[1:]])
+        self.factor_groups[name] = dict(zip(levels, self.groups_per(codes, len(levels)).tolist(), strict=True))
+        self.group_level[name] = self.is_group_level(codes)
+
+    def matrix(self) -> np.ndarray:
+        X = np.empty((len(self.gcode), len(self.cols)))
+        for j, arr in enumerate(self.cols):
+            X[:, j] = arr
+        self.cols.clear()
+        return X
+
+
+def _scored_frame(scores: pd.DataFrame, dataset: Any, *, dv: str, time: str, covariates: list[str], group: str,
+                  subject: str, by: str | None) -> pd.DataFrame:
+    """The scores with the group, ``by`` and covariate columns attached; checks names and the score dtype."""
     check_frame(scores, [subject, time, dv])
-    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
     clash = [c for c in covariates if c in (time, dv, subject, group, by)]
     if clash:
         raise ConfigError(f"covariate(s) {clash} are already in the model (time, score, member, group or by); "
@@ -283,24 +329,27 @@ def build_design(scores: pd.DataFrame, dataset: Any, *, dv: str, time: str, cova
     if not pd.api.types.is_numeric_dtype(df[dv]) or pd.api.types.is_bool_dtype(df[dv]):
         raise ValidationError(f"column {dv!r} must hold numeric scores; got dtype {df[dv].dtype}. Pass `dv=` "
                               "naming the score column.")
-    y_all = df[dv].to_numpy(dtype=float, na_value=np.nan)
-    tcol = df[time]
+    return df
+
+
+def _time_codes(tcol: pd.Series, time_values: Sequence[str] | None, dataset: Any) -> tuple[np.ndarray, list[str]]:
+    """Each row's timepoint code in the timepoint order (-1 where missing) and the ordered labels."""
     t_raw, t_lab = _factorise(tcol)  # each column is hashed once; the rest works on integer codes
     if isinstance(tcol.dtype, pd.CategoricalDtype):
         present = pd.Series(pd.Categorical(t_lab, categories=[str(c) for c in tcol.cat.categories]))
     else:
         present = pd.Series(t_lab, dtype=object)
     levels = time_levels(present, time_values, dataset)
-    tcode_all = _recode(t_raw, t_lab, levels)
-    g_raw = pd.factorize(df[group], use_na_sentinel=True)[0].astype(np.int64)  # codes only: no labels needed
-    m_raw = pd.factorize(df[subject], use_na_sentinel=True)[0].astype(np.int64)
-    ok = np.isfinite(y_all) & (tcode_all >= 0)
-    # rows that have a score but miss a grouping or covariate value are left out and counted
-    miss_cols: dict[str, np.ndarray] = {group: g_raw < 0, subject: m_raw < 0}
+    return _recode(t_raw, t_lab, levels), levels
+
+
+def _predictors(df: pd.DataFrame, by: str | None, covariates: list[str], miss_cols: dict[str, np.ndarray]
+                ) -> tuple[dict[str, np.ndarray], list[_Factor], _Factor | None]:
+    """Numeric covariates, factor covariates and the ``by`` factor; each one's missing rows go to ``miss_cols``."""
     factors: list[_Factor] = []
     numeric: dict[str, np.ndarray] = {}
     by_f: _Factor | None = None
-    for c in [*( [by] if by else []), *covariates]:
+    for c in [*([by] if by else []), *covariates]:
         col = df[c]
         if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col) and c != by:
             v = col.to_numpy(dtype=float, na_value=np.nan)
@@ -308,14 +357,18 @@ def build_design(scores: pd.DataFrame, dataset: Any, *, dv: str, time: str, cova
             miss_cols[c] = ~np.isfinite(v)
         else:
             raw, lab = _factorise(col)
-            order = sorted(set(lab))
-            f = _Factor(c, _recode(raw, lab, order), order)
+            f = _Factor(c, _recode(raw, lab, sorted(set(lab))), sorted(set(lab)))
             miss_cols[c] = f.codes < 0
             if c == by:
                 by_f = f
             else:
                 factors.append(f)
-    incomplete = np.zeros(len(y_all), dtype=bool)
+    return numeric, factors, by_f
+
+
+def _incomplete_rows(ok: np.ndarray, miss_cols: dict[str, np.ndarray]) -> tuple[np.ndarray, int, str]:
+    """Rows with a score but a missing grouping or covariate value: left out, counted and warned."""
+    incomplete = np.zeros(len(ok), dtype=bool)
     what = []
     for c, mask in miss_cols.items():
         hit = ok & mask
@@ -326,7 +379,58 @@ def build_design(scores: pd.DataFrame, dataset: Any, *, dv: str, time: str, cova
     note = ""
     if n_dropped:
         note = f"{n_dropped} score row(s) left out for missing {', '.join(what)}"
-        warnings.warn(f"mixed_model: {note}.", DataQualityWarning, stacklevel=3)
+        warnings.warn(f"mixed_model: {note}.", DataQualityWarning, stacklevel=4)
+    return incomplete, n_dropped, note
+
+
+def _add_covariates(b: _Columns, covariates: list[str], numeric: dict[str, np.ndarray],
+                    factors: list[_Factor]) -> list[str]:
+    for c in covariates:
+        if c in numeric:
+            v = numeric[c][b.keep]
+            if np.ptp(v) == 0:
+                raise ValidationError(f"covariate {c!r} is constant among the rows with scores; drop it.")
+            b.add(c, [v], [c])
+            b.group_level[c] = b.is_group_level(v)
+        else:
+            codes, lv = b.relevel(next(f for f in factors if f.name == c))
+            if len(lv) < 2:
+                raise ValidationError(f"covariate {c!r} has a single level ({lv}) among the rows with scores; "
+                                      "drop it.")
+            b.add_factor(c, codes, lv)
+    return list(covariates)
+
+
+def _add_interaction(b: _Columns, *, time: str, by: str, time_as: str, levels: list[str], by_levels: list[str],
+                     bcode: np.ndarray, t_numeric: np.ndarray | None) -> None:
+    nb, T = len(by_levels) - 1, len(levels)
+    bd = [(bcode == k).astype(float) for k in range(1, nb + 1)]
+    if time_as == "categorical":
+        # time varies fastest within each by level (R's and patsy's column order)
+        arrays = [b.cols[b.terms[time][t]] * bd[k] for k in range(nb) for t in range(T - 1)]
+        labels = [f"{time}[T.{levels[t + 1]}]:{by}[T.{by_levels[k + 1]}]" for k in range(nb) for t in range(T - 1)]
+    else:
+        if t_numeric is None:  # pragma: no cover - linear time always has its numbers
+            raise ValidationError("linear time needs numeric timepoints.")
+        arrays = [t_numeric * bd[k] for k in range(nb)]
+        labels = [f"{time}:{by}[T.{by_levels[k + 1]}]" for k in range(nb)]
+    b.add(f"{time}:{by}", arrays, labels)
+
+
+def build_design(scores: pd.DataFrame, dataset: Any, *, dv: str, time: str, covariates: Sequence[str],
+                 group: str, subject: str, time_values: Sequence[str] | None, by: str | None, time_as: str,
+                 time_map: Mapping[Any, Any] | None, need_numeric_time: bool) -> MixedDesign:
+    """Codes, design matrix and numeric time of the mixed model; rows with a missing value are left out (warned)."""
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
+    df = _scored_frame(scores, dataset, dv=dv, time=time, covariates=covariates, group=group, subject=subject, by=by)
+    y_all = df[dv].to_numpy(dtype=float, na_value=np.nan)
+    tcode_all, levels = _time_codes(df[time], time_values, dataset)
+    g_raw = pd.factorize(df[group], use_na_sentinel=True)[0].astype(np.int64)  # codes only: no labels needed
+    m_raw = pd.factorize(df[subject], use_na_sentinel=True)[0].astype(np.int64)
+    ok = np.isfinite(y_all) & (tcode_all >= 0)
+    miss_cols: dict[str, np.ndarray] = {group: g_raw < 0, subject: m_raw < 0}
+    numeric, factors, by_f = _predictors(df, by, covariates, miss_cols)
+    incomplete, n_dropped, note = _incomplete_rows(ok, miss_cols)
     keep = np.flatnonzero(ok & ~incomplete)
     tcode = tcode_all[keep]
     used_levels = np.flatnonzero(np.bincount(tcode, minlength=len(levels)) > 0)
@@ -336,102 +440,37 @@ def build_design(scores: pd.DataFrame, dataset: Any, *, dv: str, time: str, cova
     if len(used_levels) < len(levels):  # a timepoint whose every score row was left out
         levels = [levels[i] for i in used_levels]
         tcode = _contiguous(tcode)
-    gcode = _contiguous(g_raw[keep])
-    mcode = _contiguous(m_raw[keep])
-    weeks = None
-    t_numeric = None
+    gcode, mcode = _contiguous(g_raw[keep]), _contiguous(m_raw[keep])
+    weeks, t_numeric = None, None
     if time_as == "linear" or need_numeric_time:
         weeks = time_numbers(levels, time_map)
         t_numeric = np.array([weeks[lv] for lv in levels])[tcode]
-    T = len(levels)
-    n = len(y)
-    cols: list[np.ndarray] = [np.ones(n)]
-    names = ["Intercept"]
-    terms: dict[str, list[int]] = {}
-    factor_groups: dict[str, dict[str, int]] = {}
-    group_level: dict[str, bool] = {}
-
-    def add(term: str, arrays: list[np.ndarray], labels: list[str]) -> None:
-        terms[term] = list(range(len(names), len(names) + len(labels)))
-        cols.extend(arrays)
-        names.extend(labels)
-
+    b = _Columns(gcode, keep)
     if time_as == "categorical":
-        add(time, [(tcode == k).astype(float) for k in range(1, T)], [f"{time}[T.{lv}]" for lv in levels[1:]])
+        b.add(time, [(tcode == k).astype(float) for k in range(1, len(levels))],
+              [f"{time}[T.{lv}]" for lv in levels[1:]])
     else:
-        assert t_numeric is not None
-        add(time, [t_numeric], [time])
-    bcode = None
-    by_levels = None
-
-    def relevel(f: _Factor) -> tuple[np.ndarray, list[str]]:
-        codes = f.codes[keep]
-        used = np.flatnonzero(np.bincount(codes, minlength=len(f.levels)) > 0)
-        return _contiguous(codes), [f.levels[i] for i in used]
-
-    n_g = int(gcode.max()) + 1
-
-    def groups_per(codes: np.ndarray, k: int) -> np.ndarray:
-        """Number of groups with rows in each of the k levels (O(n): a k x G presence table)."""
-        present = np.bincount(codes * n_g + gcode, minlength=k * n_g) > 0
-        return present.reshape(k, n_g).sum(axis=1)
-
-    def is_group_level(values: np.ndarray) -> bool:
-        """True when the value is the same on every row of a group (O(n), no sort)."""
-        last = np.empty(n_g, dtype=values.dtype)
-        last[gcode] = values  # one of each group's values
-        return bool(np.array_equal(values, last[gcode]))
-
+        if t_numeric is None:  # pragma: no cover - computed above for linear time
+            raise ValidationError("linear time needs numeric timepoints.")
+        b.add(time, [t_numeric], [time])
+    bcode, by_levels = None, None
     if by_f is not None and by is not None:
-        bcode, by_levels = relevel(by_f)
+        bcode, by_levels = b.relevel(by_f)
         if len(by_levels) < 2:
             raise ValidationError(f"`by={by!r}` has a single level ({by_levels}) among the rows with scores; "
                                   "a comparison needs two or more.")
-        add(by, [(bcode == k).astype(float) for k in range(1, len(by_levels))],
-            [f"{by}[T.{lv}]" for lv in by_levels[1:]])
-        factor_groups[by] = dict(zip(by_levels, groups_per(bcode, len(by_levels)).tolist(), strict=True))
-        group_level[by] = is_group_level(bcode)
-    cov_terms = []
-    for c in covariates:
-        if c in numeric:
-            v = numeric[c][keep]
-            if np.ptp(v) == 0:
-                raise ValidationError(f"covariate {c!r} is constant among the rows with scores; drop it.")
-            add(c, [v], [c])
-            group_level[c] = is_group_level(v)
-        else:
-            f = next(f for f in factors if f.name == c)
-            codes, lv = relevel(f)
-            if len(lv) < 2:
-                raise ValidationError(f"covariate {c!r} has a single level ({lv}) among the rows with scores; "
-                                      "drop it.")
-            add(c, [(codes == k).astype(float) for k in range(1, len(lv))], [f"{c}[T.{x}]" for x in lv[1:]])
-            factor_groups[c] = dict(zip(lv, groups_per(codes, len(lv)).tolist(), strict=True))
-            group_level[c] = is_group_level(codes)
-        cov_terms.append(c)
-    if bcode is not None and by_levels is not None:
-        nb = len(by_levels) - 1
-        bd = [(bcode == k).astype(float) for k in range(1, nb + 1)]
-        if time_as == "categorical":
-            # time varies fastest within each by level (R's and patsy's column order)
-            arrays = [cols[terms[time][t]] * bd[b] for b in range(nb) for t in range(T - 1)]
-            labels = [f"{time}[T.{levels[t + 1]}]:{by}[T.{by_levels[b + 1]}]" for b in range(nb)
-                      for t in range(T - 1)]
-        else:
-            assert t_numeric is not None
-            arrays = [t_numeric * bd[b] for b in range(nb)]
-            labels = [f"{time}:{by}[T.{by_levels[b + 1]}]" for b in range(nb)]
-        add(f"{time}:{by}", arrays, labels)
-    X = np.empty((n, len(cols)))
-    for j, arr in enumerate(cols):
-        X[:, j] = arr
-    cols.clear()
+        b.add_factor(by, bcode, by_levels)
+    cov_terms = _add_covariates(b, covariates, numeric, factors)
+    if bcode is not None and by_levels is not None and by is not None:
+        _add_interaction(b, time=time, by=by, time_as=time_as, levels=levels, by_levels=by_levels, bcode=bcode,
+                         t_numeric=t_numeric)
+    X = b.matrix()
     rhs = [time + ("" if time_as == "categorical" else " (numeric)")]
     if by:
         rhs = [f"{rhs[0]} * {by}"]
-    rhs += list(covariates)
-    formula = f"{dv} ~ " + " + ".join(rhs)
-    return MixedDesign(y=y, X=X, names=names, gcode=gcode, mcode=mcode, tcode=tcode, levels=levels, time=time,
+    formula = f"{dv} ~ " + " + ".join([*rhs, *covariates])
+    return MixedDesign(y=y, X=X, names=b.names, gcode=gcode, mcode=mcode, tcode=tcode, levels=levels, time=time,
                        time_as=time_as, weeks=weeks, t_numeric=t_numeric, by=by, bcode=bcode, by_levels=by_levels,
-                       terms=terms, factor_groups=factor_groups, group_level=group_level, n_dropped=n_dropped,
-                       dropped_note=note, col_means=X.mean(axis=0), formula=formula, cov_terms=cov_terms)
+                       terms=b.terms, factor_groups=b.factor_groups, group_level=b.group_level,
+                       n_dropped=n_dropped, dropped_note=note, col_means=X.mean(axis=0), formula=formula,
+                       cov_terms=cov_terms)
