@@ -159,7 +159,6 @@ SIZE_ALLOWED = {
     "statistics/periods.py",            # 1,355 lines
     "validation/inspect.py",            # 714 lines
     "validation/identities.py",         # pseudonymise_frames
-    "reporting/plot_evidence.py",       # plot_benchmark
 }
 
 
