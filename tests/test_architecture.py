@@ -158,7 +158,6 @@ SIZE_ALLOWED = {
     # to split next (h/split2)
     "statistics/periods.py",            # 1,355 lines
     "validation/inspect.py",            # 714 lines
-    "validation/identities.py",         # pseudonymise_frames
 }
 
 
