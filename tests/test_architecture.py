@@ -155,7 +155,6 @@ SIZE_ALLOWED = {
     "statistics/lmm.py",                # 1,134 lines
     "statistics/mixed.py",              # mixed_model
     "reporting/report/evaluation.py",   # 687 lines
-    # to split next (h/split2)
 }
 
 
