@@ -101,7 +101,8 @@ class QualityReport:
     def _repr_html_(self) -> str:
         if not len(self.entries):
             return "<p>QualityReport: no rows excluded or repaired.</p>"
-        return "<p>QualityReport</p>" + self.by_reason().to_html(index=False)
+        table: str = self.by_reason().to_html(index=False)
+        return "<p>QualityReport</p>" + table
 
 
 @dataclass(frozen=True)
@@ -159,5 +160,5 @@ class Dataset:
         return f"Dataset({parts}, quality={len(self.quality)} entries)"
 
     def _repr_html_(self) -> str:
-        return "<p><b>groupeval Dataset</b></p>" + self.counts().to_html(index=False) + \
-            f"<p>Quality report: {len(self.quality)} entries.</p>"
+        table: str = self.counts().to_html(index=False)
+        return "<p><b>groupeval Dataset</b></p>" + table + f"<p>Quality report: {len(self.quality)} entries.</p>"

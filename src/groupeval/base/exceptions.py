@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "Problem",
@@ -93,7 +96,7 @@ class GroupevalError(ValueError):
             lines.append(f"  ... and {len(self.problems) - limit} more; see the .problems attribute.")
         return "\n".join(lines)
 
-    def to_frame(self):
+    def to_frame(self) -> pd.DataFrame:
         """The problems as a DataFrame (file, row, column, value, reason, fix)."""
         import pandas as pd
 

@@ -108,7 +108,8 @@ def _distinct_text(s: pd.Series) -> list[Any]:
         arr = s.array.__arrow_array__()
         if isinstance(arr, pa.ChunkedArray) and arr.num_chunks == 0:
             return []
-        return pc.unique(arr).drop_null().slice(0, MAX_DISTINCT).to_pylist()
+        found: list[Any] = pc.unique(arr).drop_null().slice(0, MAX_DISTINCT).to_pylist()
+        return found
     uniq = pd.unique(s.dropna().to_numpy(dtype=object))
     return list(uniq[:MAX_DISTINCT])
 

@@ -119,8 +119,8 @@ def _write_salt_file(path: Path) -> str:
     return value
 
 
-def resolve_salt(salt: str | bytes | None = None, *, directory: str | os.PathLike | None = None,
-                 salt_file: str | os.PathLike | None = None, create: bool = True) -> str:
+def resolve_salt(salt: str | bytes | None = None, *, directory: str | os.PathLike[str] | None = None,
+                 salt_file: str | os.PathLike[str] | None = None, create: bool = True) -> str:
     """Find the salt for pseudonyms, and refuse a weak one (:func:`check_salt`).
 
     Order: the explicit ``salt``; the file ``salt_file`` (e.g. from
@@ -165,7 +165,7 @@ def resolve_salt(salt: str | bytes | None = None, *, directory: str | os.PathLik
 
 
 # --------------------------------------------------------------------------- pseudonyms
-def _as_list(x: Any) -> list:
+def _as_list(x: Any) -> list[Any]:
     if x is None:
         return []
     if isinstance(x, str) or not isinstance(x, Iterable):
@@ -190,7 +190,8 @@ def pseudonym_of(value: str, *, salt: str | bytes, prefix: str = "P-", length: i
 
 
 def pseudonymise(data: pd.Series | pd.DataFrame, *, salt: str | bytes,
-                 column: str | Sequence[str] = "member_id", prefix: str = "P-", length: int = 10):
+                 column: str | Sequence[str] = "member_id", prefix: str = "P-",
+                 length: int = 10) -> pd.Series | pd.DataFrame:
     """Replace member ids by stable salted pseudonyms.
 
     Parameters

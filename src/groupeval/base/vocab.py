@@ -96,13 +96,15 @@ def classify_marks(values: Any) -> np.ndarray:
     """
     if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):  # e.g. dictionary-encoded CSV column
         cat = values.array if isinstance(values, pd.Series) else values
-        return _lut(np.asarray(cat.categories, dtype=object))[cat.codes]  # code -1 (missing): trailing BLANK
+        by_code: np.ndarray = _lut(np.asarray(cat.categories, dtype=object))[cat.codes]  # code -1: trailing BLANK
+        return by_code
     dtype = getattr(values, "dtype", None)
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" and len(values):
         return _classify_arrow(values.array if isinstance(values, pd.Series) else values)
     arr = np.asarray(values, dtype=object).ravel() if not isinstance(values, pd.Series) else values
     codes, uniques = pd.factorize(arr, use_na_sentinel=True)
-    return _lut(np.asarray(uniques, dtype=object))[codes]  # sentinel -1 indexes the trailing BLANK
+    out: np.ndarray = _lut(np.asarray(uniques, dtype=object))[codes]  # sentinel -1 indexes the trailing BLANK
+    return out
 
 
 def _classify_arrow(arr: Any) -> np.ndarray:
@@ -118,7 +120,8 @@ def _classify_arrow(arr: Any) -> np.ndarray:
     dic = enc.chunk(enc.num_chunks - 1).dictionary
     if any(len(ch.dictionary) != len(dic) for ch in enc.chunks):  # pragma: no cover - pyarrow shares it
         codes, uniques = pd.factorize(np.asarray(arr, dtype=object), use_na_sentinel=True)
-        return _lut(np.asarray(uniques, dtype=object))[codes]
+        out: np.ndarray = _lut(np.asarray(uniques, dtype=object))[codes]
+        return out
     lut = _lut(dic.to_pylist())
     parts = [lut[(ch.indices.fill_null(-1) if ch.indices.null_count else ch.indices).to_numpy()]
              for ch in enc.chunks]

@@ -75,6 +75,48 @@ def plot_benchmark(table: pd.DataFrame, ax: Any = None, *, max_references: int |
     when the table has it.  Values are oriented so that positive means
     improvement (``programme_improvement``, ``reference_smd_improvement``).
     """
+    prog, refs, by, n_left_out = _rows_to_draw(table, max_references)
+    mc = resolve_min_cell(audience, min_cell)
+    p_est, p_lo, p_hi, use_cl = _programme_intervals(prog)
+    hidden = np.asarray(is_suppressed(prog["n"].to_numpy(float), mc), dtype=bool).reshape(len(prog))
+    p_labels, r_labels = _labels(prog, refs, by, hidden)
+    n_p, n_r = len(prog), len(refs)
+    y_p = np.arange(n_p, dtype=float)
+    y_r = n_p + 0.6 + np.arange(n_r, dtype=float)
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize or (7.5, 1.6 + 0.62 * (n_p + n_r)))
+    ax.grid(True, axis="x", color="#DDDDDD", linewidth=0.8)
+    ax.set_axisbelow(True)
+    ax.axvline(0.0, color="#444444", linewidth=1.0).set_gid("null_line")
+    show = ~hidden
+    lc = ax.hlines(y_p[show], p_lo[show], p_hi[show], color=OKABE_ITO["orange"], linewidth=2.4)
+    lc.set_gid("benchmark_programme_ci")
+    pts, = ax.plot(p_est[show], y_p[show], linestyle="none", marker="D", markersize=8, color=OKABE_ITO["orange"])
+    pts.set_gid("benchmark_programme")
+    for yy in y_p[hidden]:
+        ax.text(0.5, yy, "not shown (small group)", transform=ax.get_yaxis_transform(), ha="center", va="center",
+                fontsize=8.5, color=_GREY)
+    within = _draw_references(ax, refs, y_r)
+    ax.set_yticks(np.r_[y_p, y_r])
+    ax.set_yticklabels(p_labels + r_labels, fontsize=8.5)
+    ax.set_ylim(y_r[-1] + 0.6 if n_r else n_p - 0.4, -0.6)
+    if n_r:
+        ax.axhline(n_p - 0.2, color="#BBBBBB", linewidth=0.8, linestyle=":")
+    level = prog["programme_ci_level"].iloc[0]
+    ax.set_xlabel(f"Standardised difference, positive = improvement ({100 * float(level):.0f}% CI)")
+    foot = _footnote(bool(use_cl.any()), bool(within.any()), n_left_out)
+    ax.annotate("\n".join(textwrap.wrap(foot, 110)), xy=(0, 0), xycoords="axes fraction", xytext=(0, -34),
+                textcoords="offset points", ha="left", va="top", fontsize=7.5, color=_GREY)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def _rows_to_draw(table: pd.DataFrame, max_references: int | None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, list[str], int]:
+    """(programme rows, references on the standardised scale, ``by`` columns, references left out); checks the table."""
     if not isinstance(table, pd.DataFrame) or any(c not in table.columns for c in BENCHMARK_COLUMNS):
         raise ConfigError("plot_benchmark takes the DataFrame groupeval.benchmark() returns.")
     eff = table[table["kind"] == "effect"]
@@ -92,8 +134,11 @@ def plot_benchmark(table: pd.DataFrame, ax: Any = None, *, max_references: int |
     if max_references is not None:
         n_left_out += max(0, len(refs) - max_references)
         refs = refs.head(max_references)
+    return prog, refs, by, n_left_out
 
-    mc = resolve_min_cell(audience, min_cell)
+
+def _programme_intervals(prog: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Programme estimate and interval oriented as improvement: the cluster interval where the table has it."""
     p_est = prog["programme_improvement"].to_numpy(float)
     f = np.where(prog["programme_improvement"].to_numpy(float) == prog["programme_estimate"].to_numpy(float), 1.0, -1.0)
     clo, chi = prog["programme_ci_low_cluster"].to_numpy(float), prog["programme_ci_high_cluster"].to_numpy(float)
@@ -101,7 +146,11 @@ def plot_benchmark(table: pd.DataFrame, ax: Any = None, *, max_references: int |
     a, b = f * clo, f * chi
     p_lo = np.where(use_cl, np.fmin(a, b), prog["programme_improvement_ci_low"].to_numpy(float))
     p_hi = np.where(use_cl, np.fmax(a, b), prog["programme_improvement_ci_high"].to_numpy(float))
-    hidden = np.asarray(is_suppressed(prog["n"].to_numpy(float), mc), dtype=bool).reshape(len(prog))
+    return p_est, p_lo, p_hi, use_cl
+
+
+def _labels(prog: pd.DataFrame, refs: pd.DataFrame, by: list[str], hidden: np.ndarray) -> tuple[list[str], list[str]]:
+    """Y-axis labels of the programme rows (n, or "n suppressed") and of the references."""
     inst = _instrument_label(prog["instrument"].iloc[0])
     p_labels = []
     for i, (_, r) in enumerate(prog.iterrows()):
@@ -111,22 +160,11 @@ def plot_benchmark(table: pd.DataFrame, ax: Any = None, *, max_references: int |
     r_labels = [f"{r['reference_label']}: {r['domain']}\n" + textwrap.shorten(str(r["population"]), 48,
                                                                               placeholder="...")
                 for _, r in refs.iterrows()]
-    n_p, n_r = len(prog), len(refs)
-    y_p = np.arange(n_p, dtype=float)
-    y_r = n_p + 0.6 + np.arange(n_r, dtype=float)
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize or (7.5, 1.6 + 0.62 * (n_p + n_r)))
-    ax.grid(True, axis="x", color="#DDDDDD", linewidth=0.8)
-    ax.set_axisbelow(True)
-    ax.axvline(0.0, color="#444444", linewidth=1.0).set_gid("null_line")
-    show = ~hidden
-    lc = ax.hlines(y_p[show], p_lo[show], p_hi[show], color=OKABE_ITO["orange"], linewidth=2.4)
-    lc.set_gid("benchmark_programme_ci")
-    pts, = ax.plot(p_est[show], y_p[show], linestyle="none", marker="D", markersize=8, color=OKABE_ITO["orange"])
-    pts.set_gid("benchmark_programme")
-    for yy in y_p[hidden]:
-        ax.text(0.5, yy, "not shown (small group)", transform=ax.get_yaxis_transform(), ha="center", va="center",
-                fontsize=8.5, color=_GREY)
+    return p_labels, r_labels
+
+
+def _draw_references(ax: Any, refs: pd.DataFrame, y_r: np.ndarray) -> np.ndarray:
+    """Reference intervals and squares (hollow for before/after references); returns which are before/after."""
     r_est = refs["reference_smd_improvement"].to_numpy(float)
     lc2 = ax.hlines(y_r, refs["reference_smd_improvement_ci_low"].to_numpy(float),
                     refs["reference_smd_improvement_ci_high"].to_numpy(float), color=OKABE_ITO["blue"], linewidth=2)
@@ -139,25 +177,17 @@ def plot_benchmark(table: pd.DataFrame, ax: Any = None, *, max_references: int |
         pts3, = ax.plot(r_est[within], y_r[within], linestyle="none", marker="s", markersize=6.5,
                         markerfacecolor="white", markeredgewidth=1.6, color=OKABE_ITO["blue"])
         pts3.set_gid("benchmark_references_pre_post")
-    ax.set_yticks(np.r_[y_p, y_r])
-    ax.set_yticklabels(p_labels + r_labels, fontsize=8.5)
-    ax.set_ylim(y_r[-1] + 0.6 if n_r else n_p - 0.4, -0.6)
-    if n_r:
-        ax.axhline(n_p - 0.2, color="#BBBBBB", linewidth=0.8, linestyle=":")
-    level = prog["programme_ci_level"].iloc[0]
-    ax.set_xlabel(f"Standardised difference, positive = improvement ({100 * float(level):.0f}% CI)")
+    return within
+
+
+def _footnote(cluster_interval: bool, pre_post_references: bool, n_left_out: int) -> str:
+    """What the figure compares, and what it does not claim."""
     foot = ("Programme: uncontrolled before/after change (standardised on the baseline SD)"
-            + (", interval allowing for members sharing groups" if use_cl.any() else "") + ". "
+            + (", interval allowing for members sharing groups" if cluster_interval else "") + ". "
             "Filled squares: published differences between peer support and comparison groups, in other "
             "populations - not the same quantity."
-            + (" Hollow squares: published before/after changes of other programmes." if within.any() else "")
+            + (" Hollow squares: published before/after changes of other programmes." if pre_post_references else "")
             + " No causal comparison.")
     if n_left_out:
         foot += f" {n_left_out} matching reference(s) on other scales not shown."
-    ax.annotate("\n".join(textwrap.wrap(foot, 110)), xy=(0, 0), xycoords="axes fraction", xytext=(0, -34),
-                textcoords="offset points", ha="left", va="top", fontsize=7.5, color=_GREY)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    if title:
-        ax.set_title(title)
-    return ax
+    return foot

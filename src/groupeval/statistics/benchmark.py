@@ -44,6 +44,10 @@ Conversions (all vectorised, all unrounded):
   control-group risk or the SD of the scale); they are shown with
   ``comparable = "no"``.
 
+The conversions are defined in :mod:`._effect_sizes` and the reference rows
+(effects, thresholds, norms, cut-offs) are built in :mod:`._benchmark_rows`;
+every public name is importable from here.
+
 References
 ----------
 Becker BJ (1988). Synthesizing standardized mean-change measures. *Br J Math
@@ -59,17 +63,18 @@ cumulative science. *Front Psychol* 4:863.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import stats
 
 from ..base import evidence
 from ..base.exceptions import ConfigError
+from ._benchmark_rows import _compare_effects, _effect_frame, _instrument_rows, _threshold_rows
 from ._common import check_choice, hedges_j, nct_ci_vec, resolve_instrument
+from ._effect_sizes import _orient, d_rm_from_d_z, hedges_j_exact, smd_from_odds_ratio, standardized_mean_change
 from .change import CHANGE_COLUMNS
 
 __all__ = [
@@ -112,102 +117,6 @@ _CHANGE_OUTPUT = {*CHANGE_COLUMNS, "instrument"}
 
 
 # ---------------------------------------------------------------------------
-# conversions (public, vectorised)
-# ---------------------------------------------------------------------------
-def hedges_j_exact(m: Any) -> Any:
-    r"""Exact small-sample correction :math:`J(m) = \Gamma(m/2) / (\sqrt{m/2}\,\Gamma((m-1)/2))`.
-
-    NaN for :math:`m \le 1`.  The approximation ``1 - 3/(4m - 1)`` used by
-    :func:`groupeval.change` differs from it by less than 1e-3 from m = 5 on.
-
-    In R: ``metafor:::.cmicalc(m)``.
-    """
-    m = np.asarray(m, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.exp(special.gammaln(m / 2) - np.log(np.sqrt(m / 2)) - special.gammaln((m - 1) / 2))
-    return np.where(m > 1, out, np.nan)
-
-
-def standardized_mean_change(mean_change: Any, sd_pre: Any, sd_change: Any, n: Any, *, ci: float = 0.95,
-                             deff: Any = 1.0, df: Any = None) -> tuple[Any, Any, Any, Any]:
-    r"""Standardised mean change with raw-score standardisation, and its Wald interval.
-
-    Parameters
-    ----------
-    mean_change, sd_pre, sd_change, n
-        Mean of post - pre, SD of the baseline scores, SD of the change
-        scores and the number of complete pairs (arrays broadcast).
-    ci
-        Confidence level of the interval.
-    deff
-        Design effect applied to the sampling variance of the mean change
-        (1 for independent members).
-    df
-        Degrees of freedom of a t quantile for the interval (``None``: the
-        normal quantile, as metafor).  :func:`benchmark` uses the df of
-        :func:`groupeval.change`'s cluster interval (CR2 Satterthwaite; ``G - 1`` for CR1).
-
-    Returns
-    -------
-    tuple of arrays
-        ``(estimate, variance, ci_low, ci_high)``; NaN where ``n < 3`` or an SD is not positive.
-
-    Notes
-    -----
-    .. math::
-        g = J(n-1)\frac{\bar D}{s_{pre}},\qquad
-        v = J(n-1)^2\Big[\frac{\mathrm{deff}\cdot s_D^2}{s_{pre}^2(n-1)} + \frac{g^2}{2(n-1)}\Big]
-
-    (Becker 1988; variance of Bonett 2008, which does not assume equal pre and
-    post variances).  With ``deff = 1`` this is metafor's ``SMCRH``.
-
-    In R: ``metafor::escalc(measure = "SMCRH", m1i = post, m2i = pre, sd1i = sd_pre, sd2i = sd_post, ri = r, ni = n)``.
-    """
-    if not 0 < ci < 1:
-        raise ConfigError(f"`ci` must be between 0 and 1 (e.g. 0.95); got {ci!r}.")
-    mc, sp, sd, nn = (np.asarray(x, dtype=float) for x in (mean_change, sd_pre, sd_change, n))
-    de = np.asarray(deff, dtype=float)
-    ok = (nn >= 3) & (sp > 0) & (sd >= 0) & np.isfinite(mc)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        j = hedges_j_exact(nn - 1)
-        g = j * mc / sp
-        v = j**2 * (de * sd**2 / (sp**2 * (nn - 1)) + g**2 / (2 * (nn - 1)))
-    if df is None:
-        z: Any = stats.norm.ppf(0.5 + ci / 2)
-    else:
-        dfa = np.asarray(df, dtype=float)
-        with np.errstate(invalid="ignore"):
-            z = stats.t.ppf(0.5 + ci / 2, np.where(dfa > 0, dfa, np.nan))
-    g = np.where(ok, g, np.nan)
-    v = np.where(ok, v, np.nan)
-    half = z * np.sqrt(v)
-    return g, v, g - half, g + half
-
-
-def d_rm_from_d_z(d_z: Any, r: Any) -> Any:
-    r""":math:`d_{rm} = d_z\sqrt{2(1-r)}` (Morris & DeShon 2002; Lakens 2013).
-
-    With equal pre and post SDs :math:`s`, this is the mean change divided by
-    :math:`s`, the metric of a between-group SMD.
-
-    In R: ``MOTE::d.dep.t.rm`` (the same formula from means, SDs and r).
-    """
-    d_z, r = np.asarray(d_z, dtype=float), np.asarray(r, dtype=float)
-    with np.errstate(invalid="ignore"):
-        return d_z * np.sqrt(2 * (1 - r))
-
-
-def smd_from_odds_ratio(odds_ratio: Any) -> Any:
-    r"""Chinn's (2000) conversion :math:`d = \ln(OR)\,\sqrt3/\pi` (assumes a logistic latent outcome).
-
-    In R: ``metafor::escalc(measure = "OR2DL", ...)``.
-    """
-    o = np.asarray(odds_ratio, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(o > 0, np.log(o) * math.sqrt(3) / math.pi, np.nan)
-
-
-# ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
 def _as_list(x: str | Sequence[str] | None) -> list[str]:
@@ -215,18 +124,6 @@ def _as_list(x: str | Sequence[str] | None) -> list[str]:
         return []
     items = [x] if isinstance(x, str) else list(x)
     return [str(v).strip().lower() for v in items if str(v).strip()]
-
-
-def _orient(est: Any, lo: Any, hi: Any, sign: Any, ratio: Any) -> tuple[Any, Any, Any]:
-    """Orient values so that larger means improvement: ``sign * x`` (differences) or ``x ** sign`` (ratios)."""
-    est, lo, hi = (np.asarray(a, dtype=float) for a in (est, lo, hi))
-    sign = np.asarray(sign, dtype=float)
-    ratio = np.asarray(ratio, dtype=bool)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        e = np.where(ratio, est**sign, sign * est)
-        a = np.where(ratio, lo**sign, sign * lo)
-        b = np.where(ratio, hi**sign, sign * hi)
-    return e, np.fmin(a, b), np.fmax(a, b)
 
 
 def _resolve(result: Any) -> tuple[str, pd.DataFrame | None, Any]:
@@ -303,141 +200,6 @@ def _mean_ci(mean: Any, sd: Any, n: Any, ci: float) -> tuple[Any, Any]:
         tq = stats.t.ppf(0.5 + ci / 2, np.where(n >= 2, n - 1, np.nan))
         half = tq * sd / np.sqrt(n)
     return mean - half, mean + half
-
-
-def _effect_frame(instrument: str | None, domains: list[str], population: list[str],
-                  references: list[str] | None) -> pd.DataFrame:
-    rows = []
-    for e in evidence.effects():
-        if references is not None and e.id not in references:
-            continue
-        by_inst = instrument is not None and instrument in e.instruments
-        hit = sorted(set(e.domains) & set(domains))
-        if not by_inst and not hit:
-            continue
-        pop_match: Any = bool(set(e.population_tags) & set(population)) if population else pd.NA
-        if population and not pop_match:
-            continue
-        rows.append({
-            "kind": "effect", "reference_id": e.id, "reference_label": e.label,
-            "match": "instrument" if by_inst else "domain", "population_match": pop_match,
-            "domain": ", ".join(hit) if hit else ", ".join(e.domains), "outcome": e.outcome,
-            "population": e.population, "design": e.design, "comparison": e.comparison, "format": e.format,
-            "measure": e.measure, "reference_estimate": e.estimate, "reference_ci_low": e.ci_low,
-            "reference_ci_high": e.ci_high, "reference_ci_level": e.ci_level,
-            "reference_k": np.nan if e.k is None else float(e.k), "reference_n": np.nan if e.n is None else float(e.n),
-            "reference_sd": np.nan, "favourable": e.favourable, "citation": e.citation, "doi": e.doi, "url": e.url,
-            "location": e.location, "confidence": e.confidence, "reference_note": e.note,
-        })
-    return pd.DataFrame(rows)
-
-
-def _compare_effects(df: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Oriented reference values, the SMD-scale reference, and comparable/note (vectorised)."""
-    meas = df["measure"].to_numpy(str)
-    ratio = np.isin(meas, evidence.RATIO_MEASURES)
-    sign = np.where(df["favourable"].to_numpy(str) == "higher", 1.0, -1.0)
-    e, lo, hi = _orient(df["reference_estimate"], df["reference_ci_low"], df["reference_ci_high"], sign, ratio)
-    df["reference_improvement"], df["reference_improvement_ci_low"], df["reference_improvement_ci_high"] = e, lo, hi
-    std = np.isin(meas, evidence.STANDARDISED_MEASURES)
-    is_or = meas == "or"
-    smd = np.where(std, e, np.where(is_or, smd_from_odds_ratio(e), np.nan))
-    smd_lo = np.where(std, lo, np.where(is_or, smd_from_odds_ratio(lo), np.nan))
-    smd_hi = np.where(std, hi, np.where(is_or, smd_from_odds_ratio(hi), np.nan))
-    df["reference_smd_improvement"] = smd
-    df["reference_smd_improvement_ci_low"] = smd_lo
-    df["reference_smd_improvement_ci_high"] = smd_hi
-    within = np.isin(df["design"].to_numpy(str), evidence.WITHIN_GROUP_DESIGNS)
-    on_score_scale = np.full(len(df), metric in ("smcr", "d_rm", "g_av"))
-    conds = [~std & ~is_or, ~on_score_scale, within & (meas == "smcr") & (metric == "smcr")]
-    df["comparable"] = np.select(conds, ["no", "no", "same_metric"], default="same_scale")
-    notes = []
-    for comp, r_, w, o, cmp_, pop, asked, extra in zip(
-            df["comparable"], ratio, within, is_or, df["comparison"], df["population"],
-            df["population_match"].notna(), df["reference_note"]):
-        if comp == "no":
-            if r_:
-                why = ("Not comparable: the reference is a ratio of risks or odds and cannot be put on the "
-                       "programme's standardised scale without the control-group risk.")
-            elif not on_score_scale[0]:
-                why = ("Not comparable: d_z divides the mean change by the SD of the change scores, published "
-                       "standardised differences divide by the SD of the scores; use metric='smcr'.")
-            else:
-                why = ("Not comparable: the reference is a raw mean difference on its own scale and cannot be put "
-                       "on the programme's standardised scale without that scale's SD.")
-        elif comp == "same_metric":
-            why = ("Same metric and design type (before/after standardised mean change); the people and "
-                   "programmes still differ.")
-        else:
-            design = ("an uncontrolled before/after change" if w
-                      else f"a difference between peer support and a comparison group ({cmp_})")
-            why = ("Same units (standard deviations of the scores) but not the same quantity: the programme's "
-                   f"value is an uncontrolled before/after change, the reference is {design}"
-                   + ("; converted from an odds ratio with ln(OR)*sqrt(3)/pi (Chinn 2000)." if o else "."))
-        popt = " Reference population (matches the population asked for): " if asked else " Reference population: "
-        notes.append(f"{why}{popt}{pop}." + (f" {extra}" if extra else ""))
-    undefined = ~np.isfinite(df["programme_estimate"].to_numpy(float))
-    df["note"] = [("Programme estimate undefined: fewer than 3 members with both scores, or no spread in the "
-                   "scores. " + x) if u else x for u, x in zip(undefined, notes)]
-    return df
-
-
-def _threshold_rows(inst_name: str | None) -> pd.DataFrame:
-    rows = []
-    for p in evidence.reference_points(inst_name) if inst_name else ():
-        rows.append({
-            "kind": "change_threshold", "reference_id": p.id, "reference_label": p.label, "match": "instrument",
-            "population_match": pd.NA, "domain": "", "outcome": p.description, "population": p.population,
-            "design": "", "comparison": "", "format": "", "measure": p.threshold_type, "reference_estimate": p.value,
-            "reference_ci_low": np.nan, "reference_ci_high": np.nan,
-            "reference_ci_level": np.nan if p.ci_level is None else p.ci_level, "reference_k": np.nan,
-            "reference_n": np.nan, "reference_sd": np.nan, "reference_improvement": p.value,
-            "reference_improvement_ci_low": np.nan, "reference_improvement_ci_high": np.nan,
-            "citation": p.citation, "doi": p.doi, "url": p.url, "location": p.location, "confidence": p.confidence,
-            "reference_note": p.note, "unit": p.unit,
-        })
-    return pd.DataFrame(rows)
-
-
-def _instrument_rows(inst: Any) -> pd.DataFrame:
-    """Norms and clinical cut-off, read from the instrument registry (never duplicated in the evidence files)."""
-    if inst is None:
-        return pd.DataFrame()
-    name = getattr(inst, "name", "instrument")
-    label = getattr(inst, "label", name) or name
-    sources = dict(getattr(inst, "sources", {}) or {})
-    rows = []
-    for which in ("functional", "clinical"):
-        norm = (getattr(inst, "norms", {}) or {}).get(which)
-        if norm is None:
-            continue
-        src = sources.get(f"norms.{which}", "")
-        rows.append({
-            "kind": "norm", "reference_id": f"{name}_norm_{which}",
-            "reference_label": f"{label} {'general-population' if which == 'functional' else 'clinical'} norm",
-            "match": "instrument", "population_match": pd.NA, "domain": "",
-            "outcome": f"mean score of the {which} reference population", "population": src or which,
-            "design": "", "comparison": "", "format": "", "measure": "mean", "reference_estimate": float(norm[0]),
-            "reference_ci_low": np.nan, "reference_ci_high": np.nan, "reference_ci_level": np.nan,
-            "reference_k": np.nan, "reference_n": np.nan, "reference_sd": float(norm[1]),
-            "citation": f"groupeval instrument registry, {name}: {src}".rstrip(": "), "doi": "", "url": "",
-            "location": f"groupeval.instruments.get({name!r}).norms[{which!r}]", "confidence": "",
-            "reference_note": "",
-        })
-    cut = getattr(inst, "clinical_cutoff", None)
-    if cut is not None:
-        rows.append({
-            "kind": "cutoff", "reference_id": f"{name}_clinical_cutoff", "reference_label": f"{label} clinical cut-off",
-            "match": "instrument", "population_match": pd.NA, "domain": "",
-            "outcome": getattr(cut, "description", "") or "clinical cut-off", "population": "",
-            "design": "", "comparison": "", "format": "", "measure": "cutoff",
-            "reference_estimate": float(cut.value), "reference_ci_low": np.nan, "reference_ci_high": np.nan,
-            "reference_ci_level": np.nan, "reference_k": np.nan, "reference_n": np.nan, "reference_sd": np.nan,
-            "citation": f"groupeval instrument registry, {name}: {getattr(cut, 'source', '')}".rstrip(": "),
-            "doi": "", "url": "", "location": f"groupeval.instruments.get({name!r}).clinical_cutoff",
-            "confidence": "", "reference_note": "",
-        })
-    return pd.DataFrame(rows)
 
 
 def _finish(out: pd.DataFrame, by_cols: list[str]) -> pd.DataFrame:
@@ -538,6 +300,42 @@ def benchmark(result: Any, *, outcome: str | Sequence[str] | None = None,
     if not 0 < ci < 1:
         raise ConfigError(f"`ci` must be between 0 and 1 (e.g. 0.95); got {ci!r}.")
     kind, frame, rc = _resolve(result)
+    inst, inst_name = _instrument_of(instrument, frame, rc)
+    domains = _domains_of(outcome, inst_name)
+    pops = _as_list(population)
+    refs = None if references is None else [str(r) for r in ([references] if isinstance(references, str)
+                                                               else references)]
+    f = 1.0 if _direction(inst, frame, rc) else -1.0
+
+    if kind == "reliable_change":
+        return _benchmark_reliable_change(rc, inst, inst_name)
+
+    if frame is None:  # pragma: no cover - _resolve returns a frame for kind "change"
+        raise ConfigError("benchmark(): internal error, no change frame")
+    by_cols = [c for c in frame.columns if c not in _CHANGE_OUTPUT]
+    prog = _programme_change(frame, metric, ci)
+    base = _programme_base(frame, by_cols, inst_name, ci)
+    pieces = []
+    eff = _effect_frame(inst_name, domains, pops, refs)
+    if len(eff):
+        pieces.append(_effect_rows(base, prog, eff, f, metric))
+    thr = _threshold_rows(inst_name)
+    if len(thr):
+        pieces.append(_threshold_piece(base, frame, thr, f, ci))
+    ins = _instrument_rows(inst)
+    if len(ins):
+        pieces.append(_level_piece(base, frame, ins, ci))
+    out = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=[*by_cols, *BENCHMARK_COLUMNS])
+    if "_row" in out.columns:
+        out = out.sort_values("_row", kind="stable")
+    return _finish(out, by_cols)
+
+
+def _instrument_of(instrument: Any, frame: pd.DataFrame | None, rc: Any) -> tuple[Any, str | None]:
+    """The instrument (given, else the reliable-change result's, else the change frame's single one) and its name.
+
+    An unknown instrument name raises, except beside a reliable-change result (its name still selects references).
+    """
     if instrument is None and rc is not None:
         instrument = getattr(rc, "instrument", None)
     if instrument is None and frame is not None and "instrument" in frame.columns:
@@ -553,6 +351,11 @@ def benchmark(result: Any, *, outcome: str | Sequence[str] | None = None,
     inst_name = None if inst is None else str(getattr(inst, "name", "")).lower() or None
     if inst_name is None and isinstance(instrument, str):
         inst_name = instrument.lower()
+    return inst, inst_name
+
+
+def _domains_of(outcome: str | Sequence[str] | None, inst_name: str | None) -> list[str]:
+    """The outcome domains to match: those asked for (each must be a registered effect's), else the instrument's."""
     domains = _as_list(outcome) or list(evidence.instrument_domains(inst_name) if inst_name else ())
     if inst_name is None and not domains:
         raise ConfigError("benchmark() needs an instrument (instrument='phq9') or an outcome domain "
@@ -563,18 +366,11 @@ def benchmark(result: Any, *, outcome: str | Sequence[str] | None = None,
         raise ConfigError(f"No registered effect has the outcome domain(s) {', '.join(map(repr, unknown))}; "
                           f"known domains: {', '.join(known)}. Add your own references with "
                           "groupeval.base.evidence.register_evidence(path).")
-    pops = _as_list(population)
-    refs = None if references is None else [str(r) for r in ([references] if isinstance(references, str)
-                                                               else references)]
-    f = 1.0 if _direction(inst, frame, rc) else -1.0
+    return domains
 
-    if kind == "reliable_change":
-        return _benchmark_reliable_change(rc, inst, inst_name)
 
-    if frame is None:  # pragma: no cover - _resolve returns a frame for kind "change"
-        raise ConfigError("benchmark(): internal error, no change frame")
-    by_cols = [c for c in frame.columns if c not in _CHANGE_OUTPUT]
-    prog = _programme_change(frame, metric, ci)
+def _programme_base(frame: pd.DataFrame, by_cols: list[str], inst_name: str | None, ci: float) -> pd.DataFrame:
+    """The columns every row of one change() row shares: its ``by`` levels, sizes, timepoints, instrument."""
     base = frame[by_cols].copy()
     base["n"] = frame["n"].astype(float)
     base["n_groups"] = frame["n_groups"].astype(float)
@@ -583,67 +379,64 @@ def benchmark(result: Any, *, outcome: str | Sequence[str] | None = None,
     base["instrument"] = inst_name or ""
     base["programme_ci_level"] = ci
     base["_row"] = np.arange(len(frame))
-    pieces = []
+    return base
 
-    eff = _effect_frame(inst_name, domains, pops, refs)
-    if len(eff):
-        p = pd.concat([base, prog], axis=1)
-        pe, plo, phi = _orient(p["programme_estimate"], p["programme_ci_low"], p["programme_ci_high"], f, False)
-        p["programme_improvement"], p["programme_improvement_ci_low"], p["programme_improvement_ci_high"] = pe, plo, phi
-        m = p.merge(eff, how="cross")
-        pieces.append(_compare_effects(m, metric))
 
-    thr = _threshold_rows(inst_name)
-    if len(thr):
+def _effect_rows(base: pd.DataFrame, prog: pd.DataFrame, eff: pd.DataFrame, f: float, metric: str) -> pd.DataFrame:
+    """Every programme row beside every matching published effect."""
+    p = pd.concat([base, prog], axis=1)
+    pe, plo, phi = _orient(p["programme_estimate"], p["programme_ci_low"], p["programme_ci_high"], f, False)
+    p["programme_improvement"], p["programme_improvement_ci_low"], p["programme_improvement_ci_high"] = pe, plo, phi
+    return _compare_effects(p.merge(eff, how="cross"), metric)
+
+
+def _threshold_piece(base: pd.DataFrame, frame: pd.DataFrame, thr: pd.DataFrame, f: float, ci: float
+                     ) -> pd.DataFrame:
+    """The members' mean change (t and cluster intervals) beside the instrument's published change thresholds."""
+    q = base.copy()
+    mc = frame["mean_change"].to_numpy(float)
+    se, sec = frame["se_change"].to_numpy(float), frame["se_cluster"].to_numpy(float)
+    df_ = frame["df"].to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        tq = stats.t.ppf(0.5 + ci / 2, df_)
+        tqc = stats.t.ppf(0.5 + ci / 2, _cluster_df(frame))
+    q["programme_quantity"] = "mean_change"
+    q["programme_estimate"] = mc
+    q["programme_ci_low"], q["programme_ci_high"] = mc - tq * se, mc + tq * se
+    q["programme_ci_low_cluster"], q["programme_ci_high_cluster"] = mc - tqc * sec, mc + tqc * sec
+    pe, plo, phi = _orient(mc, mc - tq * se, mc + tq * se, f, False)
+    q["programme_improvement"], q["programme_improvement_ci_low"], q["programme_improvement_ci_high"] = pe, plo, phi
+    m = q.merge(thr, how="cross")
+    m["comparable"] = "same_scale"
+    m["note"] = [
+        f"Same units ({u or 'score points'}) but a different level: the reference is a threshold for one "
+        f"person's change ({typ.replace('_', ' ')}), the programme's value is the members' average change. "
+        f"An average above the threshold does not mean most members changed that much (see "
+        f"reliable_change()). Reference population: {pop}." + (f" {extra}" if extra else "")
+        for u, typ, pop, extra in zip(m["unit"], m["measure"], m["population"], m["reference_note"])]
+    return m
+
+
+def _level_piece(base: pd.DataFrame, frame: pd.DataFrame, ins: pd.DataFrame, ci: float) -> pd.DataFrame:
+    """The members' mean at ``pre`` and at ``post`` beside the instrument's norms and clinical cut-off."""
+    rows = []
+    for which in ("pre", "post"):
         q = base.copy()
-        mc = frame["mean_change"].to_numpy(float)
-        se, sec = frame["se_change"].to_numpy(float), frame["se_cluster"].to_numpy(float)
-        df_ = frame["df"].to_numpy(float)
-        with np.errstate(invalid="ignore"):
-            tq = stats.t.ppf(0.5 + ci / 2, df_)
-            tqc = stats.t.ppf(0.5 + ci / 2, _cluster_df(frame))
-        q["programme_quantity"] = "mean_change"
-        q["programme_estimate"] = mc
-        q["programme_ci_low"], q["programme_ci_high"] = mc - tq * se, mc + tq * se
-        q["programme_ci_low_cluster"], q["programme_ci_high_cluster"] = mc - tqc * sec, mc + tqc * sec
-        pe, plo, phi = _orient(mc, mc - tq * se, mc + tq * se, f, False)
-        q["programme_improvement"], q["programme_improvement_ci_low"], q["programme_improvement_ci_high"] = pe, plo, phi
-        m = q.merge(thr, how="cross")
-        m["comparable"] = "same_scale"
-        m["note"] = [
-            f"Same units ({u or 'score points'}) but a different level: the reference is a threshold for one "
-            f"person's change ({typ.replace('_', ' ')}), the programme's value is the members' average change. "
-            f"An average above the threshold does not mean most members changed that much (see "
-            f"reliable_change()). Reference population: {pop}." + (f" {extra}" if extra else "")
-            for u, typ, pop, extra in zip(m["unit"], m["measure"], m["population"], m["reference_note"])]
-        pieces.append(m)
-
-    ins = _instrument_rows(inst)
-    if len(ins):
-        rows = []
-        for which in ("pre", "post"):
-            q = base.copy()
-            mean = frame[f"mean_{which}"].to_numpy(float)
-            lo, hi = _mean_ci(mean, frame[f"sd_{which}"], frame["n"], ci)
-            q["programme_quantity"] = f"mean_{which}"
-            q["programme_estimate"], q["programme_ci_low"], q["programme_ci_high"] = mean, lo, hi
-            rows.append(q)
-        q = pd.concat(rows, ignore_index=True)
-        m = q.merge(ins, how="cross")
-        m["comparable"] = "same_scale"
-        m["note"] = np.where(
-            m["kind"] == "norm",
-            "Same instrument and units: where the members' average sits beside the mean of a reference "
-            "population (" + m["population"].astype(str) + "). A different population; it describes level, "
-            "not change.",
-            "Same instrument and units: the members' average beside the published boundary of the clinical range. "
-            "A cut-off classifies individuals; an average on one side does not place every member there.")
-        pieces.append(m)
-
-    out = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=[*by_cols, *BENCHMARK_COLUMNS])
-    if "_row" in out.columns:
-        out = out.sort_values("_row", kind="stable")
-    return _finish(out, by_cols)
+        mean = frame[f"mean_{which}"].to_numpy(float)
+        lo, hi = _mean_ci(mean, frame[f"sd_{which}"], frame["n"], ci)
+        q["programme_quantity"] = f"mean_{which}"
+        q["programme_estimate"], q["programme_ci_low"], q["programme_ci_high"] = mean, lo, hi
+        rows.append(q)
+    m = pd.concat(rows, ignore_index=True).merge(ins, how="cross")
+    m["comparable"] = "same_scale"
+    m["note"] = np.where(
+        m["kind"] == "norm",
+        "Same instrument and units: where the members' average sits beside the mean of a reference "
+        "population (" + m["population"].astype(str) + "). A different population; it describes level, "
+        "not change.",
+        "Same instrument and units: the members' average beside the published boundary of the clinical range. "
+        "A cut-off classifies individuals; an average on one side does not place every member there.")
+    return m
 
 
 def _benchmark_reliable_change(rc: Any, inst: Any, inst_name: str | None) -> pd.DataFrame:

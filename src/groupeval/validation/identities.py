@@ -159,31 +159,11 @@ def pseudonymise_frames(frames: Mapping[str, Sequence[Any]], *, salt: str,
     check_salt(salt)
     key = salt.encode("utf-8")
     parts = list(_frames_of(frames))
-    # distinct raw spellings of all frames, and each frame's codes into them (one factorisation per frame)
-    raws: list[np.ndarray] = []
-    codes: list[np.ndarray] = []
-    for _, _, obj in parts:
-        df = cast(pd.DataFrame, _data(obj))
-        c, u = pd.factorize(df["member_id"].astype(object), use_na_sentinel=True)
-        codes.append(c)
-        raws.append(np.asarray(u, dtype=object))
-    all_raw = pd.Index(np.concatenate(raws) if raws else np.array([], dtype=object)).unique()
+    codes, raws, all_raw = _spellings(parts)
     spell_key = name_keys(pd.Series(all_raw.to_numpy(dtype=object), dtype=object))
     keys = pd.Index(spell_key.dropna().unique())
-    hashed = _hash_ids(keys.to_numpy(dtype=object), key, prefix, length)
-    if len(set(hashed)) != len(hashed):
-        raise ConfigError(f"two member keys collide after truncating their pseudonyms to {length} hex digits; "
-                          "this is very unlikely - report it, and use another salt meanwhile")
-    pseudo_of_key = pd.Series(hashed, index=keys, dtype=object)
-    known = set(hashed)
-    same = check_groups(list(same_person), "same_person")
-    differ = check_groups(list(not_same), "not_same")
-    unknown = sorted({x for g in same + differ for x in g} - known)
-    if unknown:
-        raise ConfigError("same_person / not_same name pseudonyms that no member key gives",
-                          [Problem("[privacy]", None, "same_person", u, "no member key has this pseudonym",
-                                   "copy pseudonyms from the near-duplicate list of groupeval validate; the salt "
-                                   "must be the same one") for u in unknown])
+    pseudo_of_key = _pseudonyms_of(keys, key, prefix, length)
+    same, differ = _confirmed(same_person, not_same, set(pseudo_of_key))
     merge = {x: g[0] for g in same for x in g[1:]}
     final_of_key = pseudo_of_key.map(merge).fillna(pseudo_of_key) if merge else pseudo_of_key
     # spelling -> final pseudonym
@@ -191,30 +171,7 @@ def pseudonymise_frames(frames: Mapping[str, Sequence[Any]], *, salt: str,
                              index=all_raw)
     out: dict[str, list[Any]] = {t: list(v) for t, v in frames.items()}
     quality: list[dict[str, Any]] = []
-    seen_parts: list[pd.DataFrame] = []
-    for (table, k, obj), c, u in zip(parts, codes, raws):
-        df = cast(pd.DataFrame, _data(obj))
-        vals = np.concatenate([spell_pseudo.reindex(u).to_numpy(dtype=object), _NONE])
-        per_row = vals[np.where(c >= 0, c, len(u))]
-        new = df.copy(deep=False)
-        new["member_id"] = pd.array(per_row, dtype=_STR)
-        out[table][k] = _with(obj, new)
-        n_keys = int(pd.Series(vals[:-1], dtype=object).nunique())
-        quality.append({"file": _file_label(obj, table), "row": pd.NA, "column": "member_id", "value": str(n_keys),
-                        "reason": f"member keys (names or e-mail addresses) replaced by salted pseudonyms before "
-                                  f"validation: {len(u)} spelling(s) -> {n_keys} member(s) (case, accents and spaces "
-                                  "ignored)", "action": "repaired"})
-        # where each pseudonym first occurs (file, row): lets the user find the people in the raw files
-        if len(df):
-            files, rows_ = _provenance(obj, table)
-            rows = None if rows_ is None else pd.Series(rows_).astype("Int64").astype(str).to_numpy(dtype=object)
-            where = files if rows is None else files + " row " + rows
-            seen_parts.append(pd.DataFrame({"p": per_row, "where": where}).dropna(subset=["p"])
-                              .drop_duplicates("p"))
-    first_seen: dict[str, str] = {}
-    if seen_parts:
-        seen = pd.concat(seen_parts, ignore_index=True).drop_duplicates("p")
-        first_seen = dict(zip(seen["p"], seen["where"]))
+    first_seen = _replace_keys(parts, codes, raws, spell_pseudo, out, quality)
     for g in same:
         quality.append({"file": "[privacy] same_person", "row": pd.NA, "column": "member_id",
                         "value": ", ".join(g), "reason": f"confirmed as one person: rows of {', '.join(g[1:])} "
@@ -229,7 +186,83 @@ def pseudonymise_frames(frames: Mapping[str, Sequence[Any]], *, salt: str,
                                   "one, add them to [privacy] same_person; if not, to [privacy] not_same",
                         "action": "flagged"})
     scrub = _scrubber(all_raw.to_numpy(dtype=object), spell_pseudo.to_numpy(dtype=object))
-    # names in other text columns (a free-text comment that names another member): replaced too
+    _scrub_frames(out, scrub, quality)
+    qf = pd.DataFrame(quality, columns=["file", "row", "column", "value", "reason", "action"])
+    n_members = len(set(final_of_key.to_numpy(dtype=object)))
+    return Pseudonymised(out, near, qf, len(all_raw), n_members, scrub)
+
+
+def _spellings(parts: list[tuple[str, int, Any]]) -> tuple[list[np.ndarray], list[np.ndarray], pd.Index]:
+    """Each frame's codes into its distinct raw spellings, those spellings, and the distinct spellings of all
+    frames (one factorisation per frame)."""
+    raws: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    for _, _, obj in parts:
+        df = cast(pd.DataFrame, _data(obj))
+        c, u = pd.factorize(df["member_id"].astype(object), use_na_sentinel=True)
+        codes.append(c)
+        raws.append(np.asarray(u, dtype=object))
+    all_raw = pd.Index(np.concatenate(raws) if raws else np.array([], dtype=object)).unique()
+    return codes, raws, all_raw
+
+
+def _pseudonyms_of(keys: pd.Index, key: bytes, prefix: str, length: int) -> pd.Series:
+    """Normalised key -> its pseudonym; two keys with one pseudonym are refused."""
+    hashed = _hash_ids(keys.to_numpy(dtype=object), key, prefix, length)
+    if len(set(hashed)) != len(hashed):
+        raise ConfigError(f"two member keys collide after truncating their pseudonyms to {length} hex digits; "
+                          "this is very unlikely - report it, and use another salt meanwhile")
+    return pd.Series(hashed, index=keys, dtype=object)
+
+
+def _confirmed(same_person: Sequence[Sequence[str]], not_same: Sequence[Sequence[str]], known: set[str]
+               ) -> tuple[list[list[str]], list[list[str]]]:
+    """The user's ``same_person`` / ``not_same`` groups, every pseudonym in them given by some member key."""
+    same = check_groups(list(same_person), "same_person")
+    differ = check_groups(list(not_same), "not_same")
+    unknown = sorted({x for g in same + differ for x in g} - known)
+    if unknown:
+        raise ConfigError("same_person / not_same name pseudonyms that no member key gives",
+                          [Problem("[privacy]", None, "same_person", u, "no member key has this pseudonym",
+                                   "copy pseudonyms from the near-duplicate list of groupeval validate; the salt "
+                                   "must be the same one") for u in unknown])
+    return same, differ
+
+
+def _replace_keys(parts: list[tuple[str, int, Any]], codes: list[np.ndarray], raws: list[np.ndarray],
+                  spell_pseudo: pd.Series, out: dict[str, list[Any]], quality: list[dict[str, Any]]
+                  ) -> dict[str, str]:
+    """Every key frame's ``member_id`` -> pseudonyms (into ``out``, one quality line per frame); returns where
+    each pseudonym first occurs (file and row), which lets the user find the people in the raw files."""
+    seen_parts: list[pd.DataFrame] = []
+    for (table, k, obj), c, u in zip(parts, codes, raws):
+        df = cast(pd.DataFrame, _data(obj))
+        vals = np.concatenate([spell_pseudo.reindex(u).to_numpy(dtype=object), _NONE])
+        per_row = vals[np.where(c >= 0, c, len(u))]
+        new = df.copy(deep=False)
+        new["member_id"] = pd.array(per_row, dtype=_STR)
+        out[table][k] = _with(obj, new)
+        n_keys = int(pd.Series(vals[:-1], dtype=object).nunique())
+        quality.append({"file": _file_label(obj, table), "row": pd.NA, "column": "member_id", "value": str(n_keys),
+                        "reason": f"member keys (names or e-mail addresses) replaced by salted pseudonyms before "
+                                  f"validation: {len(u)} spelling(s) -> {n_keys} member(s) (case, accents and spaces "
+                                  "ignored)", "action": "repaired"})
+        if len(df):
+            files, rows_ = _provenance(obj, table)
+            rows = None if rows_ is None else pd.Series(rows_).astype("Int64").astype(str).to_numpy(dtype=object)
+            where = files if rows is None else files + " row " + rows
+            seen_parts.append(pd.DataFrame({"p": per_row, "where": where}).dropna(subset=["p"])
+                              .drop_duplicates("p"))
+    first_seen: dict[str, str] = {}
+    if seen_parts:
+        seen = pd.concat(seen_parts, ignore_index=True).drop_duplicates("p")
+        first_seen = dict(zip(seen["p"], seen["where"]))
+    return first_seen
+
+
+def _scrub_frames(out: dict[str, list[Any]], scrub: Callable[[str], str], quality: list[dict[str, Any]]) -> None:
+    """Names in other text columns (a free-text comment that names another member) and in the readers' notes
+    replaced by pseudonyms, in place; one quality line per changed column."""
     for table, fl in out.items():
         for k, obj in enumerate(fl):
             df = _data(obj)
@@ -245,9 +278,6 @@ def pseudonymise_frames(frames: Mapping[str, Sequence[Any]], *, salt: str,
                     quality.append({"file": _file_label(obj, table), "row": pd.NA, "column": col, "value": str(n),
                                     "reason": "member names in this text column replaced by their pseudonyms "
                                               "(value: cells changed)", "action": "repaired"})
-    qf = pd.DataFrame(quality, columns=["file", "row", "column", "value", "reason", "action"])
-    n_members = len(set(final_of_key.to_numpy(dtype=object)))
-    return Pseudonymised(out, near, qf, len(all_raw), n_members, scrub)
 
 
 def _scrub_text_columns(df: pd.DataFrame, scrub: Callable[[str], str]) -> tuple[pd.DataFrame, dict[str, int]]:
